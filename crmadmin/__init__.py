@@ -1,0 +1,72 @@
+"""The application factory: read it as the table of contents of crmadmin."""
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import csrf, db, migrate
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build the app for 'development' (default), 'production' or 'testing'."""
+    from config import CONFIGS, INSTANCE_DIR
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    name = config_name or os.environ.get("CRM_CONFIG", "development")
+    config = CONFIGS[name]
+    if hasattr(config, "check"):
+        config.check()
+    app.config.from_object(config)
+    app.config.update(overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    _tune_sqlite()
+
+    from . import auth, cli, errors, i18n
+    from .admin import init_app as init_admin
+    from .choices import Choices
+
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    init_admin(app)
+    cli.init_app(app)
+    app.jinja_env.globals["choice_label"] = Choices.label_of
+
+    @app.route("/")
+    def root():
+        from flask import redirect, url_for
+        return redirect(url_for("admin.index"))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+_sqlite_tuned = False
+
+
+def _tune_sqlite() -> None:
+    """SQLite enforces foreign keys only when asked, per connection; WAL lets readers work during writes."""
+    global _sqlite_tuned
+    if _sqlite_tuned:
+        return
+    _sqlite_tuned = True
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()

@@ -1,0 +1,33 @@
+"""The panel: one Admin per app, its screens, and the menu they make."""
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
+from .accounts import RoleView, UserView
+from .base import SecureIndexView
+from .customers import CustomerView
+from .records import CampaignView, ComplaintView, InteractionView, ParticipantView, TransactionView
+
+
+def init_app(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name=app.config["CRM_NAME"],
+        theme=Bootstrap4Theme(swatch=app.config["FLASK_ADMIN_SWATCH"], base_template="admin/crm_master.html"),
+        index_view=SecureIndexView(name=_l("Home"), url="/admin"),
+    )
+    records = _l("Records")
+    admin.add_view(CustomerView(Customer, db, name=_l("Customers"), category=records, endpoint="customer"))
+    admin.add_view(TransactionView(Transaction, db, name=_l("Transactions"), category=records, endpoint="transaction"))
+    admin.add_view(InteractionView(Interaction, db, name=_l("Interactions"), category=records, endpoint="interaction"))
+    admin.add_view(ComplaintView(Complaint, db, name=_l("Complaints"), category=records, endpoint="complaint"))
+    admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=records, endpoint="campaign"))
+    admin.add_view(ParticipantView(CampaignParticipant, db, name=_l("Campaign participants"), category=records,
+                                   endpoint="campaignparticipant"))
+    accounts = _l("Administration")
+    admin.add_view(UserView(User, db, name=_l("Users"), category=accounts, endpoint="user"))
+    admin.add_view(RoleView(Role, db, name=_l("Roles"), category=accounts, endpoint="role"))
+    return admin

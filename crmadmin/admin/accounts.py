@@ -1,0 +1,77 @@
+"""Screens for staff accounts and roles: who may sign in, and what each role may do."""
+from flask_babel import gettext as _, lazy_gettext as _l
+from wtforms import PasswordField, SelectMultipleField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..auth.passwords import hash_password, policy_problems
+from ..auth.permissions import permission_choices
+from .base import SecureModelView
+from .fields import EmptyToNone
+from .labels import LABELS
+
+
+class UserView(SecureModelView):
+    permission = "users"
+    column_labels = LABELS
+    column_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
+    column_details_list = ("id", "username", "display_name", "email", "roles", "active", "locale",
+                           "last_login_at", "created_at", "updated_at")
+    column_export_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
+    column_searchable_list = ("username", "display_name", "email")
+    column_filters = ("active", "roles.name", "last_login_at")
+    column_sortable_list = ("id", "username", "display_name", "active", "last_login_at")
+    column_default_sort = ("username", False)
+    form_columns = ("username", "display_name", "email", "roles", "active", "locale", "new_password")
+    form_choices = {"locale": [("", "—"), ("en", "English"), ("zh_CN", "简体中文")]}
+    form_extra_fields = {
+        "new_password": PasswordField(_l("New password"), description=_l(
+            "At least 12 characters. Leave empty to keep the current password.")),
+    }
+    form_args = {
+        "username": {"validators": [DataRequired(), Length(max=64),
+                                    Regexp(r"^[\w.@+-]+$", message=_l("Use letters, digits and . @ + - _ only."))]},
+        "email": {"validators": [EmptyToNone(), Optional(), Email()]},
+        "locale": {"validators": [EmptyToNone()]},
+    }
+
+    @property
+    def can_delete(self):
+        return False  # accounts are disabled, never deleted: their history must keep its author
+
+    def on_model_change(self, form, model, is_created):
+        password = form.new_password.data or ""
+        if is_created and not password:
+            raise ValidationError(_("A new account needs a password."))
+        if password:
+            problems = policy_problems(password, model.username)
+            if problems:
+                raise ValidationError(" ".join(problems))
+            model.password_hash = hash_password(password)
+            if not is_created:
+                model.end_sessions()
+        elif not is_created and not model.active:
+            model.end_sessions()
+
+
+class RoleView(SecureModelView):
+    permission = "roles"
+    column_labels = LABELS
+    column_list = ("id", "name", "description", "builtin")
+    column_details_list = ("id", "name", "description", "builtin", "permissions", "created_at", "updated_at")
+    column_export_list = ("id", "name", "description", "builtin")
+    column_searchable_list = ("name",)
+    column_sortable_list = ("id", "name", "builtin")
+    column_default_sort = ("name", False)
+    column_formatters_detail = {"permissions": lambda v, c, m, n: ", ".join(sorted(m.permissions))}
+    form_columns = ("name", "description", "permissions")
+    form_extra_fields = {
+        "permissions": SelectMultipleField(_l("Permissions"), choices=permission_choices,
+                                           widget=ListWidget(prefix_label=False),
+                                           option_widget=CheckboxInput()),
+    }
+    form_args = {"name": {"validators": [DataRequired(), Length(max=64)]}}
+
+    def on_model_delete(self, model):
+        if model.builtin:
+            raise ValidationError(_("Built-in roles cannot be deleted. Nothing was changed."))

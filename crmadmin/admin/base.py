@@ -1,0 +1,239 @@
+"""The one base view that decides, for every screen, what the current user may do."""
+import logging
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField
+from wtforms.validators import ValidationError
+
+from ..auth.permissions import perm
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+# Flask-Admin endpoint -> the action it performs; anything not listed needs only "view".
+ENDPOINT_ACTIONS = {
+    "create_view": "create",
+    "edit_view": "edit",
+    "delete_view": "delete",
+    "export": "export",
+    "ajax_update": "edit",
+}
+
+
+def _readable(value) -> str:
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+class AccessMixin:
+    """Login required, then a permission per action; a screen that declares none is for administrators only."""
+
+    permission: str | None = None
+
+    def _may(self, action: str) -> bool:
+        if self.permission is None:
+            return current_user.can(perm("users", "edit")) and current_user.can(perm("roles", "edit"))
+        return current_user.can(perm(self.permission, action))
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and self._may("view")
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        abort(403)
+
+    def _handle_view(self, name, **kwargs):
+        refused = super()._handle_view(name, **kwargs)
+        if refused is not None:
+            return refused
+        action = ENDPOINT_ACTIONS.get(name)
+        if action and not self._may(action):
+            abort(403)
+        if name == "action_view" and request.method == "POST":
+            if not self.is_action_allowed(request.form.get("action", "")):
+                abort(403)
+        return None
+
+
+class SecureIndexView(AccessMixin, AdminIndexView):
+    """The home page: for any signed-in user, listing the screens they may open."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated
+
+    @expose("/")
+    def index(self):
+        return self.render("admin/crm_index.html")
+
+
+class SecureModelView(AccessMixin, ModelView):
+    """A record screen: permissions per action, clean error messages, one transaction per save, optimistic locking."""
+
+    page_size = 20
+    can_set_page_size = True
+    can_view_details = True  # read at start-up, outside any request; details_view is still guarded by "view"
+    details_modal = False
+    column_display_pk = True
+    form_excluded_columns = ("created_at", "updated_at", "version")
+    column_details_exclude_list = ("version",)
+    column_editable_list = ()  # no inline editing: it bypasses form validation and the version check
+    export_types = ["csv"]
+    export_max_rows = 10000
+    column_auto_select_related = True
+
+    # --- what the user may do, asked per request ---------------------------------------
+    @property
+    def can_create(self):
+        return self._may("create")
+
+    @property
+    def can_edit(self):
+        return self._may("edit")
+
+    @property
+    def can_delete(self):
+        return self._may("delete")
+
+    @property
+    def can_export(self):
+        return self._may("export")
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.can_delete
+        return super().is_action_allowed(name)
+
+    # --- forms ----------------------------------------------------------------------------
+    def get_edit_form(self):
+        base = super().get_edit_form()
+
+        class EditForm(base):
+            row_version = HiddenField()
+
+        return EditForm
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if request.method == "GET" and obj is not None:
+            form.row_version.data = str(obj.version)
+        return form
+
+    # --- saving: one transaction each, errors in the user's words -------------------------
+    def _fail(self, error: Exception, fallback: str) -> bool:
+        db.session.rollback()
+        if isinstance(error, ValidationError):
+            flash(str(error), "error")
+        elif isinstance(error, StaleDataError):
+            flash(_("Someone else saved this record while you were editing it. Nothing was saved; reload the form to edit the current version."), "error")
+        elif isinstance(error, IntegrityError):
+            log.warning("Integrity error in %s: %s", self.endpoint, error.orig)
+            flash(_("This change conflicts with other records (a duplicate value, or a record that others still refer to). Nothing was saved."), "error")
+        else:
+            log.exception("Failed to save in %s", self.endpoint)
+            flash(fallback, "error")
+        return False
+
+    def create_model(self, form):
+        try:
+            model = self.build_new_instance()
+            form.populate_obj(model)
+            db.session.add(model)
+            self._on_model_change(form, model, True)
+            db.session.commit()
+        except (ValidationError, SQLAlchemyError) as error:
+            return self._fail(error, _("The record could not be created. Nothing was saved."))
+        self.after_model_change(form, model, True)
+        return model
+
+    def _conflict_message(self, form, model) -> str:
+        differences = []
+        for name, field in form._fields.items():
+            if name in ("row_version", "csrf_token") or not hasattr(model, name):
+                continue
+            saved = getattr(model, name)
+            if isinstance(saved, (list, tuple)):
+                continue
+            mine = field.data
+            if _readable(saved) != _readable(mine):
+                differences.append(_("%(field)s is now “%(saved)s” (yours: “%(mine)s”)",
+                                     field=field.label.text, saved=_readable(saved), mine=_readable(mine)))
+        message = _("Someone else saved this record while you were editing it (your version %(mine)s, saved version %(saved)s). Nothing was saved.",
+                    mine=form.row_version.data or "?", saved=model.version)
+        if differences:
+            message += " " + _("Changed meanwhile or by you:") + " " + "; ".join(differences) + "."
+        return message + " " + _("Reload the form to edit the current version.")
+
+    def update_model(self, form, model):
+        if getattr(form, "row_version", None) is not None and form.row_version.data != str(model.version):
+            flash(self._conflict_message(form, model), "error")
+            db.session.rollback()
+            return False
+        try:
+            for name, field in form._fields.items():
+                if name != "row_version":
+                    field.populate_obj(model, name)
+            self._on_model_change(form, model, False)
+            db.session.commit()
+        except (ValidationError, SQLAlchemyError) as error:
+            return self._fail(error, _("The record could not be saved. Nothing was changed."))
+        self.after_model_change(form, model, False)
+        return True
+
+    def delete_model(self, model):
+        try:
+            self.on_model_delete(model)
+            db.session.delete(model)
+            db.session.commit()
+        except (ValidationError, SQLAlchemyError) as error:
+            return self._fail(error, _("The record could not be deleted. Nothing was changed."))
+        self.after_model_delete(model)
+        return True
+
+    @action("delete", _l("Delete"), _l("Delete the selected records? This cannot be undone."))
+    def action_delete(self, ids):
+        """Bulk delete as one transaction: all the selected records go, or none does."""
+        try:
+            models = self.get_query().filter(self.model.id.in_([int(i) for i in ids])).all()
+            for model in models:
+                self.on_model_delete(model)
+                db.session.delete(model)
+            db.session.commit()
+        except (ValidationError, SQLAlchemyError, ValueError) as error:
+            self._fail(error, _("The records could not be deleted. Nothing was changed."))
+            return
+        flash(ngettext("%(num)d record was deleted.", "%(num)d records were deleted.", len(models)), "success")
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, (ValidationError, SQLAlchemyError)):
+            self._fail(exc, _("The request failed and nothing was changed."))
+            return True
+        return super().handle_view_exception(exc)
+
+    # --- a list narrowed to one customer (links from the customer's details page) -----------
+    def _customer_scope(self, query):
+        customer_id = request.args.get("customer_id", type=int) if request else None
+        if customer_id is not None and hasattr(self.model, "customer_id"):
+            query = query.filter(self.model.customer_id == customer_id)
+        return query
+
+    def get_query(self):
+        return self._customer_scope(super().get_query())
+
+    def get_count_query(self):
+        return self._customer_scope(super().get_count_query())
+
+    def get_one(self, id):
+        """Ids come from URLs: a malformed one is 'not found', never a database error."""
+        try:
+            return self.get_query().filter(self.model.id == int(id)).one_or_none()
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,87 @@
+"""The customer file screen, with the customer's whole history on the details page."""
+from flask import url_for
+from flask_babel import gettext as _
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from .. import choices
+from ..extensions import db
+from ..models import Customer, User
+from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
+                       customer_interactions, customer_transactions)
+from .base import SecureModelView
+from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings
+from .labels import LABELS
+
+HISTORY_ROWS = 20
+FORM_CHOICES, COLUMN_CHOICES = choice_settings(
+    kind=choices.CUSTOMER_KIND, gender=choices.GENDER, company_size=choices.COMPANY_SIZE,
+    source=choices.SOURCE, credit_rating=choices.CREDIT_RATING,
+    lifecycle_stage=choices.LIFECYCLE_STAGE, value_tier=choices.VALUE_TIER,
+)
+
+
+class CustomerView(SecureModelView):
+    permission = "customers"
+    column_labels = LABELS
+    column_list = ("id", "name", "kind", "mobile", "email", "company_name", "region", "industry",
+                   "source", "owner", "lifecycle_stage", "value_tier", "updated_at")
+    column_searchable_list = ("name", "mobile", "email", "company_name")
+    column_filters = ("owner.username", "kind", "source", "region", "industry", "lifecycle_stage",
+                      "value_tier", "credit_rating", "created_at", "next_follow_up_on")
+    column_sortable_list = ("id", "name", "kind", "region", "industry", "source", "lifecycle_stage",
+                            "value_tier", "created_at", "updated_at", ("owner", "owner.username"))
+    column_default_sort = ("id", True)
+    column_choices = COLUMN_CHOICES
+    form_choices = FORM_CHOICES
+    column_export_list = ("id", "name", "kind", "gender", "birthday", "mobile", "email", "address",
+                          "region", "company_name", "position", "industry", "company_size", "source",
+                          "credit_rating", "owner", "lifecycle_stage", "value_tier", "tags",
+                          "created_at", "updated_at")
+    form_columns = ("name", "kind", "gender", "birthday", "mobile", "email", "address", "region",
+                    "company_name", "position", "industry", "company_size", "source", "referred_by",
+                    "preferences", "interests", "needs", "notes", "tags", "credit_rating", "owner",
+                    "follow_up_days", "next_follow_up_on")
+    form_args = {
+        "name": {"validators": [DataRequired(), Length(max=120)]},
+        "mobile": {"validators": [PhoneNumber()]},
+        "email": {"validators": [EmptyToNone(), Optional(), Email(), Length(max=254)]},
+        "birthday": {"validators": [Optional(), NotInFuture()]},
+        "follow_up_days": {"validators": [Optional(), NumberRange(min=1, max=365)]},
+        "address": {"validators": [EmptyToNone()]},
+        "region": {"validators": [EmptyToNone()]},
+        "company_name": {"validators": [EmptyToNone()]},
+        "industry": {"validators": [EmptyToNone()]},
+    }
+    form_ajax_refs = {
+        "owner": {"fields": ("username", "display_name"), "page_size": 10},
+        "referred_by": {"fields": ("name", "mobile", "email"), "page_size": 10},
+    }
+    details_template = "admin/customer_details.html"
+
+    def on_model_delete(self, model):
+        transactions, complaints = db.session.execute(customer_dependents(model.id)).one()
+        if transactions or complaints:
+            raise ValidationError(_(
+                "%(name)s cannot be deleted: they have %(t)d transactions and %(c)d complaints, which are kept. "
+                "Nothing was changed.", name=model.name, t=transactions, c=complaints))
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["history"] = self._history(kwargs["model"].id)
+        return super().render(template, **kwargs)
+
+    def _history(self, customer_id: int) -> list[dict]:
+        """The latest records of each kind with their totals, and a link to the full filtered list."""
+        sections = [
+            ("transaction", _("Transactions"), customer_transactions(customer_id)),
+            ("interaction", _("Interactions"), customer_interactions(customer_id)),
+            ("complaint", _("Complaints"), customer_complaints(customer_id)),
+            ("campaignparticipant", _("Campaigns"), customer_campaigns(customer_id)),
+        ]
+        history = []
+        for endpoint, title, stmt in sections:
+            rows = db.session.scalars(stmt.limit(HISTORY_ROWS)).unique().all()
+            total = len(rows) if len(rows) < HISTORY_ROWS else db.session.scalar(count_of(stmt))
+            history.append({"endpoint": endpoint, "title": title, "rows": rows, "total": total,
+                            "all_url": url_for(f"{endpoint}.index_view", customer_id=customer_id)})
+        return history

@@ -1,0 +1,62 @@
+"""Validators and form settings the record screens share: phones, dates, money, enumerations."""
+from datetime import date, datetime
+from decimal import Decimal
+
+import phonenumbers
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from wtforms import DecimalField
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+
+from ..models import utcnow
+
+
+class PhoneNumber:
+    """Accepts a valid phone number (national numbers in the configured region) and stores it as E.164."""
+
+    def __call__(self, form, field):
+        if not field.data:
+            field.data = None
+            return
+        try:
+            number = phonenumbers.parse(field.data, current_app.config["CRM_PHONE_REGION"])
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise ValidationError(_l("Enter a valid phone number, for example 13812345678 or +86 138 1234 5678."))
+        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class NotInFuture:
+    """Things that already happened cannot happen tomorrow."""
+
+    def __call__(self, form, field):
+        value = field.data
+        if value is None:
+            return
+        now = utcnow()
+        limit = now.date() if isinstance(value, date) and not isinstance(value, datetime) else now
+        if value > limit:
+            raise ValidationError(_l("This date cannot be in the future."))
+
+
+class EmptyToNone:
+    """Blank optional text is stored as NULL, not as an empty string that breaks uniqueness and filters."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str):
+            field.data = field.data.strip() or None
+
+
+def choice_settings(**enums):
+    """form_choices and column_choices for the enumerated columns of a screen."""
+    form = {name: c.form_choices() for name, c in enums.items()}
+    return form, dict(form)
+
+
+def money_field(required: bool = True, positive: bool = True):
+    validators = [InputRequired() if required else Optional()]
+    validators.append(NumberRange(min=Decimal("0.01") if positive else Decimal("0"),
+                                  message=_l("Enter an amount greater than zero.") if positive
+                                  else _l("The amount cannot be negative.")))
+    return DecimalField, {"places": 2, "validators": validators}

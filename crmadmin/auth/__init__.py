@@ -1,0 +1,34 @@
+"""Who the user is: sign-in, sessions that really end, and the permission questions they answer."""
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
+from sqlalchemy import select
+
+from ..extensions import db, login_manager
+
+
+class AnonymousUser(AnonymousUserMixin):
+    """Answers permission questions too, so no check needs an 'is logged in' guard first."""
+
+    permissions: frozenset = frozenset()
+
+    def can(self, permission: str) -> bool:
+        return False
+
+
+def init_app(app: Flask) -> None:
+    from ..models import User
+    from .routes import bp
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.anonymous_user = AnonymousUser
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
+
+    app.register_blueprint(bp)

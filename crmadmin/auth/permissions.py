@@ -1,0 +1,61 @@
+"""Permission names and the built-in roles: plain strings, granted to roles, asked of users."""
+from flask_babel import lazy_gettext as _l
+
+ACTIONS = ("view", "create", "edit", "delete", "export")
+RECORD_RESOURCES = ("customers", "transactions", "interactions", "complaints", "campaigns")
+ADMIN_RESOURCES = ("users", "roles")
+RESOURCES = RECORD_RESOURCES + ADMIN_RESOURCES
+
+RESOURCE_LABELS = {
+    "customers": _l("Customers"),
+    "transactions": _l("Transactions"),
+    "interactions": _l("Interactions"),
+    "complaints": _l("Complaints"),
+    "campaigns": _l("Campaigns"),
+    "users": _l("Users"),
+    "roles": _l("Roles"),
+}
+ACTION_LABELS = {
+    "view": _l("View"),
+    "create": _l("Create"),
+    "edit": _l("Edit"),
+    "delete": _l("Delete"),
+    "export": _l("Export"),
+}
+
+
+def perm(resource: str, action: str) -> str:
+    return f"{resource}.{action}"
+
+
+ALL_PERMISSIONS = tuple(perm(r, a) for r in RESOURCES for a in ACTIONS)
+
+
+def permission_choices():
+    """(value, label) pairs for a role form, in grid order."""
+    return [(perm(r, a), f"{RESOURCE_LABELS[r]}: {ACTION_LABELS[a]}") for r in RESOURCES for a in ACTIONS]
+
+
+def _grant(resources, actions):
+    return {perm(r, a) for r in resources for a in actions}
+
+
+BUILTIN_ROLES = {
+    "administrator": (
+        _l("Manages accounts and roles; may do everything."),
+        set(ALL_PERMISSIONS),
+    ),
+    "supervisor": (
+        _l("Sees and works all customers of all owners, including delete, export and campaigns."),
+        _grant(RECORD_RESOURCES, ACTIONS),
+    ),
+    "clerk": (
+        _l("Enters and updates customers, transactions, interactions and complaints; views campaigns."),
+        _grant(("customers", "transactions", "interactions", "complaints"), ("view", "create", "edit"))
+        | {perm("campaigns", "view")},
+    ),
+    "auditor": (
+        _l("Reads and exports everything; changes nothing."),
+        _grant(RESOURCES, ("view", "export")) - {perm("users", "export"), perm("roles", "export")},
+    ),
+}

@@ -1,0 +1,143 @@
+"""Enumerations of the domain with their translated labels: one place for values and words."""
+from flask_babel import lazy_gettext as _l
+
+
+class Choices:
+    """An ordered set of stored values, each with a label shown in the user's language."""
+
+    registry: dict = {}
+
+    def __init__(self, name: str, *pairs):
+        Choices.registry[name] = self
+        self.name = name
+        self.pairs = pairs
+        self.values = tuple(value for value, _ in pairs)
+        self._labels = dict(pairs)
+
+    def label(self, value):
+        """The translated label of a stored value; unknown values are shown as they are."""
+        return self._labels.get(value, value)
+
+    @classmethod
+    def label_of(cls, name: str, value):
+        """Templates call this as choice_label('complaint_status', value)."""
+        return cls.registry[name].label(value)
+
+    def form_choices(self):
+        return [(value, label) for value, label in self.pairs]
+
+    def __iter__(self):
+        return iter(self.values)
+
+
+CUSTOMER_KIND = Choices("customer_kind", ("person", _l("Person")), ("company", _l("Company")))
+GENDER = Choices("gender", ("male", _l("Male")), ("female", _l("Female")), ("other", _l("Other")))
+COMPANY_SIZE = Choices(
+    "company_size",
+    ("micro", _l("1–9 employees")),
+    ("small", _l("10–49 employees")),
+    ("medium", _l("50–249 employees")),
+    ("large", _l("250+ employees")),
+)
+SOURCE = Choices(
+    "customer_source",
+    ("exhibition", _l("Exhibition")),
+    ("website", _l("Website")),
+    ("referral", _l("Referral")),
+    ("advertising", _l("Advertising")),
+    ("phone_inquiry", _l("Phone inquiry")),
+    ("social_media", _l("Social media")),
+    ("walk_in", _l("Walk-in")),
+)
+CREDIT_RATING = Choices(
+    "credit_rating",
+    ("AAA", _l("AAA (excellent)")),
+    ("AA", _l("AA (good)")),
+    ("A", _l("A (fair)")),
+    ("B", _l("B (watch)")),
+    ("C", _l("C (poor)")),
+)
+LIFECYCLE_STAGE = Choices(
+    "lifecycle_stage",
+    ("potential", _l("Potential")),
+    ("new", _l("New")),
+    ("active", _l("Active")),
+    ("loyal", _l("Loyal")),
+    ("at_risk", _l("At risk")),
+    ("churned", _l("Churned")),
+)
+VALUE_TIER = Choices(
+    "value_tier", ("high", _l("High value")), ("medium", _l("Medium value")), ("low", _l("Low value"))
+)
+TRANSACTION_STATUS = Choices(
+    "transaction_status", ("pending", _l("Pending")), ("paid", _l("Paid")), ("refunded", _l("Refunded"))
+)
+SALES_CHANNEL = Choices(
+    "sales_channel",
+    ("store", _l("Store")),
+    ("online", _l("Online shop")),
+    ("phone", _l("Phone order")),
+    ("sales_rep", _l("Sales representative")),
+    ("partner", _l("Partner")),
+)
+CONTACT_CHANNEL = Choices(
+    "contact_channel",
+    ("phone", _l("Phone")),
+    ("email", _l("Email")),
+    ("visit", _l("Visit")),
+    ("social_media", _l("Social media")),
+    ("online_chat", _l("Online chat")),
+    ("event", _l("Meeting or event")),
+)
+DIRECTION = Choices("direction", ("inbound", _l("Inbound")), ("outbound", _l("Outbound")))
+COMPLAINT_TYPE = Choices(
+    "complaint_type",
+    ("product_quality", _l("Product quality")),
+    ("service", _l("Service")),
+    ("price", _l("Price")),
+    ("contract", _l("Contract")),
+    ("policy", _l("Policy")),
+)
+COMPLAINT_SEVERITY = Choices("complaint_severity", ("general", _l("General")), ("major", _l("Major")))
+COMPLAINT_URGENCY = Choices(
+    "complaint_urgency",
+    ("urgent", _l("Urgent")),
+    ("normal", _l("Normal")),
+    ("common_question", _l("Common question")),
+)
+COMPLAINT_STATUS = Choices(
+    "complaint_status",
+    ("received", _l("Received")),
+    ("assessed", _l("Assessed")),
+    ("assigned", _l("Assigned")),
+    ("solution_drafted", _l("Solution drafted")),
+    ("in_progress", _l("In progress")),
+    ("result_reported", _l("Result reported")),
+    ("closed", _l("Closed")),
+    ("rejected", _l("Rejected")),
+    ("reopened", _l("Reopened")),
+)
+CAMPAIGN_TYPE = Choices(
+    "campaign_type",
+    ("appreciation_event", _l("Customer appreciation event")),
+    ("product_launch", _l("Product launch")),
+    ("seminar", _l("Seminar")),
+    ("exhibition", _l("Exhibition")),
+    ("promotion", _l("Promotion")),
+    ("email_campaign", _l("Email campaign")),
+    ("care_action", _l("Care action")),
+)
+CAMPAIGN_STATUS = Choices(
+    "campaign_status",
+    ("planned", _l("Planned")),
+    ("running", _l("Running")),
+    ("finished", _l("Finished")),
+    ("cancelled", _l("Cancelled")),
+)
+PARTICIPANT_RESPONSE = Choices(
+    "participant_response",
+    ("invited", _l("Invited")),
+    ("responded", _l("Responded")),
+    ("attended", _l("Attended")),
+    ("converted", _l("Converted")),
+)

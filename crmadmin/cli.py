@@ -1,0 +1,120 @@
+"""`flask crm ...`: accounts, built-in roles, demo data and first-run setup from the command line."""
+import secrets
+import sys
+import time
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from .auth.passwords import hash_password, policy_problems
+from .auth.permissions import BUILTIN_ROLES
+from .extensions import db
+from .models import Customer, Role, User
+
+crm = AppGroup("crm", help="crmadmin administration commands.")
+
+
+def sync_builtin_roles() -> list[str]:
+    """Create the built-in roles, and reset their permissions to the shipped definition."""
+    changed = []
+    for name, (description, permissions) in BUILTIN_ROLES.items():
+        role = db.session.scalar(select(Role).where(Role.name == name))
+        if role is None:
+            role = Role(name=name, builtin=True)
+            db.session.add(role)
+            changed.append(name)
+        elif role.permissions != permissions:
+            changed.append(name)
+        role.builtin = True
+        role.description = str(description)
+        role.permissions = permissions
+    db.session.commit()
+    return changed
+
+
+def create_user(username: str, password: str, role_names: list[str], display_name: str | None = None,
+                email: str | None = None) -> User:
+    problems = policy_problems(password, username)
+    if problems:
+        raise click.ClickException(" ".join(problems))
+    if db.session.scalar(select(User).where(User.username == username)) is not None:
+        raise click.ClickException(f"User {username!r} already exists.")
+    roles = list(db.session.scalars(select(Role).where(Role.name.in_(role_names))))
+    missing = set(role_names) - {r.name for r in roles}
+    if missing:
+        raise click.ClickException(f"Unknown role(s): {', '.join(sorted(missing))}. Run 'flask crm sync-roles' first?")
+    user = User(username=username, display_name=display_name, email=email,
+                password_hash=hash_password(password), roles=roles)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@crm.command("sync-roles")
+def sync_roles_command():
+    """Create the built-in roles and reset their permissions to the shipped definition."""
+    changed = sync_builtin_roles()
+    click.echo(f"Built-in roles in sync ({', '.join(changed) or 'no changes'}).")
+
+
+@crm.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="Role name; repeat for several.")
+@click.option("--display-name", default=None)
+@click.option("--email", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True, help="Generate a random password and print it once.")
+def create_user_command(username, roles, display_name, email, password_stdin, generate):
+    """Create a staff account; the password is asked for, read from stdin, or generated."""
+    if generate:
+        password = secrets.token_urlsafe(12)
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = create_user(username, password, list(roles), display_name, email)
+    click.echo(f"Created user {user.username} with role(s) {', '.join(r.name for r in user.roles)}.")
+    if generate:
+        click.echo(f"Password (shown once): {password}")
+
+
+@crm.command("seed-demo")
+@click.option("--customers", default=2000, show_default=True, type=click.IntRange(1, 2_000_000))
+@click.option("--seed", "seed_value", default=2024, show_default=True, help="Random seed, for repeatable data.")
+def seed_demo_command(customers, seed_value):
+    """Add believable demo customers with two years of purchases, contacts, complaints and campaigns."""
+    from .demo import seed
+
+    started = time.monotonic()
+    counts = seed(customers, seed_value, progress=click.echo)
+    click.echo("Inserted " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
+               + f" in {time.monotonic() - started:.1f} s.")
+
+
+@crm.command("bootstrap")
+@click.option("--demo-customers", default=2000, show_default=True, type=click.IntRange(0, 2_000_000))
+def bootstrap_command(demo_customers):
+    """First run: built-in roles, one account per role with a password printed once, demo data if empty."""
+    sync_builtin_roles()
+    if db.session.scalar(select(func.count()).select_from(User)) == 0:
+        lines = []
+        for name in BUILTIN_ROLES:
+            password = secrets.token_urlsafe(12)
+            create_user(name, password, [name], display_name=name.capitalize())
+            lines.append(f"  {name:<14} {password}")
+        click.echo("\nAccounts created. Passwords are shown only this once; write them down:\n"
+                   + "\n".join(lines) + "\n")
+    else:
+        click.echo("Accounts exist already; no passwords were changed.")
+    if demo_customers and db.session.scalar(select(func.count()).select_from(Customer)) == 0:
+        from .demo import seed
+
+        click.echo(f"Loading demo data ({demo_customers:,} customers)...")
+        seed(demo_customers, progress=click.echo)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(crm)

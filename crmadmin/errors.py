@@ -1,0 +1,45 @@
+"""Error pages that say what happened in the user's language and never show SQL or tracebacks."""
+import logging
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    def page(code: int, title: str, message: str):
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        db.session.rollback()
+        return page(400, _("Bad request"), _("The request could not be understood. If you submitted a form, reload it and try again."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        db.session.rollback()
+        return page(403, _("Not allowed"), _("You do not have permission to do this. Nothing was changed."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, _("Not found"), _("This page or record does not exist."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, _("Too large"), _("The upload is larger than allowed."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        log.error("Unhandled error: %s", getattr(error, "original_exception", error))
+        return page(500, _("Something went wrong"), _("The request failed and nothing was changed. Please try again or tell your administrator."))
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return page(400, _("Form expired"), _("The form has expired or was not sent by this site. Reload the page and try again. Nothing was changed."))

@@ -1,0 +1,13 @@
+"""Every model of the CRM, re-exported so callers import from one place."""
+from .base import Money, utcnow
+from .user import Role, RolePermission, User, user_role
+from .customer import Customer
+from .campaign import Campaign, CampaignParticipant
+from .transaction import Transaction
+from .interaction import Interaction
+from .complaint import Complaint
+
+__all__ = [
+    "Campaign", "CampaignParticipant", "Complaint", "Customer", "Interaction", "Money",
+    "Role", "RolePermission", "Transaction", "User", "user_role", "utcnow",
+]

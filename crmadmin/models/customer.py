@@ -1,0 +1,64 @@
+"""The customer file (客户档案): identity, contact, company, source, owner and derived standing."""
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, CheckConstraint, Index
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import choices
+from ..extensions import db
+from .base import VersionedMixin, enum_column
+from .user import User
+
+
+class Customer(VersionedMixin, db.Model):
+    __tablename__ = "customer"
+    __table_args__ = (
+        CheckConstraint("follow_up_days IS NULL OR follow_up_days BETWEEN 1 AND 365", name="follow_up_days_range"),
+        Index("ix_customer_owner_id_name", "owner_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # identity
+    name: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(enum_column(choices.CUSTOMER_KIND), nullable=False, default="person", index=True)
+    gender: Mapped[Optional[str]] = mapped_column(enum_column(choices.GENDER))
+    birthday: Mapped[Optional[date]] = mapped_column(Date)
+    # contact
+    mobile: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
+    address: Mapped[Optional[str]] = mapped_column(String(255))
+    region: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    # company
+    company_name: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    position: Mapped[Optional[str]] = mapped_column(String(100))
+    industry: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    company_size: Mapped[Optional[str]] = mapped_column(enum_column(choices.COMPANY_SIZE))
+    # origin
+    source: Mapped[Optional[str]] = mapped_column(enum_column(choices.SOURCE), index=True)
+    referred_by_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("customer.id", ondelete="SET NULL"), index=True
+    )
+    # knowledge of the customer
+    preferences: Mapped[Optional[str]] = mapped_column(Text)
+    interests: Mapped[Optional[str]] = mapped_column(Text)
+    needs: Mapped[Optional[str]] = mapped_column(Text)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+    tags: Mapped[Optional[str]] = mapped_column(String(255))
+    credit_rating: Mapped[Optional[str]] = mapped_column(enum_column(choices.CREDIT_RATING), index=True)
+    # ownership (不得抢客): users are disabled, not deleted, but a deleted owner leaves the customer unowned
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    # standing, derived from purchases and contacts (maintained by later capabilities)
+    lifecycle_stage: Mapped[str] = mapped_column(
+        enum_column(choices.LIFECYCLE_STAGE), nullable=False, default="potential", index=True
+    )
+    value_tier: Mapped[Optional[str]] = mapped_column(enum_column(choices.VALUE_TIER), index=True)
+    follow_up_days: Mapped[Optional[int]] = mapped_column(Integer)
+    last_contact_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    next_follow_up_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
+
+    owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id])
+    referred_by: Mapped[Optional["Customer"]] = relationship(remote_side=[id], foreign_keys=[referred_by_id])
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.id})" if self.id else self.name

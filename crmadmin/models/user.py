@@ -1,0 +1,93 @@
+"""Staff accounts and the roles that grant them permissions."""
+import secrets
+from datetime import datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import TimestampMixin, VersionedMixin
+
+user_role = Table(
+    "user_role",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class RolePermission(db.Model):
+    """One permission string (e.g. ``customers.edit``) granted to one role."""
+
+    __tablename__ = "role_permission"
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Role(VersionedMixin, db.Model):
+    __tablename__ = "role"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    grants: Mapped[list[RolePermission]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def permissions(self) -> set[str]:
+        return {g.permission for g in self.grants}
+
+    @permissions.setter
+    def permissions(self, names) -> None:
+        wanted = set(names or ())
+        self.grants = [g for g in self.grants if g.permission in wanted] + [
+            RolePermission(permission=p) for p in sorted(wanted - self.permissions)
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, VersionedMixin, db.Model):
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[Optional[str]] = mapped_column(String(120))
+    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Flask-Login stores this token, not the id: rotating it ends every session of the user.
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, nullable=False, default=new_session_token
+    )
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
+    locale: Mapped[Optional[str]] = mapped_column(String(16))
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def end_sessions(self) -> None:
+        """Invalidate every cookie issued to this user, on every device."""
+        self.session_token = new_session_token()
+
+    @property
+    def permissions(self) -> set[str]:
+        return set().union(*(role.permissions for role in self.roles)) if self.roles else set()
+
+    def can(self, permission: str) -> bool:
+        return self.active and permission in self.permissions
+
+    def __str__(self) -> str:
+        return self.display_name or self.username

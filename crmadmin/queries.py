@@ -1,0 +1,42 @@
+"""Queries over the records that screens, exports and tests share; each returns a select."""
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
+
+from .models import CampaignParticipant, Complaint, Interaction, Transaction
+
+
+def customer_transactions(customer_id: int) -> Select:
+    return (select(Transaction).options(joinedload(Transaction.campaign))
+            .where(Transaction.customer_id == customer_id)
+            .order_by(Transaction.occurred_at.desc(), Transaction.id.desc()))
+
+
+def customer_interactions(customer_id: int) -> Select:
+    return (select(Interaction).options(joinedload(Interaction.handled_by))
+            .where(Interaction.customer_id == customer_id)
+            .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()))
+
+
+def customer_complaints(customer_id: int) -> Select:
+    return (select(Complaint).options(joinedload(Complaint.assignee))
+            .where(Complaint.customer_id == customer_id)
+            .order_by(Complaint.received_at.desc(), Complaint.id.desc()))
+
+
+def customer_campaigns(customer_id: int) -> Select:
+    return (select(CampaignParticipant).options(joinedload(CampaignParticipant.campaign))
+            .where(CampaignParticipant.customer_id == customer_id)
+            .order_by(CampaignParticipant.created_at.desc(), CampaignParticipant.id.desc()))
+
+
+def count_of(stmt: Select) -> Select:
+    """The number of rows a select would return, computed in the database."""
+    return select(func.count()).select_from(stmt.order_by(None).options().subquery())
+
+
+def customer_dependents(customer_id: int) -> Select:
+    """Records that keep a customer from being deleted: purchases and complaints are kept facts."""
+    return select(
+        select(func.count()).where(Transaction.customer_id == customer_id).scalar_subquery(),
+        select(func.count()).where(Complaint.customer_id == customer_id).scalar_subquery(),
+    )
