@@ -8,10 +8,10 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_DIR", BASE_DIR / "instance"))
 
 
-def _dev_secret_key() -> str:
+def dev_secret_key(instance_dir: Path) -> str:
     """Generate the development key once and keep it under instance/ so sessions survive restarts."""
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    path = INSTANCE_DIR / "secret_key"
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
@@ -26,6 +26,9 @@ def _bool(name: str, default: bool) -> bool:
 
 
 class Config:
+    @classmethod
+    def prepare(cls, config: dict) -> None:
+        """Last checks and derived values once the class is loaded into app.config."""
     # === DATABASE ===
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'crmadmin.sqlite3'}"
@@ -65,7 +68,10 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    SECRET_KEY = Config.SECRET_KEY or _dev_secret_key()
+    @classmethod
+    def prepare(cls, config: dict) -> None:
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = dev_secret_key(INSTANCE_DIR)
 
 
 class ProductionConfig(Config):
@@ -73,7 +79,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod
-    def check(cls) -> None:
+    def prepare(cls, config: dict) -> None:
         """Refuse to start rather than run production on a guessable key or a throwaway database."""
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
@@ -88,7 +94,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production-0123456789"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
-    FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
+    FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = True  # an unexpected error fails the test instead of flashing
     # tests exercise argon2 for real, with cheaper parameters so hundreds of logins stay quick
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8192

@@ -15,10 +15,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     name = config_name or os.environ.get("CRM_CONFIG", "development")
     config = CONFIGS[name]
-    if hasattr(config, "check"):
-        config.check()
     app.config.from_object(config)
     app.config.update(overrides)
+    config.prepare(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),

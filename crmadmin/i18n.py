@@ -24,7 +24,11 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    """The LANGUAGES key of this request ('zh_CN'), though Babel names the locale zh_Hans_CN."""
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        return "zh_CN"
+    return "en"
 
 
 def init_app(app: Flask) -> None:

@@ -5,10 +5,21 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.passwords import hash_password, policy_problems
-from ..auth.permissions import permission_choices
+from ..auth.permissions import BUILTIN_ROLES, permission_choices
 from .base import SecureModelView
 from .fields import EmptyToNone
 from .labels import LABELS
+
+
+def builtin_description(role) -> str:
+    """Built-in roles describe themselves in the reader's language; custom roles as their author wrote."""
+    if role.builtin and role.name in BUILTIN_ROLES:
+        return str(BUILTIN_ROLES[role.name][0])
+    return role.description or ""
+
+
+def permission_labels(granted) -> list[str]:
+    return [str(label) for value, label in permission_choices() if value in granted]
 
 
 class UserView(SecureModelView):
@@ -23,7 +34,7 @@ class UserView(SecureModelView):
     column_sortable_list = ("id", "username", "display_name", "active", "last_login_at")
     column_default_sort = ("username", False)
     form_columns = ("username", "display_name", "email", "roles", "active", "locale", "new_password")
-    form_choices = {"locale": [("", "—"), ("en", "English"), ("zh_CN", "简体中文")]}
+    form_choices = {"locale": [("en", "English"), ("zh_CN", "简体中文")]}
     form_extra_fields = {
         "new_password": PasswordField(_l("New password"), description=_l(
             "At least 12 characters. Leave empty to keep the current password.")),
@@ -63,7 +74,9 @@ class RoleView(SecureModelView):
     column_searchable_list = ("name",)
     column_sortable_list = ("id", "name", "builtin")
     column_default_sort = ("name", False)
-    column_formatters_detail = {"permissions": lambda v, c, m, n: ", ".join(sorted(m.permissions))}
+    column_formatters = {"description": lambda v, c, m, n: builtin_description(m)}
+    column_formatters_detail = {"description": lambda v, c, m, n: builtin_description(m),
+                                "permissions": lambda v, c, m, n: "; ".join(permission_labels(m.permissions))}
     form_columns = ("name", "description", "permissions")
     form_extra_fields = {
         "permissions": SelectMultipleField(_l("Permissions"), choices=permission_choices,

@@ -127,6 +127,14 @@ class SecureModelView(AccessMixin, ModelView):
             form.row_version.data = str(obj.version)
         return form
 
+    def validate_form(self, form):
+        """Flask-Admin renders only str errors (`e is string`); resolve lazy messages so none is lost."""
+        valid = super().validate_form(form)
+        for field in form:
+            if field.errors:
+                field.errors = [str(e) for e in field.errors]
+        return valid
+
     # --- saving: one transaction each, errors in the user's words -------------------------
     def _fail(self, error: Exception, fallback: str) -> bool:
         db.session.rollback()

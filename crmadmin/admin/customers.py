@@ -5,15 +5,15 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from .. import choices
 from ..extensions import db
-from ..models import Customer, User
+from ..models import Customer
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
                        customer_interactions, customer_transactions)
 from .base import SecureModelView
-from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings
+from .fields import CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, PhoneNumber, choice_settings
 from .labels import LABELS
 
 HISTORY_ROWS = 20
-FORM_CHOICES, COLUMN_CHOICES = choice_settings(
+FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(
     kind=choices.CUSTOMER_KIND, gender=choices.GENDER, company_size=choices.COMPANY_SIZE,
     source=choices.SOURCE, credit_rating=choices.CREDIT_RATING,
     lifecycle_stage=choices.LIFECYCLE_STAGE, value_tier=choices.VALUE_TIER,
@@ -32,6 +32,7 @@ class CustomerView(SecureModelView):
                             "value_tier", "created_at", "updated_at", ("owner", "owner.username"))
     column_default_sort = ("id", True)
     column_choices = COLUMN_CHOICES
+    column_formatters = CHOICE_FORMATTERS
     form_choices = FORM_CHOICES
     column_export_list = ("id", "name", "kind", "gender", "birthday", "mobile", "email", "address",
                           "region", "company_name", "position", "industry", "company_size", "source",
@@ -52,10 +53,7 @@ class CustomerView(SecureModelView):
         "company_name": {"validators": [EmptyToNone()]},
         "industry": {"validators": [EmptyToNone()]},
     }
-    form_ajax_refs = {
-        "owner": {"fields": ("username", "display_name"), "page_size": 10},
-        "referred_by": {"fields": ("name", "mobile", "email"), "page_size": 10},
-    }
+    form_ajax_refs = {"owner": USER_LOOKUP, "referred_by": CUSTOMER_LOOKUP}
     details_template = "admin/customer_details.html"
 
     def on_model_delete(self, model):

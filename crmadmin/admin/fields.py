@@ -1,14 +1,18 @@
 """Validators and form settings the record screens share: phones, dates, money, enumerations."""
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
 import phonenumbers
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import DecimalField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from ..models import utcnow
+
+
+# Flask-Admin shows only str errors (`e is string`): raise with gettext at call time, never a lazy string.
 
 
 class PhoneNumber:
@@ -23,7 +27,7 @@ class PhoneNumber:
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            raise ValidationError(_l("Enter a valid phone number, for example 13812345678 or +86 138 1234 5678."))
+            raise ValidationError(_("Enter a valid phone number, for example 13812345678 or +86 138 1234 5678."))
         field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -37,7 +41,15 @@ class NotInFuture:
         now = utcnow()
         limit = now.date() if isinstance(value, date) and not isinstance(value, datetime) else now
         if value > limit:
-            raise ValidationError(_l("This date cannot be in the future."))
+            raise ValidationError(_("This date cannot be in the future."))
+
+
+class CurrencyCode:
+    """Three capital letters, as in ISO 4217 (CNY, USD, EUR)."""
+
+    def __call__(self, form, field):
+        if not re.fullmatch(r"[A-Z]{3}", field.data or ""):
+            raise ValidationError(_("Enter a three-letter currency code such as CNY."))
 
 
 class EmptyToNone:
@@ -49,9 +61,13 @@ class EmptyToNone:
 
 
 def choice_settings(**enums):
-    """form_choices and column_choices for the enumerated columns of a screen."""
+    """form_choices, column_choices (filter options) and column_formatters (labels, blank for empty)."""
     form = {name: c.form_choices() for name, c in enums.items()}
-    return form, dict(form)
+
+    def formatter(choices):
+        return lambda view, context, model, name: "" if getattr(model, name) is None else choices.label(getattr(model, name))
+
+    return form, dict(form), {name: formatter(c) for name, c in enums.items()}
 
 
 def money_field(required: bool = True, positive: bool = True):
@@ -60,3 +76,10 @@ def money_field(required: bool = True, positive: bool = True):
                                   message=_l("Enter an amount greater than zero.") if positive
                                   else _l("The amount cannot be negative.")))
     return DecimalField, {"places": 2, "validators": validators}
+
+
+# AJAX pickers: a relationship field searches as the user types, never loading a whole table.
+CUSTOMER_LOOKUP = {"fields": ("name", "mobile", "email"), "page_size": 10,
+                   "placeholder": _l("Type a name, phone or email")}
+USER_LOOKUP = {"fields": ("username", "display_name"), "page_size": 10, "placeholder": _l("Type a user name")}
+CAMPAIGN_LOOKUP = {"fields": ("name",), "page_size": 10, "placeholder": _l("Type a campaign name")}

@@ -1,17 +1,12 @@
 """Screens for the records that hang off a customer: transactions, interactions, complaints, campaigns."""
 from flask_babel import gettext as _
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import choices
-from ..models import Campaign, Customer, User  # noqa: F401
 from .base import SecureModelView
-from .fields import EmptyToNone, NotInFuture, choice_settings, money_field
+from .fields import (CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, USER_LOOKUP, CurrencyCode, EmptyToNone, NotInFuture, choice_settings,
+                     money_field)
 from .labels import LABELS
-
-CUSTOMER_LOOKUP = {"fields": ("name", "mobile", "email"), "page_size": 10}
-USER_LOOKUP = {"fields": ("username", "display_name"), "page_size": 10}
-CAMPAIGN_LOOKUP = {"fields": ("name",), "page_size": 10}
-
 
 class TransactionView(SecureModelView):
     permission = "transactions"
@@ -24,7 +19,7 @@ class TransactionView(SecureModelView):
     column_sortable_list = ("id", "occurred_at", "product", "quantity", "amount", "channel", "status",
                             ("customer", "customer.name"))
     column_default_sort = ("occurred_at", True)
-    form_choices, column_choices = choice_settings(channel=choices.SALES_CHANNEL,
+    form_choices, column_choices, column_formatters = choice_settings(channel=choices.SALES_CHANNEL,
                                                    status=choices.TRANSACTION_STATUS)
     form_columns = ("customer", "product", "quantity", "amount", "currency", "occurred_at",
                     "channel", "status", "campaign")
@@ -34,12 +29,11 @@ class TransactionView(SecureModelView):
         "product": {"validators": [DataRequired(), Length(max=200)]},
         "quantity": {"validators": [InputRequired(), NumberRange(min=1, max=1_000_000)]},
         "amount": money_field()[1],
-        "currency": {"validators": [DataRequired(), Regexp(r"^[A-Z]{3}$", message="ISO 4217, e.g. CNY")],
+        "currency": {"validators": [DataRequired(), CurrencyCode()],
                      "default": "CNY"},
         "occurred_at": {"validators": [DataRequired(), NotInFuture()]},
     }
     form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "campaign": CAMPAIGN_LOOKUP}
-
 
 class InteractionView(SecureModelView):
     permission = "interactions"
@@ -52,7 +46,7 @@ class InteractionView(SecureModelView):
     column_sortable_list = ("id", "occurred_at", "channel", "direction", "next_follow_up_on",
                             ("customer", "customer.name"), ("handled_by", "handled_by.username"))
     column_default_sort = ("occurred_at", True)
-    form_choices, column_choices = choice_settings(channel=choices.CONTACT_CHANNEL,
+    form_choices, column_choices, column_formatters = choice_settings(channel=choices.CONTACT_CHANNEL,
                                                    direction=choices.DIRECTION)
     form_columns = ("customer", "occurred_at", "channel", "direction", "summary", "outcome",
                     "handled_by", "next_follow_up_on")
@@ -63,7 +57,6 @@ class InteractionView(SecureModelView):
         "occurred_at": {"validators": [DataRequired(), NotInFuture()]},
     }
     form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "handled_by": USER_LOOKUP}
-
 
 class ComplaintView(SecureModelView):
     permission = "complaints"
@@ -76,7 +69,7 @@ class ComplaintView(SecureModelView):
     column_sortable_list = ("id", "received_at", "type", "severity", "urgency", "status", "due_at",
                             ("customer", "customer.name"), ("assignee", "assignee.username"))
     column_default_sort = ("received_at", True)
-    form_choices, column_choices = choice_settings(
+    form_choices, column_choices, column_formatters = choice_settings(
         channel=choices.CONTACT_CHANNEL, type=choices.COMPLAINT_TYPE,
         severity=choices.COMPLAINT_SEVERITY, urgency=choices.COMPLAINT_URGENCY,
         status=choices.COMPLAINT_STATUS)
@@ -98,7 +91,6 @@ class ComplaintView(SecureModelView):
         if model.closed_at and model.received_at and model.closed_at < model.received_at:
             raise ValidationError(_("A complaint cannot be closed before it was received."))
 
-
 class CampaignView(SecureModelView):
     permission = "campaigns"
     column_labels = LABELS
@@ -109,7 +101,7 @@ class CampaignView(SecureModelView):
     column_sortable_list = ("id", "name", "type", "channel", "status", "starts_on", "ends_on",
                             "budget", "actual_cost", ("owner", "owner.username"))
     column_default_sort = ("starts_on", True)
-    form_choices, column_choices = choice_settings(type=choices.CAMPAIGN_TYPE,
+    form_choices, column_choices, column_formatters = choice_settings(type=choices.CAMPAIGN_TYPE,
                                                    channel=choices.CONTACT_CHANNEL,
                                                    status=choices.CAMPAIGN_STATUS)
     form_columns = ("name", "type", "channel", "status", "starts_on", "ends_on", "budget",
@@ -127,7 +119,6 @@ class CampaignView(SecureModelView):
         if model.ends_on and model.starts_on and model.ends_on < model.starts_on:
             raise ValidationError(_("A campaign cannot end before it starts."))
 
-
 class ParticipantView(SecureModelView):
     """The target lists of campaigns, one row per invited customer, with their response."""
 
@@ -139,7 +130,7 @@ class ParticipantView(SecureModelView):
     column_sortable_list = ("id", "response", "responded_at", ("campaign", "campaign.name"),
                             ("customer", "customer.name"))
     column_default_sort = ("id", True)
-    form_choices, column_choices = choice_settings(response=choices.PARTICIPANT_RESPONSE)
+    form_choices, column_choices, column_formatters = choice_settings(response=choices.PARTICIPANT_RESPONSE)
     form_columns = ("campaign", "customer", "response", "responded_at", "note")
     form_args = {
         "campaign": {"validators": [DataRequired()]},

@@ -1,0 +1,67 @@
+"""The schema comes from reviewed migrations, and the models say the same thing."""
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from crmadmin.extensions import db
+from crmadmin.models import Transaction, utcnow
+from tests import factories
+
+
+def test_models_and_migrations_agree(app):
+    """After `flask db upgrade`, would autogenerate find anything to add, drop or alter?"""
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_every_foreign_key_and_list_filter_has_an_index(app):
+    """Is every foreign key column indexed, so joins and 'records of this customer' stay fast?"""
+    with app.app_context():
+        inspector = inspect(db.engine)
+        missing = []
+        for table in db.metadata.sorted_tables:
+            indexed = {tuple(ix["column_names"])[0] for ix in inspector.get_indexes(table.name)}
+            indexed |= {tuple(uc["column_names"])[0] for uc in inspector.get_unique_constraints(table.name)}
+            indexed |= {inspector.get_pk_constraint(table.name)["constrained_columns"][0]}
+            for fk in inspector.get_foreign_keys(table.name):
+                if fk["constrained_columns"][0] not in indexed:
+                    missing.append(f"{table.name}.{fk['constrained_columns'][0]}")
+        assert missing == []
+
+
+def test_money_is_stored_exactly(app):
+    """Does 0.1 + 0.2 stay 0.30 in the database (no floating point), on SQLite too?"""
+    with app.app_context():
+        customer = factories.customer()
+        for amount in ("0.10", "0.20", "19999999.99"):
+            factories.transaction(customer, amount=Decimal(amount))
+        total = db.session.scalar(select(func.sum(Transaction.amount)))
+        assert total == Decimal("20000000.29")
+        assert {t.amount for t in db.session.scalars(select(Transaction))} == {
+            Decimal("0.10"), Decimal("0.20"), Decimal("19999999.99")}
+
+
+def test_the_database_refuses_a_negative_amount_even_outside_the_forms(app):
+    """Does the CHECK constraint hold when code bypasses the form validation?"""
+    with app.app_context():
+        customer = factories.customer()
+        db.session.add(Transaction(customer_id=customer.id, product="x", quantity=1, amount=Decimal("-1"),
+                                   occurred_at=utcnow(), channel="store", status="paid"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_the_database_refuses_an_unknown_status(app):
+    """Is an enumeration enforced by the database, not just by the form?"""
+    with app.app_context():
+        customer = factories.customer()
+        with pytest.raises((IntegrityError, StatementError)):
+            db.session.execute(text("UPDATE customer SET lifecycle_stage = 'zombie' WHERE id = :id"), {"id": customer.id})
+            db.session.commit()
+        db.session.rollback()
