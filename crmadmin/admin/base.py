@@ -27,6 +27,10 @@ ENDPOINT_ACTIONS = {
 }
 
 
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _readable(value) -> str:
     if value is None or value == "":
         return "—"
@@ -56,7 +60,7 @@ class AccessMixin:
         if refused is not None:
             return refused
         action = ENDPOINT_ACTIONS.get(name)
-        if action and not self._may(action):
+        if action and not getattr(self, f"can_{action}", False):
             abort(403)
         if name == "action_view" and request.method == "POST":
             if not self.is_action_allowed(request.form.get("action", "")):
@@ -106,6 +110,13 @@ class SecureModelView(AccessMixin, ModelView):
     @property
     def can_export(self):
         return self._may("export")
+
+    def get_export_value(self, model, name):
+        """Cells a spreadsheet would run as a formula are exported as text (OWASP CSV injection)."""
+        value = super().get_export_value(model, name)
+        if isinstance(value, str) and value[:1] in FORMULA_TRIGGERS:
+            return "'" + value
+        return value
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":

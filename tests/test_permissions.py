@@ -1,0 +1,127 @@
+"""Each built-in role gets exactly what it is granted on every screen; a refusal is a 403 that changes nothing."""
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from crmadmin.auth.permissions import BUILTIN_ROLES, perm
+from crmadmin.extensions import db
+from crmadmin.models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
+from tests import factories
+from tests.forms import csrf_token
+
+SCREENS = {  # endpoint -> (permission resource, model)
+    "customer": ("customers", Customer), "transaction": ("transactions", Transaction),
+    "interaction": ("interactions", Interaction), "complaint": ("complaints", Complaint),
+    "campaign": ("campaigns", Campaign), "campaignparticipant": ("campaigns", CampaignParticipant),
+    "user": ("users", User), "role": ("roles", Role),
+}
+
+
+def _granted(role: str, resource: str, action: str) -> bool:
+    return perm(resource, action) in BUILTIN_ROLES[role][1]
+
+
+def test_every_model_screen_is_covered_by_this_sweep(app):
+    """Would a newly added screen escape the role sweep below?"""
+    endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
+    assert endpoints - {"admin"} == set(SCREENS)
+
+
+def _one_record(app, endpoint):
+    """A record for the screen, with nothing attached that would stop its deletion."""
+    makers = {
+        "customer": factories.customer,
+        "transaction": lambda: factories.transaction(factories.customer()),
+        "interaction": lambda: factories.interaction(factories.customer()),
+        "complaint": lambda: factories.complaint(factories.customer()),
+        "campaign": factories.campaign,
+        "campaignparticipant": lambda: factories.participant(factories.campaign(), factories.customer()),
+        "user": lambda: factories.user("auditor"),
+        "role": lambda: db.session.scalar(select(Role).where(Role.name == "auditor")),
+    }
+    with app.app_context():
+        return makers[endpoint]().id
+
+
+def _count(app, model):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", list(SCREENS))
+def test_a_role_may_open_view_create_edit_and_export_exactly_what_it_is_granted(app, login_as, role, endpoint):
+    """For this role and screen, does each page answer 200 when granted and 403 when not?"""
+    resource, _ = SCREENS[endpoint]
+    record_id = _one_record(app, endpoint)
+    client = login_as(role)
+    pages = {"view": [f"/admin/{endpoint}/", f"/admin/{endpoint}/details/?id={record_id}"],
+             "create": [f"/admin/{endpoint}/new/"], "edit": [f"/admin/{endpoint}/edit/?id={record_id}"],
+             "export": [f"/admin/{endpoint}/export/csv/"]}
+    for action, urls in pages.items():
+        allowed = _granted(role, resource, "view") and _granted(role, resource, action)
+        for url in urls:
+            status = client.get(url).status_code
+            assert status == (200 if allowed else 403), (role, url, status)
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", ["customer", "interaction", "campaign", "user"])
+def test_a_refused_delete_is_a_403_that_changes_nothing(app, login_as, role, endpoint):
+    """Can a role without the delete permission remove a record, by button or by bulk action?"""
+    resource, model = SCREENS[endpoint]
+    record_id = _one_record(app, endpoint)
+    client = login_as(role)
+    before = _count(app, model)
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    single = client.post(f"/admin/{endpoint}/delete/", data={"id": str(record_id), "csrf_token": token})
+    bulk = client.post(f"/admin/{endpoint}/action/", data={"action": "delete", "rowid": str(record_id),
+                                                            "csrf_token": token})
+    may_delete = endpoint != "user" and _granted(role, resource, "view") and _granted(role, resource, "delete")
+    if may_delete:
+        assert single.status_code == 302 and _count(app, model) == before - 1
+    else:
+        assert (single.status_code, bulk.status_code) == (403, 403)
+        assert _count(app, model) == before
+
+
+def test_the_menu_offers_only_what_the_user_may_open(login_as):
+    """Does a clerk see the user and role screens in the menu?"""
+    page = login_as("clerk").get("/admin/").get_data(as_text=True)
+    assert "/admin/customer/" in page and "/admin/user/" not in page and "/admin/role/" not in page
+
+
+def test_buttons_a_role_may_not_use_are_not_offered(app, login_as):
+    """Does an auditor's customer list hide create, edit and delete?"""
+    with app.app_context():
+        customer = factories.customer()
+    page = login_as("auditor").get("/admin/customer/").get_data(as_text=True)
+    assert "/admin/customer/new/" not in page
+    assert f"/admin/customer/edit/?id={customer.id}" not in page
+    assert "/admin/customer/delete/" not in page
+
+
+def test_the_inline_editor_endpoint_is_closed(app, login_as):
+    """Can anyone change a field through Flask-Admin's ajax/update endpoint, which skips can_edit?"""
+    with app.app_context():
+        customer = factories.customer(name="Unchanged")
+    client = login_as("administrator")
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    response = client.post("/admin/customer/ajax/update/", data={"list_form_pk": str(customer.id), "name": "Changed",
+                                                                  "csrf_token": token})
+    assert response.status_code in (403, 404)
+    with app.app_context():
+        assert db.session.get(Customer, customer.id).name == "Unchanged"
+
+
+def test_an_export_cannot_carry_a_spreadsheet_formula(app, login_as):
+    """Could a customer named =HYPERLINK(...) run as a formula in the exported file?"""
+    with app.app_context():
+        factories.customer(name='=HYPERLINK("http://evil.example","click")', notes="x", tags="@SUM(A1)")
+    body = login_as("supervisor").get("/admin/customer/export/csv/").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows[0]["Name"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    assert rows[0]["Tags"] == "'@SUM(A1)"
+    assert all(not value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
