@@ -54,7 +54,7 @@ class Config:
     # === LANGUAGE ===
     LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = os.environ.get("CRM_TIMEZONE", "UTC")
+    BABEL_DEFAULT_TIMEZONE = "UTC"  # timestamps are stored and shown in UTC
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "crmadmin" / "translations")
 
     # === ADMIN ===
