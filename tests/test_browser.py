@@ -1,0 +1,152 @@
+"""End to end in a real headless Chromium: the pages, their JavaScript and the server together."""
+import os
+import re
+import threading
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from crmadmin.extensions import db
+from crmadmin.models import Customer
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def live_server(app):
+    """The session app served over real HTTP on a free port of 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module; CI fails (never skips) when it is missing."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium); the browser tests need it"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " and CI must not skip them.")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page in its own context (no cookies shared between tests), English-speaking browser."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sign_in(page, base_url: str, username: str, password: str = factories.PASSWORD) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/?$"))
+
+
+def choose(page, field: str, label: str) -> None:
+    """Pick an option of an enumeration the way a user does: through its Select2 widget."""
+    page.click(f"#s2id_{field} .select2-choice")
+    page.locator("#select2-drop").get_by_role("option", name=label, exact=True).click()
+    expect(page.locator(f"#s2id_{field} .select2-chosen")).to_have_text(label)
+    expect(page.locator(f"select#{field} option:checked")).to_have_text(label)
+
+
+def test_a_clerk_creates_finds_and_opens_a_customer(app, live_server, page, tmp_path):
+    """Can a clerk sign in, create a customer, find them by search and open their details in a real browser?"""
+    with app.app_context():
+        username = factories.user("clerk").username
+    suffix = uuid.uuid4().hex[:6]
+    name = f"王小明{suffix}"
+    email = f"wang.{suffix}@example.com"
+
+    sign_in(page, live_server, username)
+    expect(page.locator(".signed-in-as")).to_contain_text(username)
+
+    page.goto(f"{live_server}/admin/customer/new/")
+    page.fill("#name", name)
+    choose(page, "kind", "Person")
+    choose(page, "gender", "Male")
+    page.fill("#mobile", "13812345678")
+    page.fill("#email", email)
+    page.click("form.admin-form input[type=submit][value='Save']")
+    expect(page.locator(".alert-success")).to_contain_text("Record was successfully created.")
+
+    page.goto(f"{live_server}/admin/customer/")
+    search = page.locator("form[role=search] input[name=search]")
+    search.fill(f"小明{suffix}")
+    search.press("Enter")
+    page.wait_for_url(re.compile(r"search="))
+    rows = page.locator("table.model-list tbody tr")
+    expect(rows).to_have_count(1)
+    row = rows.filter(has_text=name)
+    expect(row).to_contain_text("+8613812345678")
+    expect(row).to_contain_text(email)
+
+    row.locator("a:has(.fa-eye)").click()
+    page.wait_for_url(re.compile(r"/admin/customer/details/"))
+    details = page.locator("table.searchable")
+    expect(details).to_contain_text(name)
+    expect(details).to_contain_text("+8613812345678")
+    expect(details).to_contain_text(email)
+    expect(details.locator("td", has_text=re.compile(r"^\s*None\s*$"))).to_have_count(0)  # empty, not "None"
+    page.screenshot(path=str(tmp_path / "customer-details.png"), full_page=True)
+
+    with app.app_context():
+        saved = db.session.scalars(select(Customer).where(Customer.name == name)).one()
+        assert (saved.mobile, saved.email, saved.kind, saved.gender) == ("+8613812345678", email, "person", "male")
+    assert parse_qs(urlsplit(page.url).query)["id"] == [str(saved.id)]
+
+
+def test_the_language_button_turns_the_panel_chinese(app, live_server, page):
+    """Does the 简体中文 button in the navbar turn the panel into Chinese, and English switch it back?"""
+    with app.app_context():
+        username = factories.user("clerk").username
+    sign_in(page, live_server, username)
+    page.goto(f"{live_server}/admin/customer/")
+    switch = page.locator("nav form.language-switch")
+    pressed = re.compile(r"(^|\s)btn-secondary(\s|$)")
+    expect(switch.locator("button[value=en]")).to_have_class(pressed)
+
+    switch.get_by_role("button", name="简体中文").click()
+    tabs = page.locator(".nav-tabs")
+    expect(tabs).to_contain_text("列表")  # Flask-Admin's own catalog
+    expect(tabs).to_contain_text("创建")
+    assert urlsplit(page.url).path == "/admin/customer/"  # back on the same screen
+    expect(page.locator("nav")).to_contain_text("客户")  # crmadmin's own catalog: the menu
+    expect(page.locator("#sign-out")).to_have_text("退出登录")
+    expect(switch.locator("button[value=zh_CN]")).to_have_class(pressed)  # it shows which language is on
+
+    switch.get_by_role("button", name="English").click()
+    expect(switch.locator("button[value=en]")).to_have_class(pressed)
+    expect(tabs).to_contain_text("List")
+
