@@ -1,10 +1,12 @@
 """The one base view that decides, for every screen, what the current user may do."""
 import logging
+from datetime import datetime
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -29,6 +31,14 @@ ENDPOINT_ACTIONS = {
 
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _minutes(view, value, name) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _seconds(view, value, name) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _readable(value) -> str:
@@ -93,6 +103,9 @@ class SecureModelView(AccessMixin, ModelView):
     export_types = ["csv"]
     export_max_rows = 10000
     column_auto_select_related = True
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
+    column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, datetime: _seconds}
 
     # --- what the user may do, asked per request ---------------------------------------
     @property

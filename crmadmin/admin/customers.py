@@ -42,6 +42,8 @@ class CustomerView(SecureModelView):
                     "company_name", "position", "industry", "company_size", "source", "referred_by",
                     "preferences", "interests", "needs", "notes", "tags", "credit_rating", "owner",
                     "follow_up_days", "next_follow_up_on")
+    column_details_list = ("id",) + form_columns + ("lifecycle_stage", "value_tier", "last_contact_at",
+                                                     "created_at", "updated_at")
     form_args = {
         "name": {"validators": [DataRequired(), Length(max=120)]},
         "mobile": {"validators": [PhoneNumber()]},
