@@ -33,7 +33,9 @@ def app(database_url):
     with app.app_context():
         _wipe(database_url)
         upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # close pooled connections before pytest checks for leaked resources
 
 
 @pytest.fixture(autouse=True)
