@@ -19,17 +19,18 @@ crm = AppGroup("crm", help="crmadmin administration commands.")
 def sync_builtin_roles() -> list[str]:
     """Create the built-in roles, and reset their permissions to the shipped definition."""
     changed = []
-    for name, (description, permissions) in BUILTIN_ROLES.items():
+    for name, (description, permissions, own_only) in BUILTIN_ROLES.items():
         role = db.session.scalar(select(Role).where(Role.name == name))
         if role is None:
             role = Role(name=name, builtin=True)
             db.session.add(role)
             changed.append(name)
-        elif role.permissions != permissions:
+        elif role.permissions != permissions or role.own_customers_only != own_only:
             changed.append(name)
         role.builtin = True
         role.description = str(description)
         role.permissions = permissions
+        role.own_customers_only = own_only
     db.session.commit()
     return changed
 

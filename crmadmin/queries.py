@@ -2,7 +2,7 @@
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
-from .models import CampaignParticipant, Complaint, Interaction, Transaction
+from .models import CampaignParticipant, Complaint, Customer, Interaction, Transaction
 
 
 def customer_transactions(customer_id: int) -> Select:
@@ -40,3 +40,8 @@ def customer_dependents(customer_id: int) -> Select:
         select(func.count()).where(Transaction.customer_id == customer_id).scalar_subquery(),
         select(func.count()).where(Complaint.customer_id == customer_id).scalar_subquery(),
     )
+
+
+def owned_customer_ids(user_id: int) -> Select:
+    """The customers a user owns: the share of the book a scoped role may see (不得抢客)."""
+    return select(Customer.id).where(Customer.owner_id == user_id)

@@ -116,3 +116,15 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return _count
+
+
+@pytest.fixture
+def snapshot(app):
+    """snapshot() -> every row of every table, to assert that a refused request changed nothing at all."""
+
+    def _snapshot():
+        with app.app_context(), db.engine.connect() as connection:
+            return {table.name: sorted(tuple(map(repr, row)) for row in connection.execute(table.select()))
+                    for table in db.metadata.sorted_tables}
+
+    return _snapshot

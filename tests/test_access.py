@@ -139,7 +139,8 @@ def test_error_pages_show_no_internals(login_as):
     """Does a missing record or page show a clear message rather than a traceback?"""
     client = login_as("administrator")
     response = client.get("/admin/customer/details/?id=not-a-number")
-    assert response.status_code == 302  # back to the list with "Record does not exist."
+    assert response.status_code == 404
+    assert "This page or record does not exist." in response.get_data(as_text=True)
     missing = client.get("/admin/no-such-screen/")
     assert missing.status_code == 404
     assert "Traceback" not in missing.get_data(as_text=True)

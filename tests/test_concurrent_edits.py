@@ -14,10 +14,10 @@ def _open_edit_form(client, customer_id):
 
 
 def test_the_second_of_two_editors_is_refused_and_the_first_save_survives(app, login_as):
-    """Two clerks open the same customer; the second save would overwrite the first: is it refused?"""
+    """Two supervisors open the same customer; the second save would overwrite the first: is it refused?"""
     with app.app_context():
         customer = factories.customer(name="Original", region="华东", email="orig@example.com")
-    alice, bob = login_as("clerk"), login_as("clerk")
+    alice, bob = login_as("supervisor"), login_as("supervisor")
     alice_form, bob_form = _open_edit_form(alice, customer.id), _open_edit_form(bob, customer.id)
     assert alice_form["row_version"] == bob_form["row_version"] == "1"
 
@@ -39,7 +39,7 @@ def test_a_form_without_a_version_is_refused(app, login_as):
     """Can a client skip the version check by leaving the hidden version out?"""
     with app.app_context():
         customer = factories.customer(name="Kept")
-    client = login_as("clerk")
+    client = login_as("supervisor")
     form = _open_edit_form(client, customer.id)
     del form["row_version"]
     response = client.post(f"/admin/customer/edit/?id={customer.id}", data={**form, "name": "Sneaky"})
@@ -71,7 +71,7 @@ def test_reloading_after_a_conflict_lets_the_user_save(app, login_as):
     """After a refused save, can the user reload and save on top of the current version?"""
     with app.app_context():
         customer = factories.customer(name="Start")
-    alice, bob = login_as("clerk"), login_as("clerk")
+    alice, bob = login_as("supervisor"), login_as("supervisor")
     bob_form = _open_edit_form(bob, customer.id)
     alice_form = _open_edit_form(alice, customer.id)
     alice.post(f"/admin/customer/edit/?id={customer.id}", data={**alice_form, "name": "Alice"})

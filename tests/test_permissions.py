@@ -29,19 +29,21 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     assert endpoints - {"admin"} == set(SCREENS)
 
 
-def _one_record(app, endpoint):
-    """A record for the screen, with nothing attached that would stop its deletion."""
-    makers = {
-        "customer": factories.customer,
-        "transaction": lambda: factories.transaction(factories.customer()),
-        "interaction": lambda: factories.interaction(factories.customer()),
-        "complaint": lambda: factories.complaint(factories.customer()),
-        "campaign": factories.campaign,
-        "campaignparticipant": lambda: factories.participant(factories.campaign(), factories.customer()),
-        "user": lambda: factories.user("auditor"),
-        "role": lambda: db.session.scalar(select(Role).where(Role.name == "auditor")),
-    }
+def _one_record(app, endpoint, owner: str):
+    """A record for the screen, owned by `owner`, with nothing attached that would stop its deletion."""
     with app.app_context():
+        owner_id = db.session.scalar(select(User.id).where(User.username == owner))
+        mine = lambda: factories.customer(owner_id=owner_id)  # noqa: E731
+        makers = {
+            "customer": mine,
+            "transaction": lambda: factories.transaction(mine()),
+            "interaction": lambda: factories.interaction(mine()),
+            "complaint": lambda: factories.complaint(mine()),
+            "campaign": factories.campaign,
+            "campaignparticipant": lambda: factories.participant(factories.campaign(), mine()),
+            "user": lambda: factories.user("auditor"),
+            "role": lambda: db.session.scalar(select(Role).where(Role.name == "auditor")),
+        }
         return makers[endpoint]().id
 
 
@@ -55,8 +57,8 @@ def _count(app, model):
 def test_a_role_may_open_view_create_edit_and_export_exactly_what_it_is_granted(app, login_as, role, endpoint):
     """For this role and screen, does each page answer 200 when granted and 403 when not?"""
     resource, _ = SCREENS[endpoint]
-    record_id = _one_record(app, endpoint)
     client = login_as(role)
+    record_id = _one_record(app, endpoint, client.username)
     pages = {"view": [f"/admin/{endpoint}/", f"/admin/{endpoint}/details/?id={record_id}"],
              "create": [f"/admin/{endpoint}/new/"], "edit": [f"/admin/{endpoint}/edit/?id={record_id}"],
              "export": [f"/admin/{endpoint}/export/csv/"]}
@@ -67,14 +69,41 @@ def test_a_role_may_open_view_create_edit_and_export_exactly_what_it_is_granted(
             assert status == (200 if allowed else 403), (role, url, status)
 
 
+def _view(app, endpoint):
+    return next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", list(SCREENS))
+def test_a_refused_write_or_lookup_is_a_403_that_changes_nothing(app, login_as, snapshot, role, endpoint):
+    """Posting a create or edit, using an AJAX picker or the inline editor: refused exactly when not granted?"""
+    resource, _ = SCREENS[endpoint]
+    client = login_as(role)
+    record_id = _one_record(app, endpoint, client.username)
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    rows = snapshot()
+    may = {a: _granted(role, resource, "view") and _granted(role, resource, a) for a in ("view", "create", "edit")}
+    for action, url in (("create", f"/admin/{endpoint}/new/"), ("edit", f"/admin/{endpoint}/edit/?id={record_id}")):
+        if not may[action]:
+            assert client.post(url, data={"csrf_token": token, "name": "x"}).status_code == 403, (role, url)
+            assert snapshot() == rows, (role, url)
+    for name in _view(app, endpoint).form_ajax_refs or {}:
+        status = client.get(f"/admin/{endpoint}/ajax/lookup/", query_string={"name": name, "query": "a"}).status_code
+        assert status == (200 if may["view"] else 403), (role, endpoint, name, status)
+    inline = client.post(f"/admin/{endpoint}/ajax/update/", data={"csrf_token": token, "list_form_pk": str(record_id),
+                                                                 "name": "x"})
+    assert inline.status_code in (403, 404)
+    assert snapshot() == rows
+
+
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
 @pytest.mark.parametrize("endpoint", ["customer", "interaction", "campaign", "user"])
-def test_a_refused_delete_is_a_403_that_changes_nothing(app, login_as, role, endpoint):
+def test_a_refused_delete_is_a_403_that_changes_nothing(app, login_as, snapshot, role, endpoint):
     """Can a role without the delete permission remove a record, by button or by bulk action?"""
     resource, model = SCREENS[endpoint]
-    record_id = _one_record(app, endpoint)
     client = login_as(role)
-    before = _count(app, model)
+    record_id = _one_record(app, endpoint, client.username)
+    before, rows = _count(app, model), snapshot()
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
     single = client.post(f"/admin/{endpoint}/delete/", data={"id": str(record_id), "csrf_token": token})
     bulk = client.post(f"/admin/{endpoint}/action/", data={"action": "delete", "rowid": str(record_id),
@@ -84,7 +113,7 @@ def test_a_refused_delete_is_a_403_that_changes_nothing(app, login_as, role, end
         assert single.status_code == 302 and _count(app, model) == before - 1
     else:
         assert (single.status_code, bulk.status_code) == (403, 403)
-        assert _count(app, model) == before
+        assert snapshot() == rows
 
 
 def test_the_menu_offers_only_what_the_user_may_open(login_as):

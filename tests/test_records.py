@@ -263,7 +263,7 @@ def test_a_bulk_delete_is_all_or_nothing(app, login_as):
 
 def test_the_customer_details_page_shows_their_whole_history(app, login_as):
     """Does a customer's page show their transactions, interactions, complaints and campaigns?"""
-    client = login_as("clerk")
+    client = login_as("supervisor")
     with app.app_context():
         customer = factories.customer(name="Has everything")
         factories.transaction(customer, product="Premium membership")
@@ -280,7 +280,7 @@ def test_the_customer_details_page_shows_their_whole_history(app, login_as):
 
 def test_a_long_history_is_shown_latest_first_with_a_link_to_all(app, login_as):
     """With more purchases than fit, does the page show the latest and link to the full list of this customer?"""
-    client = login_as("clerk")
+    client = login_as("supervisor")
     with app.app_context():
         customer = factories.customer()
         for n in range(25):
@@ -295,7 +295,7 @@ def test_a_long_history_is_shown_latest_first_with_a_link_to_all(app, login_as):
 
 def test_search_finds_customers_by_name_phone_email_and_company(app, login_as):
     """Can a clerk find a customer by any of the ways customers are asked about?"""
-    client = login_as("clerk")
+    client = login_as("supervisor")
     with app.app_context():
         factories.customer(name="欧阳娜娜", mobile="+8613911112222", email="nana@example.cn", company_name="北京星辰科技")
         factories.customer(name="Someone else", mobile="+8615000000000", email="else@example.com")
@@ -306,7 +306,7 @@ def test_search_finds_customers_by_name_phone_email_and_company(app, login_as):
 
 def test_relationship_pickers_load_by_ajax_and_never_list_the_whole_table(app, login_as):
     """Does the customer picker on the transaction form search by AJAX instead of listing every customer?"""
-    client = login_as("clerk")
+    client = login_as("supervisor")
     with app.app_context():
         for n in range(12):
             factories.customer(name=f"Lookup {n:02d}")

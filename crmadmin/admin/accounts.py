@@ -2,13 +2,13 @@
 from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.passwords import hash_password, policy_problems
 from ..auth.permissions import BUILTIN_ROLES, permission_choices
 from .base import SecureModelView
 from .fields import EmptyToNone
 from .labels import LABELS
+from .widgets import PermissionGrid
 
 
 def builtin_description(role) -> str:
@@ -68,8 +68,9 @@ class UserView(SecureModelView):
 class RoleView(SecureModelView):
     permission = "roles"
     column_labels = LABELS
-    column_list = ("id", "name", "description", "builtin")
-    column_details_list = ("id", "name", "description", "builtin", "permissions", "created_at", "updated_at")
+    column_list = ("id", "name", "description", "own_customers_only", "builtin")
+    column_details_list = ("id", "name", "description", "own_customers_only", "builtin", "permissions",
+                           "created_at", "updated_at")
     column_export_list = ("id", "name", "description", "builtin")
     column_searchable_list = ("name",)
     column_sortable_list = ("id", "name", "builtin")
@@ -77,11 +78,9 @@ class RoleView(SecureModelView):
     column_formatters = {"description": lambda v, c, m, n: builtin_description(m)}
     column_formatters_detail = {"description": lambda v, c, m, n: builtin_description(m),
                                 "permissions": lambda v, c, m, n: "; ".join(permission_labels(m.permissions))}
-    form_columns = ("name", "description", "permissions")
+    form_columns = ("name", "description", "own_customers_only", "permissions")
     form_extra_fields = {
-        "permissions": SelectMultipleField(_l("Permissions"), choices=permission_choices,
-                                           widget=ListWidget(prefix_label=False),
-                                           option_widget=CheckboxInput()),
+        "permissions": SelectMultipleField(_l("Permissions"), choices=permission_choices, widget=PermissionGrid()),
     }
     form_args = {"name": {"validators": [DataRequired(), Length(max=64)]}}
 

@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 
 from ..auth.permissions import perm
 from ..extensions import db
+from .scope import ScopedAjaxLoader, restrict
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class SecureIndexView(AccessMixin, AdminIndexView):
 class SecureModelView(AccessMixin, ModelView):
     """A record screen: permissions per action, clean error messages, one transaction per save, optimistic locking."""
 
+    # how rows belong to an owner: "owner" (the row has owner_id), "customer" (via customer_id), or None
+    scope: str | None = None
     page_size = 20
     can_set_page_size = True
     can_view_details = True  # read at start-up, outside any request; details_view is still guarded by "view"
@@ -250,22 +253,32 @@ class SecureModelView(AccessMixin, ModelView):
             return True
         return super().handle_view_exception(exc)
 
-    # --- a list narrowed to one customer (links from the customer's details page) -----------
-    def _customer_scope(self, query):
-        customer_id = request.args.get("customer_id", type=int) if request else None
+    # --- rows: the user's scope, then an optional narrowing to one customer ----------------
+    def _narrow(self, query):
+        query = restrict(query, self.model, self.scope, self.permission)
+        customer_id = request.args.get("customer_id", type=int)
         if customer_id is not None and hasattr(self.model, "customer_id"):
             query = query.filter(self.model.customer_id == customer_id)
         return query
 
     def get_query(self):
-        return self._customer_scope(super().get_query())
+        return self._narrow(super().get_query())
 
     def get_count_query(self):
-        return self._customer_scope(super().get_count_query())
+        return self._narrow(super().get_count_query())
 
     def get_one(self, id):
-        """Ids come from URLs: a malformed one is 'not found', never a database error."""
+        """By id as by list: a row outside the user's scope, or a malformed id, is simply not found."""
         try:
-            return self.get_query().filter(self.model.id == int(id)).one_or_none()
+            pk = int(id)
         except (TypeError, ValueError):
-            return None
+            abort(404)
+        record = restrict(super().get_query(), self.model, self.scope, self.permission).filter(
+            self.model.id == pk).one_or_none()
+        if record is None:
+            abort(404)
+        return record
+
+    def _create_ajax_loader(self, name, options):
+        remote = getattr(self.model, name).property.mapper.class_
+        return ScopedAjaxLoader(name, db, remote, **options)

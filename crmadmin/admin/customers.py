@@ -1,9 +1,11 @@
 """The customer file screen, with the customer's whole history on the details page."""
 from flask import url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from .. import choices
+from ..auth.permissions import ASSIGN_OWNERS
 from ..extensions import db
 from ..models import Customer
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
@@ -22,6 +24,7 @@ FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(
 
 class CustomerView(SecureModelView):
     permission = "customers"
+    scope = "owner"
     column_labels = LABELS
     column_list = ("id", "name", "kind", "mobile", "email", "company_name", "region", "industry",
                    "source", "owner", "lifecycle_stage", "value_tier", "updated_at")
@@ -57,6 +60,26 @@ class CustomerView(SecureModelView):
     }
     form_ajax_refs = {"owner": USER_LOOKUP, "referred_by": CUSTOMER_LOOKUP}
     details_template = "admin/customer_details.html"
+
+    # --- owners: only those who may assign owners choose one; a clerk's new customer is their own ---
+    def _may_assign(self) -> bool:
+        return current_user.can(ASSIGN_OWNERS)
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if not self._may_assign():
+            del form.owner
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if not self._may_assign():
+            del form.owner
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        if is_created and not self._may_assign():
+            model.owner_id = current_user.id
 
     def on_model_delete(self, model):
         transactions, complaints = db.session.execute(customer_dependents(model.id)).one()

@@ -81,5 +81,6 @@ LABELS = {
     "new_password": _l("New password"),
     "builtin": _l("Built-in"),
     "permissions": _l("Permissions"),
+    "own_customers_only": _l("Only the user's own customers"),
     "participants": _l("Participants"),
 }

@@ -10,6 +10,7 @@ from .labels import LABELS
 
 class TransactionView(SecureModelView):
     permission = "transactions"
+    scope = "customer"
     column_labels = LABELS
     column_list = ("id", "occurred_at", "customer", "product", "quantity", "amount", "currency",
                    "channel", "status", "campaign")
@@ -37,6 +38,7 @@ class TransactionView(SecureModelView):
 
 class InteractionView(SecureModelView):
     permission = "interactions"
+    scope = "customer"
     column_labels = LABELS
     column_list = ("id", "occurred_at", "customer", "channel", "direction", "summary", "outcome",
                    "handled_by", "next_follow_up_on")
@@ -60,6 +62,7 @@ class InteractionView(SecureModelView):
 
 class ComplaintView(SecureModelView):
     permission = "complaints"
+    scope = "customer"
     column_labels = LABELS
     column_list = ("id", "received_at", "customer", "subject", "type", "severity", "urgency",
                    "status", "assignee", "due_at")
@@ -123,6 +126,7 @@ class ParticipantView(SecureModelView):
     """The target lists of campaigns, one row per invited customer, with their response."""
 
     permission = "campaigns"
+    scope = "customer"
     column_labels = LABELS
     column_list = ("id", "campaign", "customer", "response", "responded_at", "note")
     column_searchable_list = ("customer.name", "campaign.name")

@@ -24,38 +24,49 @@ ACTION_LABELS = {
 }
 
 
+# Rights that are not one of the five actions on a resource.
+ASSIGN_OWNERS = "customers.assign"
+SPECIAL_PERMISSIONS = {ASSIGN_OWNERS: _l("Assign customers to owners")}
+
+
 def perm(resource: str, action: str) -> str:
     return f"{resource}.{action}"
 
 
-ALL_PERMISSIONS = tuple(perm(r, a) for r in RESOURCES for a in ACTIONS)
+ALL_PERMISSIONS = tuple(perm(r, a) for r in RESOURCES for a in ACTIONS) + tuple(SPECIAL_PERMISSIONS)
 
 
 def permission_choices():
     """(value, label) pairs for a role form, in grid order."""
-    return [(perm(r, a), f"{RESOURCE_LABELS[r]}: {ACTION_LABELS[a]}") for r in RESOURCES for a in ACTIONS]
+    return [(perm(r, a), f"{RESOURCE_LABELS[r]}: {ACTION_LABELS[a]}") for r in RESOURCES for a in ACTIONS] + [
+        (name, label) for name, label in SPECIAL_PERMISSIONS.items()]
 
 
 def _grant(resources, actions):
     return {perm(r, a) for r in resources for a in actions}
 
 
+# name -> (description, permissions, limited to the user's own customers)
 BUILTIN_ROLES = {
     "administrator": (
         _l("Manages accounts and roles; may do everything."),
         set(ALL_PERMISSIONS),
+        False,
     ),
     "supervisor": (
-        _l("Sees and works all customers of all owners, including delete, export and campaigns."),
-        _grant(RECORD_RESOURCES, ACTIONS),
+        _l("Sees and works all customers of all owners, including delete, export, campaigns and reassigning owners."),
+        _grant(RECORD_RESOURCES, ACTIONS) | {ASSIGN_OWNERS},
+        False,
     ),
     "clerk": (
-        _l("Enters and updates customers, transactions, interactions and complaints; views campaigns."),
+        _l("Enters and updates their own customers' files, transactions, interactions and complaints; views campaigns."),
         _grant(("customers", "transactions", "interactions", "complaints"), ("view", "create", "edit"))
         | {perm("campaigns", "view")},
+        True,
     ),
     "auditor": (
         _l("Reads and exports everything; changes nothing."),
         _grant(RESOURCES, ("view", "export")) - {perm("users", "export"), perm("roles", "export")},
+        False,
     ),
 }

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text, false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,6 +32,9 @@ class Role(VersionedMixin, db.Model):
     name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     description: Mapped[Optional[str]] = mapped_column(Text)
     builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # 不得抢客: a scoped role sees and works only the customers its user owns, and their records
+    own_customers_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                     server_default=sa_false())
     grants: Mapped[list[RolePermission]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
@@ -88,6 +91,11 @@ class User(UserMixin, VersionedMixin, db.Model):
 
     def can(self, permission: str) -> bool:
         return self.active and permission in self.permissions
+
+    def limited_to_own_customers(self, resource: str) -> bool:
+        """Rights add up: the user sees every row only if some unscoped role lets them view this resource."""
+        wanted = f"{resource}.view"
+        return not any(wanted in role.permissions and not role.own_customers_only for role in self.roles)
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -1,0 +1,38 @@
+"""Row scope: which rows of a screen the current user may see, for lists, lookups, exports and ids alike."""
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Customer
+from ..queries import owned_customer_ids
+
+
+def restrict(query, model, scope: str | None, resource: str | None):
+    """Narrow a query to the user's own customers when every role granting `resource` is scoped."""
+    if scope is None or resource is None:
+        return query
+    if not current_user.is_authenticated:
+        return query.filter(False)
+    if not current_user.limited_to_own_customers(resource):
+        return query
+    if scope == "owner":
+        return query.filter(model.owner_id == current_user.id)
+    return query.filter(model.customer_id.in_(owned_customer_ids(current_user.id)))
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """A picker that searches and accepts only customers the user may see: no picking another owner's customer."""
+
+    def get_query(self):
+        query = super().get_query()
+        if self.model is Customer:
+            query = restrict(query, Customer, "owner", "customers")
+        return query
+
+    def get_one(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        with db.session.no_autoflush:
+            return self.get_query().filter(self.model.id == pk).one_or_none()

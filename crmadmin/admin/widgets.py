@@ -1,0 +1,31 @@
+"""Form widgets of our own: the permission grid administrators read a role by."""
+from markupsafe import Markup, escape
+
+from ..auth.permissions import ACTION_LABELS, ACTIONS, RESOURCE_LABELS, RESOURCES, SPECIAL_PERMISSIONS, perm
+
+
+def _box(name: str, value: str, checked: bool, label: str) -> str:
+    box_id = f"{name}-{value}".replace(".", "-")
+    return (f'<input type="checkbox" class="form-check-input position-static" name="{escape(name)}" '
+            f'id="{escape(box_id)}" value="{escape(value)}" aria-label="{escape(label)}"'
+            f'{" checked" if checked else ""}>')
+
+
+class PermissionGrid:
+    """Resources down, actions across, one checkbox each; special rights below."""
+
+    def __call__(self, field, **kwargs):
+        granted = set(field.data or ())
+        head = "".join(f"<th class='text-center'>{escape(ACTION_LABELS[a])}</th>" for a in ACTIONS)
+        rows = []
+        for resource in RESOURCES:
+            cells = "".join(
+                f"<td class='text-center'>{_box(field.name, perm(resource, a), perm(resource, a) in granted, f'{RESOURCE_LABELS[resource]}: {ACTION_LABELS[a]}')}</td>"
+                for a in ACTIONS)
+            rows.append(f"<tr><th scope='row'>{escape(RESOURCE_LABELS[resource])}</th>{cells}</tr>")
+        for value, label in SPECIAL_PERMISSIONS.items():
+            rows.append(f"<tr><th scope='row'>{escape(label)}</th>"
+                        f"<td class='text-center'>{_box(field.name, value, value in granted, str(label))}</td>"
+                        f"<td colspan='{len(ACTIONS) - 1}'></td></tr>")
+        return Markup(f"<table class='table table-sm table-bordered permission-grid' id='{escape(field.id)}'>"
+                      f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
