@@ -1,10 +1,11 @@
 """Screens for staff accounts and roles: who may sign in, and what each role may do."""
 from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
 from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from ..auth.passwords import hash_password, policy_problems
-from ..auth.permissions import BUILTIN_ROLES, permission_choices
+from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
 from .base import SecureModelView
 from .fields import EmptyToNone
 from .labels import LABELS
@@ -51,6 +52,9 @@ class UserView(SecureModelView):
         return False  # accounts are disabled, never deleted: their history must keep its author
 
     def on_model_change(self, form, model, is_created):
+        if model.id == current_user.id and not (model.active and model.can(perm("users", "edit"))):
+            raise ValidationError(_("You cannot disable your own account or remove your own right to manage "
+                                    "users. Ask another administrator. Nothing was changed."))
         password = form.new_password.data or ""
         if is_created and not password:
             raise ValidationError(_("A new account needs a password."))
