@@ -40,16 +40,28 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
+    # A signed-in session ends after this long without a request, and this long after sign-in whatever happens.
+    CRM_IDLE_MINUTES = int(os.environ.get("CRM_IDLE_MINUTES", "30"))
+    CRM_SESSION_HOURS = int(os.environ.get("CRM_SESSION_HOURS", "12"))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=CRM_SESSION_HOURS)  # no signed cookie is accepted past it
     REMEMBER_COOKIE_DURATION = timedelta(days=1)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session, which itself expires
+    WTF_CSRF_TIME_LIMIT = CRM_SESSION_HOURS * 3600  # a form token expires with the longest session
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     # argon2id parameters (RFC 9106 second recommended option: 64 MiB, t=3, p=4)
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+    # Failed sign-ins: per (client address, user name) against guessing one password, per address
+    # against trying one password on many names; while either is exceeded the password is not checked.
+    CRM_LOGIN_FAILURES = os.environ.get("CRM_LOGIN_FAILURES", "10 per 15 minutes")
+    CRM_LOGIN_FAILURES_PER_IP = os.environ.get("CRM_LOGIN_FAILURES_PER_IP", "50 per 15 minutes")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"  # shared by every worker when on Redis
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process rather than refuse every sign-in
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, use the peer address).
+    CRM_PROXY_HOPS = int(os.environ.get("CRM_PROXY_HOPS", "0"))
 
     # === LANGUAGE ===
     LANGUAGES = {"en": "English", "zh_CN": "简体中文"}

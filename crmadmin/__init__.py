@@ -5,7 +5,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, limiter, migrate
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -23,12 +23,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     _tune_sqlite()
 
-    from . import auth, cli, errors, i18n
+    from . import auth, cli, errors, i18n, security
     from .admin import init_app as init_admin
     from .choices import Choices
 
+    security.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
@@ -40,13 +42,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     def root():
         from flask import redirect, url_for
         return redirect(url_for("admin.index"))
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
     return app
 

@@ -1,5 +1,7 @@
 """Extension instances, bound to the app in create_app(); nothing of the package is imported here."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+# No default limits: only the routes that declare a limit (sign-in, password change) are counted.
+limiter = Limiter(key_func=get_remote_address)

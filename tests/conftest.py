@@ -8,7 +8,7 @@ from sqlalchemy import event, text
 
 from crmadmin import create_app
 from crmadmin.cli import sync_builtin_roles
-from crmadmin.extensions import db
+from crmadmin.extensions import db, limiter
 from tests import factories
 from tests.forms import csrf_token
 
@@ -57,6 +57,7 @@ def clean_database(app):
                         conn.execute(text(f'DELETE FROM "{name}"'))
         sync_builtin_roles()
         db.session.remove()
+        limiter.reset()  # sign-in failures of one test must not lock out the next
     yield
 
 

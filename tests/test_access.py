@@ -50,16 +50,36 @@ def test_the_login_page_keeps_the_page_asked_for(client):
     assert response.headers["Location"] == "/login?next=/admin/customer/?search%3Dwang"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+# Django's test_security_check lists, adapted: every way a browser may read a `next` as another site.
+BAD_NEXT = [
+    "http://example.com", "https://example.com", "ftp://example.com", "//example.com", "///example.com",
+    "http:///example.com", "https:///example.com", "HTTP://example.com", "http:/example.com", "http:example.com",
+    "\\\\example.com", "\\/example.com", "/\\example.com", "/\\/example.com", "\\\\\\example.com",
+    '/\t/example.com', "/\n/example.com", "/\r/example.com",
+    'javascript:alert("XSS")', "\njavascript:alert(x)", "\x08//example.com", " //example.com",
+    "  http://example.com", "\u2028//example.com", "//evil.example/x", "https://evil.example/",
+    "javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
+]
+GOOD_NEXT = ["/admin/customer/?page=2", "/admin/", "/admin/customer/?search=http://example.com",
+             "/admin/customer/?search=//example.com", "/admin/customer/details/?id=1&url=/x",
+             "/admin/customer/?search=%E7%8E%8B"]
+
+
+@pytest.mark.parametrize("target", BAD_NEXT + GOOD_NEXT)
 def test_the_next_parameter_cannot_send_the_user_to_another_site(app, client, target):
-    """Can a crafted link use our login page to redirect to another site?"""
+    """Can a crafted link use our login page or the language switch to redirect to another site?"""
     with app.app_context():
         user = factories.user("clerk")
+    expected = target if target in GOOD_NEXT else "/admin/"
     page = client.get("/login", query_string={"next": target})
     response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD, "next": target,
                                            "csrf_token": csrf_token(page.get_data(as_text=True))})
     assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/"
+    assert response.headers["Location"] == expected
+    assert client.get("/login", query_string={"next": target}).headers["Location"] == expected  # already signed in
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    response = client.post("/language", data={"language": "en", "next": target, "csrf_token": token})
+    assert response.headers["Location"] == expected
 
 
 def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(app, client):

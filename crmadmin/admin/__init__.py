@@ -18,6 +18,7 @@ def init_app(app: Flask) -> Admin:
         name=app.config["CRM_NAME"],
         theme=Bootstrap4Theme(swatch=app.config["FLASK_ADMIN_SWATCH"], base_template="admin/crm_master.html"),
         index_view=SecureIndexView(name=_l("Home"), url="/admin"),
+        csp_nonce_generator=app.extensions["csp_nonce"],  # crmadmin.security: one nonce per request
     )
     records = _l("Records")
     admin.add_view(CustomerView(Customer, db, name=_l("Customers"), category=records, endpoint="customer"))

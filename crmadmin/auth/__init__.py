@@ -18,6 +18,7 @@ class AnonymousUser(AnonymousUserMixin):
 
 def init_app(app: Flask) -> None:
     from ..models import User
+    from . import account, sessions
     from .routes import bp
 
     login_manager.init_app(app)
@@ -32,3 +33,5 @@ def init_app(app: Flask) -> None:
         return db.session.scalar(select(User).where(User.session_token == token, User.active.is_(True)))
 
     app.register_blueprint(bp)
+    app.register_blueprint(account.bp)
+    sessions.init_app(app)

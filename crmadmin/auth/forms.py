@@ -1,8 +1,8 @@
-"""Sign-in and language forms; Flask-WTF adds the CSRF token."""
+"""Sign-in, language and password forms; Flask-WTF adds the CSRF token."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -14,3 +14,10 @@ class LoginForm(FlaskForm):
 class LanguageForm(FlaskForm):
     language = HiddenField(validators=[DataRequired()])
     next = HiddenField()
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm_password = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(), EqualTo("new_password", message=_l("The two new passwords differ."))])

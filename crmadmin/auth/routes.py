@@ -1,31 +1,37 @@
 """Sign-in, sign-out and the language switch."""
-from urllib.parse import urljoin, urlsplit
+import unicodedata
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User, utcnow
+from . import throttle
 from .forms import LanguageForm, LoginForm
 from .passwords import dummy_verify, verify_password
+from .sessions import start_session
 
 bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Follow `next` only when it stays on this host, so the login page is no open redirect."""
-    if not target:
+    """Follow `next` only to a plain path on this site: browsers read `\\` as `/` and drop control characters."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return default
-    host = urlsplit(request.host_url)
-    test = urlsplit(urljoin(request.host_url, target))
-    if test.scheme in ("http", "https") and test.netloc == host.netloc and not target.startswith("//"):
-        return target
-    return default
+    if any(unicodedata.category(char).startswith("C") for char in target):
+        return default
+    parts = urlsplit(target.replace("\\", "/"))
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@throttle.sign_in_per_name
+@throttle.sign_in_per_address
 def login():
     home = url_for("admin.index")
     if current_user.is_authenticated:
@@ -36,14 +42,11 @@ def login():
         if user is None:
             dummy_verify(form.password.data)
         if user is not None and user.active and verify_password(user.password_hash, form.password.data):
-            chosen_language = session.get("language")
-            session.clear()  # a fresh session at sign-in: nothing planted before it survives
-            if chosen_language:
-                session["language"] = chosen_language
-            login_user(user)
+            start_session(user)
             user.last_login_at = utcnow()
             db.session.commit()
             return redirect(safe_next(form.next.data, home))
+        throttle.record_failure()
         flash(_("Invalid user name or password."), "danger")
     return render_template("auth/login.html", form=form), 200
 

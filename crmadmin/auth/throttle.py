@@ -1,0 +1,78 @@
+"""Wrong passwords lock a user name for a while, so nobody can guess one online; only failures count."""
+import math
+import time
+
+from flask import current_app, g, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_limiter import RequestLimit
+from flask_login import current_user
+
+from ..extensions import limiter
+
+
+def record_failure() -> None:
+    """Mark this request as a wrong password: the only thing the limits below count."""
+    g.crm_wrong_password = True
+
+
+def _wrong_password(response) -> bool:
+    return bool(g.get("crm_wrong_password"))
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _address_and_name() -> str:
+    """One counter per (client address, user name): an attacker elsewhere cannot lock the owner out of their own machine."""
+    name = request.form.get("username", "").strip().lower()[:64]
+    return f"{_address()}|{name}"
+
+
+def _signed_in_user() -> str:
+    return f"user:{current_user.id}"
+
+
+def _minutes_left(request_limit: RequestLimit) -> int:
+    """Until the oldest failure leaves the moving window and one more try is allowed."""
+    return max(1, math.ceil((request_limit.window[0] - time.time()) / 60))
+
+
+def _refused(template: str, request_limit: RequestLimit, **context):
+    minutes = _minutes_left(request_limit)
+    response = make_response(render_template(template, **context), 429)
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def _sign_in_refused(request_limit: RequestLimit):
+    """The sign-in page, answering 429 before any password is looked at (the same for every user name)."""
+    from .forms import LoginForm
+
+    form = LoginForm(formdata=None, next=request.form.get("next", ""))
+    form.username.data = request.form.get("username", "")[:64]
+    message = _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=_minutes_left(request_limit))
+    return _refused("auth/login.html", request_limit, form=form, blocked=message)
+
+
+def _password_change_refused(request_limit: RequestLimit):
+    message = _("Too many wrong passwords. Try again in %(minutes)d minutes.", minutes=_minutes_left(request_limit))
+    return _refused("error.html", request_limit, code=429, title=_("Too many attempts"), message=message)
+
+
+def _failures_per_name() -> str:
+    return current_app.config["CRM_LOGIN_FAILURES"]
+
+
+def _failures_per_address() -> str:
+    return current_app.config["CRM_LOGIN_FAILURES_PER_IP"]
+
+
+# Decorators for the views; read at request time, so the limits follow app.config.
+sign_in_per_name = limiter.limit(_failures_per_name, key_func=_address_and_name, methods=["POST"],
+                                 deduct_when=_wrong_password, on_breach=_sign_in_refused)
+sign_in_per_address = limiter.limit(_failures_per_address, key_func=_address, methods=["POST"],
+                                    deduct_when=_wrong_password, on_breach=_sign_in_refused)
+# A stolen session must not become a way to guess the owner's password either.
+password_change = limiter.limit(_failures_per_name, key_func=_signed_in_user, methods=["POST"],
+                                deduct_when=_wrong_password, on_breach=_password_change_refused)
