@@ -7,8 +7,9 @@ on SQLite, which PostgreSQL reads as well), so no per-value type conversion runs
 database by the fastest bulk path of the driver: COPY on PostgreSQL (psycopg), one executemany of a single
 INSERT elsewhere (SQLite). Names, companies and addresses come from Faker pools drawn once per run.
 
-Repeatable: the same ``seed_value`` and count give the same names, amounts and dates (relative to now),
-whatever the database already holds; ids continue after the existing ones.
+Repeatable: the same ``seed_value`` and count give the same names, amounts and ages (time before now), whatever
+the day and whatever the database already holds; only the campaigns follow the calendar. Ids continue after the
+existing ones.
 
 The standing of each customer follows its paid purchases (see ``standing``), the rules the demo data keeps.
 """
@@ -76,6 +77,7 @@ CAMPAIGNS = [("节日问候 {y}", "care_action", "phone", 1, 20, 14),
 BUDGETS = {"event": (50_000, 200_000), "social_media": (20_000, 100_000), "online_chat": (20_000, 100_000),
            "email": (2_000, 10_000), "phone": (5_000, 20_000)}
 CAMPAIGN_TAIL_DAYS = 30  # purchases this long after a campaign ends may still be credited to it
+CREDIT_SHARE = 0.35  # of the purchases made while a campaign ran (or in its tail), the share credited to it
 
 CUSTOMER_COLUMNS = ("id", "name", "kind", "gender", "birthday", "mobile", "email", "address", "region",
                     "company_name", "position", "industry", "company_size", "source", "referred_by_id", "tags",
@@ -263,7 +265,8 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
         batch = min(CHUNK, customers - done)
         cust_rows, tx_rows, ia_rows, cp_rows, part_rows = [], [], [], [], []
         for cid in range(first_customer + done, first_customer + done + batch):
-            age = int(rand() * history)  # seconds since the customer was created
+            # seconds since the customer was created: spread evenly over two years, in id order
+            age = int(history * (customers - (cid - first_customer) - rand()) / customers)
             created = stamp(age)
             owner = choice(owners)
             is_company = rand() < 0.35
@@ -281,8 +284,9 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
                     status = "pending"
                 else:
                     status = "refunded" if rand() < 0.04 else "paid"
-                options = credited[days_ago(t)]
-                campaign_id = choice(options) if options and rand() < 0.35 else None
+                credit, options = rand(), credited[days_ago(t)]
+                campaign_id = options[int(credit / CREDIT_SHARE * len(options))] \
+                    if options and credit < CREDIT_SHARE else None
                 when = stamp(t)
                 updated = stamp(max(0, t - int(rand() * 14 * DAY))) if status == "refunded" else when
                 tx_rows.append((next_tx, cid, product, qty, cents, "CNY", when, choice(SALES_CHANNELS), status,
@@ -321,15 +325,27 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
                                 done_at or received))
 
             if rand() < 0.12:
-                # invited only to campaigns that had not ended before the customer existed
+                # invited to one or two campaigns that had not ended before the customer existed; the same
+                # draws are made whatever the campaigns, so the rest of the data does not depend on the date
                 open_to = [w for w in windows if w[3] < age]
-                for campaign_id, start, _, end_age in rng.sample(open_to, min(len(open_to), 1 + (rand() < 0.25))):
+                first, second, two = rand(), rand(), rand() < 0.25
+                picks = []
+                if open_to:
+                    i = int(first * len(open_to))
+                    picks.append(open_to[i])
+                    if two and len(open_to) > 1:
+                        j = int(second * (len(open_to) - 1))
+                        picks.append(open_to[j + (j >= i)])
+                for slot in range(2):
+                    response, r = choices(RESPONSES, (5, 3, 2, 1))[0], rand()
+                    if slot >= len(picks):
+                        continue
+                    campaign_id, start, _, end_age = picks[slot]
                     invited = min(age, start * DAY + seconds_today + 14 * DAY)
-                    response = choices(RESPONSES, (5, 3, 2, 1))[0]
                     answered = None
                     if response != "invited":
                         low = max(0, end_age - 7 * DAY)
-                        answered = stamp(low + int(rand() * (invited - low)))
+                        answered = stamp(low + int(r * (invited - low)))
                     part_rows.append((campaign_id, cid, response, answered, 1, stamp(invited),
                                       answered or stamp(invited)))
 
@@ -340,16 +356,21 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
                 name = f"{choice(en_first[gender])} {choice(en_last)}"
             region = int(rand() * len(REGIONS_ZH))
             source = choice(SOURCES)
+            birthday = None if is_company else \
+                f"{1955 + int(rand() * 49)}-{1 + int(rand() * 12):02d}-{1 + int(rand() * 28):02d}"
+            # a referral names an earlier customer of this run
+            referrer = first_customer + int(rand() * (cid - first_customer)) \
+                if source == "referral" and cid > first_customer else None
             cust_rows.append((
                 cid, name, "company" if is_company else "person", None if is_company else gender,
-                None if is_company else f"{1955 + int(rand() * 49)}-{1 + int(rand() * 12):02d}-{1 + int(rand() * 28):02d}",
+                birthday,
                 f"+86{choice(MOBILE_PREFIXES)}{int(rand() * 10**8):08d}",
                 f"c{cid}.{int(rand() * 10**4)}@{choice(EMAIL_DOMAINS)}" if rand() < 0.8 else None,
                 choice(addresses), REGIONS_ZH[region] if rand() < 0.7 else REGIONS_EN[region],
                 choice(companies) if is_company or rand() < 0.3 else None,
                 choice(POSITIONS) if is_company else None, choice(INDUSTRIES),
                 choice(COMPANY_SIZES) if is_company else None, source,
-                first_customer + int(rand() * (cid - first_customer)) if source == "referral" and cid > first_customer else None,
+                referrer,
                 choice(TAGS), choice(CREDIT_RATINGS), owner, stage, tier,
                 None if last_contact is None else stamp(last_contact),
                 day((age if last_contact is None else last_contact) - 14 * DAY), 1, created, created,
