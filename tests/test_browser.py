@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from crmadmin.extensions import db
-from crmadmin.models import Customer
+from crmadmin.models import Customer, Interaction, Role
 from tests import factories
 
 pytestmark = pytest.mark.browser
@@ -200,3 +200,46 @@ def test_the_admin_pages_work_under_the_content_security_policy(app, live_server
     assert problems == []
     with app.app_context():
         assert db.session.get(Customer, customer.id) is not None
+
+
+def test_a_clerk_sees_only_their_customers_and_gains_delete_when_an_administrator_grants_it(app, live_server, page,
+                                                                                             browser):
+    """Does a clerk see only their own customers with no delete buttons, until an administrator ticks
+    'Interactions: Delete' for clerks, after which the clerk can delete an interaction?"""
+    with app.app_context():
+        clerk = factories.user("clerk")
+        colleague = factories.user("clerk")
+        administrator = factories.user("administrator")
+        mine = factories.customer(name="Mine Zhang", owner_id=clerk.id)
+        factories.customer(name="Theirs Zhao", owner_id=colleague.id)
+        note = factories.interaction(mine, summary="Call to delete later")
+        clerk_role = db.session.scalar(select(Role.id).where(Role.name == "clerk"))
+
+    sign_in(page, live_server, clerk.username)
+    page.goto(f"{live_server}/admin/customer/")
+    rows = page.locator("table.model-list tbody tr")
+    expect(rows.filter(has_text="Mine Zhang")).to_have_count(1)
+    expect(rows.filter(has_text="Theirs Zhao")).to_have_count(0)
+    expect(page.locator("form[action$='/delete/']")).to_have_count(0)
+    page.goto(f"{live_server}/admin/interaction/")
+    expect(page.locator("form[action$='/interaction/delete/']")).to_have_count(0)
+
+    admin_context = browser.new_context(locale="en-US")
+    admin_context.set_default_timeout(TIMEOUT_MS)
+    admin_page = admin_context.new_page()
+    try:
+        sign_in(admin_page, live_server, administrator.username)
+        admin_page.goto(f"{live_server}/admin/role/edit/?id={clerk_role}")
+        admin_page.check("#permissions-interactions-delete")
+        admin_page.click("form.admin-form input[type=submit][value='Save']")
+        expect(admin_page.locator(".alert-success")).to_be_visible()
+    finally:
+        admin_context.close()
+
+    page.goto(f"{live_server}/admin/interaction/")
+    row = page.locator("table.model-list tbody tr").filter(has_text="Call to delete later")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("form[action$='/interaction/delete/'] button").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    with app.app_context():
+        assert db.session.get(Interaction, note.id) is None

@@ -1,0 +1,232 @@
+"""`flask crm seed-demo`: believable demo data in realistic proportions, valid, repeatable, and safe to run twice."""
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import phonenumbers
+import pytest
+from sqlalchemy import func, select, text
+
+from crmadmin.extensions import db
+from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction,
+                             User, utcnow)
+from tests import factories
+
+N = 400
+
+
+def seed_demo(app, *extra: str) -> str:
+    result = app.test_cli_runner().invoke(args=["crm", "seed-demo", "--customers", str(N), *extra])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def seeded(app, app_ctx):
+    """Seeds N customers; returns (time before, time after) the run."""
+    before = utcnow()
+    seed_demo(app)
+    return before, utcnow()
+
+
+def test_inserts_the_customers_asked_for_with_their_history(app, app_ctx):
+    """Does --customers 400 add exactly 400 customers, with purchases, contacts, complaints and campaigns?"""
+    output = seed_demo(app)
+    assert count(Customer) == N
+    assert "Inserted 400 customers" in output
+    for model in (Transaction, Interaction, Complaint, Campaign, CampaignParticipant):
+        assert count(model) > 0, model.__name__
+    numbers = dict((name, int(value.replace(",", ""))) for value, name in re.findall(r"(\d[\d,]*) (\w+)", output))
+    assert numbers["transactions"] == count(Transaction)
+    assert numbers["interactions"] == count(Interaction)
+    assert numbers["complaints"] == count(Complaint)
+    assert numbers["participants"] == count(CampaignParticipant)
+
+
+def test_owners_are_spread_over_several_clerks(seeded):
+    """Is every customer owned by an active clerk, with the customers spread evenly over at least five?"""
+    owners = Counter(db.session.scalars(select(Customer.owner_id)))
+    assert None not in owners
+    assert len(owners) >= 5
+    for owner_id, owned in owners.items():
+        assert 0.1 * N <= owned <= 0.3 * N, (owner_id, owned)
+        user = db.session.get(User, owner_id)
+        assert user.active and "clerk" in {r.name for r in user.roles}
+    handlers = set(db.session.scalars(select(Interaction.handled_by_id).distinct()))
+    assert handlers <= set(owners)
+
+
+def test_existing_clerks_own_the_demo_customers(app, app_ctx):
+    """With enough active clerks already there, are they the owners, and no demo clerk made?"""
+    clerks = {factories.user("clerk").id for _ in range(5)}
+    factories.user("clerk", active=False)
+    seed_demo(app)
+    assert set(db.session.scalars(select(Customer.owner_id).distinct())) == clerks
+    assert db.session.scalar(select(User).where(User.username.like("demo.clerk%"))) is None
+
+
+def test_proportions_are_realistic(seeded):
+    """Do most customers buy, a few times each, with a few percent complaining, mostly paid, in both languages?"""
+    buyers = db.session.scalar(select(func.count(func.distinct(Transaction.customer_id))))
+    assert 0.5 * N <= buyers <= 0.8 * N
+    assert 1.5 <= count(Transaction) / N <= 6
+    assert 1.5 <= count(Interaction) / N <= 5
+    complainers = db.session.scalar(select(func.count(func.distinct(Complaint.customer_id))))
+    assert 0.005 * N <= complainers <= 0.08 * N
+    assert 0.05 * N <= count(CampaignParticipant) <= 0.3 * N
+    statuses = Counter(db.session.scalars(select(Transaction.status)))
+    assert statuses["paid"] >= 0.85 * sum(statuses.values())
+    kinds = Counter(db.session.scalars(select(Customer.kind)))
+    assert 0.2 * N <= kinds["company"] <= 0.5 * N
+    names = list(db.session.scalars(select(Customer.name)))
+    chinese = sum(1 for name in names if re.search(r"[\u4e00-\u9fff]", name))
+    assert 0.6 * N <= chinese <= 0.9 * N
+    assert len(set(names)) >= 0.8 * N
+    stages = Counter(db.session.scalars(select(Customer.lifecycle_stage)))
+    assert set(stages) == {"potential", "new", "active", "loyal", "at_risk", "churned"}
+
+
+def test_phones_are_valid_e164_numbers(seeded):
+    """Is every mobile number valid for `phonenumbers` and stored in E.164 form?"""
+    mobiles = list(db.session.scalars(select(Customer.mobile)))
+    assert len(mobiles) == N
+    for mobile in mobiles:
+        number = phonenumbers.parse(mobile, None)
+        assert phonenumbers.is_valid_number(number), mobile
+        assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == mobile
+
+
+def test_no_dates_in_the_future_and_two_years_of_history(seeded):
+    """Did everything that happened happen before now, within the last two years, after the customer existed?"""
+    before, after = seeded
+    for column in (Customer.created_at, Customer.updated_at, Customer.last_contact_at, Transaction.occurred_at,
+                   Transaction.created_at, Transaction.updated_at, Interaction.occurred_at, Complaint.received_at,
+                   Complaint.closed_at, Complaint.updated_at, CampaignParticipant.created_at,
+                   CampaignParticipant.responded_at, Campaign.created_at):
+        latest = db.session.scalar(select(func.max(column)))
+        assert latest is None or latest <= after, column
+    assert db.session.scalar(select(func.max(Campaign.starts_on))) <= after.date()
+    first, last = db.session.execute(select(func.min(Transaction.occurred_at), func.max(Transaction.occurred_at))).one()
+    assert first >= before - timedelta(days=731)
+    assert last - first >= timedelta(days=365)
+    assert db.session.scalar(select(func.min(Campaign.starts_on))) >= before.date() - timedelta(days=731)
+    for model, column in ((Transaction, Transaction.occurred_at), (Interaction, Interaction.occurred_at),
+                          (Complaint, Complaint.received_at)):
+        early = db.session.scalar(select(func.count()).select_from(model).join(Customer)
+                                  .where(column < Customer.created_at))
+        assert early == 0, model.__name__
+    assert db.session.scalar(select(func.count()).select_from(Complaint)
+                             .where(Complaint.closed_at < Complaint.received_at)) == 0
+    assert db.session.scalar(select(func.count()).select_from(CampaignParticipant)
+                             .where(CampaignParticipant.responded_at < CampaignParticipant.created_at)) == 0
+    # a purchase credited to a campaign happened while it ran or within 30 days after
+    credited = db.session.execute(select(Transaction.occurred_at, Campaign.starts_on, Campaign.ends_on)
+                                  .join(Campaign, Transaction.campaign_id == Campaign.id)).all()
+    assert credited
+    for occurred, starts, ends in credited:
+        assert starts <= occurred.date() <= ends + timedelta(days=30)
+
+
+def test_amounts_are_positive_with_two_decimals(seeded):
+    """Is every amount a positive sum of whole cents?"""
+    amounts = list(db.session.scalars(select(Transaction.amount)))
+    assert amounts
+    for amount in amounts:
+        assert isinstance(amount, Decimal) and amount > 0
+        assert amount.as_tuple().exponent == -2
+    raw = db.session.execute(text('SELECT amount FROM "transaction"')).scalars().all()
+    assert all(isinstance(cents, int) and cents > 0 for cents in raw)
+    for budget, cost in db.session.execute(select(Campaign.budget, Campaign.actual_cost)):
+        assert budget > 0 and cost >= 0
+
+
+def test_standing_matches_the_purchases(seeded):
+    """Do lifecycle stage and value tier follow each customer's paid purchases?"""
+    before, after = seeded
+    paid = {cid: (n, total, last) for cid, n, total, last in db.session.execute(
+        select(Transaction.customer_id, func.count(), func.sum(Transaction.amount), func.max(Transaction.occurred_at))
+        .where(Transaction.status == "paid").group_by(Transaction.customer_id))}
+
+    def stage(n, last, now):
+        days = (now - last).days
+        return ("churned" if days > 365 else "at_risk" if days > 180 else
+                "loyal" if n >= 6 else "new" if n == 1 else "active")
+
+    for cid, stored_stage, stored_tier in db.session.execute(
+            select(Customer.id, Customer.lifecycle_stage, Customer.value_tier)):
+        if cid not in paid:
+            assert (stored_stage, stored_tier) == ("potential", None), cid
+            continue
+        n, total, last = paid[cid]
+        # the run took a moment: a purchase right at 180 or 365 days may be classed either way
+        assert stored_stage in {stage(n, last, before), stage(n, last, after)}, (cid, n, last)
+        assert stored_tier == ("high" if total >= 15000 else "medium" if total >= 4000 else "low"), (cid, total)
+
+
+def test_campaign_participants_are_unique(seeded):
+    """Is each customer on a campaign's list at most once?"""
+    pairs = db.session.execute(select(CampaignParticipant.campaign_id, CampaignParticipant.customer_id)).all()
+    assert pairs
+    assert len(pairs) == len(set(pairs))
+
+
+def test_running_twice_adds_more_without_collisions(app, app_ctx):
+    """Does a second run add as many customers again, reuse the campaigns, and leave the ids usable?"""
+    seed_demo(app)
+    first = {m: count(m) for m in (Customer, Transaction, Interaction, Complaint, Campaign, CampaignParticipant)}
+    first_max = db.session.scalar(select(func.max(Customer.id)))
+    seed_demo(app)
+    assert count(Customer) == 2 * N
+    lowest, highest = db.session.execute(select(func.min(Customer.id), func.max(Customer.id))).one()
+    assert lowest < first_max < highest
+    for model in (Transaction, Interaction):
+        assert count(model) > 1.5 * first[model], model.__name__
+    assert count(CampaignParticipant) > first[CampaignParticipant]
+    assert count(Campaign) == first[Campaign]
+    assert db.session.scalar(select(func.count(func.distinct(User.id))).where(User.username.like("demo.clerk%"))) == 5
+    # the next ordinary insert gets a fresh id (PostgreSQL sequences moved past the explicit ids)
+    customer = factories.customer()
+    assert customer.id == 2 * N + 1
+    campaign = Campaign(name="After the demo", type="seminar", channel="event", starts_on=utcnow().date())
+    db.session.add(campaign)
+    db.session.add(Transaction(customer_id=customer.id, product="Kit", amount=Decimal("9.90"), channel="store",
+                               occurred_at=utcnow()))
+    db.session.commit()
+    assert campaign.id == first[Campaign] + 1
+
+
+def test_same_seed_gives_the_same_data_on_any_day(app, app_ctx, monkeypatch):
+    """Does the same --seed give the same names, amounts and ages even on another day, and another seed not?"""
+    import crmadmin.demo
+
+    days = (datetime(2026, 3, 1, 8, 0), datetime(2026, 7, 15, 20, 30), datetime(2026, 7, 15, 20, 30))
+    for now, seed in zip(days, ("7", "7", "8")):
+        monkeypatch.setattr(crmadmin.demo, "utcnow", lambda now=now: now)
+        seed_demo(app, "--seed", seed)
+    customers = db.session.execute(select(Customer.id, Customer.name, Customer.created_at).order_by(Customer.id)).all()
+    runs = [customers[n * N:(n + 1) * N] for n in range(3)]
+    names = [[c.name for c in run] for run in runs]
+    ages = [[now - c.created_at for c in run] for now, run in zip(days, runs)]
+    assert names[0] == names[1] and ages[0] == ages[1]
+    assert names[0] != names[2] and ages[0] != ages[2]
+    run_of = {c.id: n for n, run in enumerate(runs) for c in run}
+    amounts = [[], [], []]
+    for cid, amount in db.session.execute(select(Transaction.customer_id, Transaction.amount).order_by(Transaction.id)):
+        amounts[run_of[cid]].append(amount)
+    assert amounts[0] == amounts[1]
+    assert amounts[0] != amounts[2]
+
+
+def test_without_a_clerk_role_demo_clerks_still_own_the_customers(app, app_ctx):
+    """Before `sync-roles` has run, are demo clerks made anyway, so customers still have owners?"""
+    db.session.execute(Role.__table__.delete())
+    db.session.commit()
+    seed_demo(app)
+    assert count(Customer) == N
+    assert db.session.scalar(select(func.count(func.distinct(Customer.owner_id)))) == 5
+    assert db.session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))) == 0
