@@ -29,8 +29,7 @@ ENDPOINT_ACTIONS = {
     "ajax_update": "edit",
 }
 
-
-
+# A cell starting with one of these runs as a formula in Excel or LibreOffice.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
