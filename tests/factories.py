@@ -71,3 +71,7 @@ def campaign(**kw) -> Campaign:
 
 def participant(campaign: Campaign, customer: Customer, **kw) -> CampaignParticipant:
     return _save(CampaignParticipant(campaign=campaign, customer=customer, **kw))
+
+
+def role(name: str, permissions: set[str], own_customers_only: bool = False) -> Role:
+    return _save(Role(name=name, permissions=permissions, own_customers_only=own_customers_only))
