@@ -79,9 +79,13 @@ def test_a_screen_that_declares_no_permission_is_for_administrators_only(app, lo
     """If a developer adds a screen and forgets its permission, who can open it?"""
     fresh = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
     fresh.extensions["admin"][0].add_view(SecureModelView(Customer, db, endpoint="forgotten"))
-    for role, expected in (("administrator", 200), ("supervisor", 403), ("clerk", 403), ("auditor", 403)):
+    try:
+        for role, expected in (("administrator", 200), ("supervisor", 403), ("clerk", 403), ("auditor", 403)):
+            with fresh.app_context():
+                user = factories.user(role)
+            client = fresh.test_client()
+            sign_in(client, user.username)
+            assert client.get("/admin/forgotten/").status_code == expected, role
+    finally:
         with fresh.app_context():
-            user = factories.user(role)
-        client = fresh.test_client()
-        sign_in(client, user.username)
-        assert client.get("/admin/forgotten/").status_code == expected, role
+            db.engine.dispose()
