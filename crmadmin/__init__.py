@@ -26,13 +26,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     limiter.init_app(app)
     _tune_sqlite()
 
-    from . import auth, cli, errors, i18n, security
+    from . import audit, auth, cli, errors, i18n, security
     from .admin import init_app as init_admin
     from .choices import Choices
 
     security.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
+    audit.init_app(app)
     errors.init_app(app)
     init_admin(app)
     cli.init_app(app)

@@ -8,12 +8,25 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from .audit import bind, cli_actor, reset
+from .audit.chain import GENESIS, chain_rows, verify
 from .auth.passwords import hash_password, policy_problems
 from .auth.permissions import BUILTIN_ROLES
 from .extensions import db
-from .models import Customer, Role, User
+from .models import AuditEntry, Customer, Role, User
 
-crm = AppGroup("crm", help="crmadmin administration commands.")
+class AuditedGroup(AppGroup):
+    """Every change a command makes is logged as the operating-system user running that command line."""
+
+    def invoke(self, ctx):
+        token = bind(cli_actor())
+        try:
+            return super().invoke(ctx)
+        finally:
+            reset(token)
+
+
+crm = AuditedGroup("crm", help="crmadmin administration commands.")
 
 
 def sync_builtin_roles() -> list[str]:
@@ -115,6 +128,31 @@ def bootstrap_command(demo_customers):
 
         click.echo(f"Loading demo data ({demo_customers:,} customers)...")
         seed(demo_customers, progress=click.echo)
+
+
+audit = AppGroup("audit", help="Check the operation log for tampering.")
+crm.add_command(audit)
+
+
+@audit.command("verify")
+@click.option("--head", "kept_head", default=None, help="A head printed earlier by 'audit head', kept outside the database.")
+def audit_verify_command(kept_head):
+    """Walk the hash chain; report the first broken entry (exit 1), or how many entries hold."""
+    with db.engine.connect() as connection, chain_rows(connection) as rows:
+        verdict = verify(rows, kept_head)
+    if verdict.ok:
+        click.echo(f"OK: {verdict.checked:,} entries, chain unbroken. Head: {verdict.head}")
+        return
+    where = f"entry #{verdict.entry_id}" if verdict.entry_id is not None else "the end of the log"
+    click.echo(f"BROKEN at {where}: {verdict.problem}. {verdict.checked:,} entries before it hold.", err=True)
+    sys.exit(1)
+
+
+@audit.command("head")
+def audit_head_command():
+    """Print the hash of the newest entry; keep it outside the database to detect a cut-off log later."""
+    head = db.session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    click.echo(head or GENESIS)
 
 
 def init_app(app: Flask) -> None:

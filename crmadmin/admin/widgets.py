@@ -1,7 +1,8 @@
 """Form widgets of our own: the permission grid administrators read a role by."""
 from markupsafe import Markup, escape
 
-from ..auth.permissions import ACTION_LABELS, ACTIONS, RESOURCE_LABELS, RESOURCES, SPECIAL_PERMISSIONS, perm
+from ..auth.permissions import (ACTION_LABELS, ACTIONS, RESOURCE_ACTIONS, RESOURCE_LABELS, RESOURCES,
+                                SPECIAL_PERMISSIONS, perm)
 
 
 def _box(name: str, value: str, checked: bool, label: str) -> str:
@@ -21,6 +22,7 @@ class PermissionGrid:
         for resource in RESOURCES:
             cells = "".join(
                 f"<td class='text-center'>{_box(field.name, perm(resource, a), perm(resource, a) in granted, f'{RESOURCE_LABELS[resource]}: {ACTION_LABELS[a]}')}</td>"
+                if a in RESOURCE_ACTIONS[resource] else "<td class='table-secondary'></td>"
                 for a in ACTIONS)
             rows.append(f"<tr><th scope='row'>{escape(RESOURCE_LABELS[resource])}</th>{cells}</tr>")
         for value, label in SPECIAL_PERMISSIONS.items():

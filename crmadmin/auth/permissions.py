@@ -4,7 +4,9 @@ from flask_babel import lazy_gettext as _l
 ACTIONS = ("view", "create", "edit", "delete", "export")
 RECORD_RESOURCES = ("customers", "transactions", "interactions", "complaints", "campaigns")
 ADMIN_RESOURCES = ("users", "roles")
-RESOURCES = RECORD_RESOURCES + ADMIN_RESOURCES
+RESOURCES = RECORD_RESOURCES + ADMIN_RESOURCES + ("audit",)
+# The operation log is read and exported, never written through the panel.
+RESOURCE_ACTIONS = {resource: ACTIONS for resource in RECORD_RESOURCES + ADMIN_RESOURCES} | {"audit": ("view", "export")}
 
 RESOURCE_LABELS = {
     "customers": _l("Customers"),
@@ -14,6 +16,7 @@ RESOURCE_LABELS = {
     "campaigns": _l("Campaigns"),
     "users": _l("Users"),
     "roles": _l("Roles"),
+    "audit": _l("Operation log"),
 }
 ACTION_LABELS = {
     "view": _l("View"),
@@ -33,12 +36,12 @@ def perm(resource: str, action: str) -> str:
     return f"{resource}.{action}"
 
 
-ALL_PERMISSIONS = tuple(perm(r, a) for r in RESOURCES for a in ACTIONS) + tuple(SPECIAL_PERMISSIONS)
+ALL_PERMISSIONS = tuple(perm(r, a) for r in RESOURCES for a in RESOURCE_ACTIONS[r]) + tuple(SPECIAL_PERMISSIONS)
 
 
 def permission_choices():
     """(value, label) pairs for a role form, in grid order."""
-    return [(perm(r, a), f"{RESOURCE_LABELS[r]}: {ACTION_LABELS[a]}") for r in RESOURCES for a in ACTIONS] + [
+    return [(perm(r, a), f"{RESOURCE_LABELS[r]}: {ACTION_LABELS[a]}") for r in RESOURCES for a in RESOURCE_ACTIONS[r]] + [
         (name, label) for name, label in SPECIAL_PERMISSIONS.items()]
 
 
@@ -55,7 +58,7 @@ BUILTIN_ROLES = {
     ),
     "supervisor": (
         _l("Sees and works all customers of all owners, including delete, export, campaigns and reassigning owners."),
-        _grant(RECORD_RESOURCES, ACTIONS) | {ASSIGN_OWNERS},
+        _grant(RECORD_RESOURCES, ACTIONS) | {ASSIGN_OWNERS, perm("audit", "view")},
         False,
     ),
     "clerk": (

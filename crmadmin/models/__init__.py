@@ -6,8 +6,9 @@ from .campaign import Campaign, CampaignParticipant
 from .transaction import Transaction
 from .interaction import Interaction
 from .complaint import Complaint
+from .audit import AuditEntry
 
 __all__ = [
-    "Campaign", "CampaignParticipant", "Complaint", "Customer", "Interaction", "Money",
+    "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "Customer", "Interaction", "Money",
     "Role", "RolePermission", "Transaction", "User", "user_role", "utcnow",
 ]

@@ -1,0 +1,152 @@
+"""Session events that write the operation log in the same transaction as every ORM change, by any path."""
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import event, inspect, insert, select, text
+from sqlalchemy.orm import Session
+
+from ..models import AuditEntry, Role, RolePermission, User, utcnow
+from .chain import GENESIS, entry_hash
+from .context import current_actor
+
+SECRET_FIELDS = {"password_hash", "session_token"}
+SKIPPED_FIELDS = {"version", "updated_at", "last_login_at"}  # bookkeeping; sign-ins are events of their own
+NOT_AUDITED = (AuditEntry, RolePermission)  # grants are logged as their role's "permissions" field
+SECRET = "(secret)"
+CHAIN_LOCK = 4_200_001  # PostgreSQL advisory lock id serialising appends to the chain
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _label(obj) -> str:
+    try:
+        return str(obj)[:255]
+    except Exception:  # a label must never stop a change from being recorded
+        return f"{type(obj).__name__} #{getattr(obj, 'id', '?')}"
+
+
+def _columns(obj):
+    return [attr for attr in inspect(obj).mapper.column_attrs]
+
+
+def _snapshot(obj) -> dict:
+    state = inspect(obj)
+    values = {}
+    for attr in _columns(obj):
+        if attr.key in SKIPPED_FIELDS:
+            continue
+        value = state.attrs[attr.key].loaded_value
+        values[attr.key] = SECRET if attr.key in SECRET_FIELDS and value is not None else _plain(value)
+    values.update(_collections(obj))
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _collections(obj) -> dict:
+    """Many-to-many and owned grants, as sorted name lists."""
+    if isinstance(obj, User):
+        return {"roles": sorted(r.name for r in obj.roles)}
+    if isinstance(obj, Role):
+        return {"permissions": sorted(obj.permissions)}
+    return {}
+
+
+def _diff(obj) -> dict:
+    state = inspect(obj)
+    changes = {}
+    for attr in _columns(obj):
+        if attr.key in SKIPPED_FIELDS:
+            continue
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else None
+        if before == after:
+            continue
+        if attr.key in SECRET_FIELDS:
+            changes[attr.key] = [SECRET, "(changed)"]
+        else:
+            changes[attr.key] = [_plain(before), _plain(after)]
+    if isinstance(obj, User):
+        history = state.attrs["roles"].history
+        if history.has_changes():
+            after = sorted(r.name for r in obj.roles)
+            before = sorted({r.name for r in (history.unchanged or ())} | {r.name for r in (history.deleted or ())})
+            if before != after:
+                changes["roles"] = [before, after]
+    if isinstance(obj, Role):
+        history = state.attrs["grants"].history
+        if history.has_changes():
+            after = sorted(g.permission for g in obj.grants)
+            before = sorted({g.permission for g in (history.unchanged or ())} | {g.permission for g in (history.deleted or ())})
+            if before != after:
+                changes["permissions"] = [before, after]
+    return changes
+
+
+def _record_type(obj) -> str:
+    return obj.__table__.name
+
+
+def _pending_entries(session: Session) -> list[dict]:
+    entries = []
+    for obj in session.new:
+        if not isinstance(obj, NOT_AUDITED) and hasattr(obj, "__table__"):
+            entries.append(("create", obj, {k: [None, v] for k, v in _snapshot(obj).items()}))
+    for obj in session.dirty:
+        if isinstance(obj, NOT_AUDITED) or not hasattr(obj, "__table__") or obj in session.deleted:
+            continue
+        changes = _diff(obj)
+        if changes:
+            entries.append(("update", obj, changes))
+    for obj in session.deleted:
+        if not isinstance(obj, NOT_AUDITED) and hasattr(obj, "__table__"):
+            entries.append(("delete", obj, {k: [v, None] for k, v in _snapshot(obj).items()}))
+    return [{"action": action, "record_type": _record_type(obj), "record_id": str(inspect(obj).identity[0])
+             if inspect(obj).identity else str(getattr(obj, "id", "")), "record_label": _label(obj),
+             "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str)}
+            for action, obj, changes in entries]
+
+
+def append(connection, entries: list[dict]) -> None:
+    """Add entries to the end of the chain; on PostgreSQL one writer at a time, until commit."""
+    if not entries:
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    table = AuditEntry.__table__
+    previous = connection.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
+    actor = current_actor()
+    now = utcnow()
+    for entry in entries:
+        row = {"occurred_at": now, "batch_id": actor.batch_id, "actor_id": actor.actor_id, "actor": actor.actor,
+               "source": actor.source, "command": actor.command, "ip": actor.ip, "user_agent": actor.user_agent,
+               "request_id": actor.request_id, "record_type": None, "record_id": None, "record_label": None,
+               "changes": None, **entry, "prev_hash": previous}
+        row["hash"] = previous = entry_hash(row)
+        connection.execute(insert(table), row)
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    append(session.connection(), _pending_entries(session))
+
+
+def log_event(session: Session, action: str, record=None, details: dict | None = None) -> None:
+    """Record something that is not a row change (sign-in, export, refusal) in the session's transaction."""
+    entry = {"action": action, "changes": json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)}
+    if record is not None:
+        entry.update(record_type=_record_type(record), record_id=str(record.id), record_label=_label(record))
+    append(session.connection(), [entry])
+
+
+def listen() -> None:
+    """Hook every Session: the forms, bulk actions, imports, CLI and any other code are covered alike."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
