@@ -1,9 +1,10 @@
 """Error pages that say what happened in the user's language and never show SQL or tracebacks."""
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 
+from .audit import log_event_now
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(403)
     def forbidden(error):
         db.session.rollback()
+        log_event_now("refused", details={"method": request.method, "path": request.full_path.rstrip("?"),
+                                          "endpoint": request.endpoint})
         return page(403, _("Not allowed"), _("You do not have permission to do this. Nothing was changed."))
 
     @app.errorhandler(404)

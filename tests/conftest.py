@@ -121,13 +121,17 @@ def count_queries(app):
     return _count
 
 
+# The operation log records the refusal itself; everything else must stay byte for byte.
+LOG_TABLES = {"audit_entry"}
+
+
 @pytest.fixture
 def snapshot(app):
-    """snapshot() -> every row of every table, to assert that a refused request changed nothing at all."""
+    """snapshot() -> every row of every table but the log, to assert that a refused request changed nothing."""
 
     def _snapshot():
         with app.app_context(), db.engine.connect() as connection:
             return {table.name: sorted(tuple(map(repr, row)) for row in connection.execute(table.select()))
-                    for table in db.metadata.sorted_tables}
+                    for table in db.metadata.sorted_tables if table.name not in LOG_TABLES}
 
     return _snapshot

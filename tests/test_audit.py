@@ -112,8 +112,7 @@ def test_a_password_reset_is_logged_as_changed_without_the_value(app, login_as):
     submit(admin, f"/admin/user/edit/?id={user.id}", {"new_password": "canary-password-0042"})
     [entry] = entries(app, action="update", record_type="user")
     assert changes(entry)["password_hash"] == ["(secret)", "(changed)"]
-    assert "canary-password-0042" not in entry.changes
-    assert changes(entry)["session_token"] == ["(secret)", "(changed)"]
+    assert "canary-password-0042" not in entry.changes and "session_token" not in changes(entry)
 
 
 def test_permission_changes_are_logged_with_the_grants_before_and_after(app, login_as):

@@ -15,6 +15,7 @@ from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
 from ..auth.permissions import perm
+from ..audit import log_event_now
 from ..extensions import db
 from .scope import ScopedAjaxLoader, restrict
 
@@ -126,6 +127,13 @@ class SecureModelView(AccessMixin, ModelView):
     def can_export(self):
         return self._may("export")
 
+    def _export_data(self):
+        """Every export is in the operation log: who exported which screen, with which filters, how many rows."""
+        count, data = super()._export_data()
+        log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
+                                         "rows": len(data)})
+        return count, data
+
     def get_export_value(self, model, name):
         """Cells a spreadsheet would run as a formula are exported as text (OWASP CSV injection)."""
         value = super().get_export_value(model, name)
@@ -169,7 +177,7 @@ class SecureModelView(AccessMixin, ModelView):
         elif isinstance(error, StaleDataError):
             flash(_("Someone else saved this record while you were editing it. Nothing was saved; reload the form to edit the current version."), "error")
         elif isinstance(error, IntegrityError):
-            log.warning("Integrity error in %s: %s", self.endpoint, error.orig)
+            log.warning("Integrity error in %s (%s)", self.endpoint, type(error.orig).__name__)  # no values: PII
             flash(_("This change conflicts with other records (a duplicate value, or a record that others still refer to). Nothing was saved."), "error")
         else:
             log.exception("Failed to save in %s", self.endpoint)

@@ -9,9 +9,9 @@ from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
 from .context import Actor, bind, register_provider, reset
-from .recorder import listen, log_event
+from .recorder import listen, log_event, log_event_now
 
-__all__ = ["Actor", "bind", "cli_actor", "init_app", "log_event", "reset"]
+__all__ = ["Actor", "bind", "cli_actor", "init_app", "log_event", "log_event_now", "reset"]
 REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,36}$")
 
 

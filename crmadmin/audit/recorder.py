@@ -6,12 +6,14 @@ from decimal import Decimal
 from sqlalchemy import event, inspect, insert, select, text
 from sqlalchemy.orm import Session
 
+from ..extensions import db
 from ..models import AuditEntry, Role, RolePermission, User, utcnow
 from .chain import GENESIS, entry_hash
 from .context import current_actor
 
 SECRET_FIELDS = {"password_hash", "session_token"}
-SKIPPED_FIELDS = {"version", "updated_at", "last_login_at"}  # bookkeeping; sign-ins are events of their own
+# bookkeeping: sign-ins and sign-outs (which rotate the session token) are events of their own
+SKIPPED_FIELDS = {"version", "updated_at", "last_login_at", "session_token"}
 NOT_AUDITED = (AuditEntry, RolePermission)  # grants are logged as their role's "permissions" field
 SECRET = "(secret)"
 CHAIN_LOCK = 4_200_001  # PostgreSQL advisory lock id serialising appends to the chain
@@ -138,12 +140,22 @@ def _after_flush(session: Session, flush_context) -> None:
     append(session.connection(), _pending_entries(session))
 
 
-def log_event(session: Session, action: str, record=None, details: dict | None = None) -> None:
-    """Record something that is not a row change (sign-in, export, refusal) in the session's transaction."""
+def _event(action: str, record=None, details: dict | None = None) -> dict:
     entry = {"action": action, "changes": json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)}
     if record is not None:
         entry.update(record_type=_record_type(record), record_id=str(record.id), record_label=_label(record))
-    append(session.connection(), [entry])
+    return entry
+
+
+def log_event(session: Session, action: str, record=None, details: dict | None = None) -> None:
+    """Record something that is not a row change in the session's transaction: it stands or falls with it."""
+    append(session.connection(), [_event(action, record, details)])
+
+
+def log_event_now(action: str, record=None, details: dict | None = None) -> None:
+    """Record an event in a transaction of its own: refusals, failed sign-ins and exports change nothing else."""
+    with db.engine.begin() as connection:
+        append(connection, [_event(action, record, details)])
 
 
 def listen() -> None:

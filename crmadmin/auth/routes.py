@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
+from ..audit import log_event, log_event_now
 from ..extensions import db
 from ..models import User, utcnow
 from . import throttle
@@ -44,9 +45,11 @@ def login():
         if user is not None and user.active and verify_password(user.password_hash, form.password.data):
             start_session(user)
             user.last_login_at = utcnow()
+            log_event(db.session, "sign_in", record=user)
             db.session.commit()
             return redirect(safe_next(form.next.data, home))
         throttle.record_failure()
+        log_event_now("sign_in_failed", record=user, details={"username": form.username.data.strip()[:64]})
         flash(_("Invalid user name or password."), "danger")
     return render_template("auth/login.html", form=form), 200
 
@@ -56,6 +59,7 @@ def login():
 def logout():
     user = db.session.get(User, current_user.id)
     user.end_sessions()  # a copied cookie stops working too
+    log_event(db.session, "sign_out", record=user)
     db.session.commit()
     logout_user()
     session.clear()

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 from flask_login import current_user
 
+from ..audit import log_event_now
 from ..extensions import limiter
 
 
@@ -52,6 +53,7 @@ def _sign_in_refused(request_limit: RequestLimit):
     form = LoginForm(formdata=None, next=request.form.get("next", ""))
     form.username.data = request.form.get("username", "")[:64]
     message = _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=_minutes_left(request_limit))
+    log_event_now("lockout", details={"username": form.username.data.strip(), "limit": str(request_limit.limit)})
     return _refused("auth/login.html", request_limit, form=form, blocked=message)
 
 
