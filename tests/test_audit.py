@@ -5,9 +5,10 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from crmadmin.audit.chain import GENESIS, chain_rows, verify
+from crmadmin.audit.recorder import UnloggedWrite
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, Customer, Interaction, Role, User
 from tests import factories
@@ -255,3 +256,21 @@ def test_concurrent_writers_in_several_processes_keep_one_unbroken_chain(app, da
     assert all(w.wait(timeout=120) == 0 for w in writers)
     verdict = _verdict(app)
     assert verdict.ok and len(entries(app, record_type="customer")) == 100
+
+
+def test_a_bulk_update_that_would_escape_the_log_is_refused(app):
+    """Can code change many rows at once through the session without a log entry for each?"""
+    with app.app_context():
+        factories.customer(name="Untouched")
+        with pytest.raises(UnloggedWrite):
+            db.session.execute(update(Customer).values(name="Changed"))
+        db.session.rollback()
+        assert db.session.scalar(select(Customer.name)) == "Untouched"
+
+
+def test_loading_demo_data_is_logged_as_one_bulk_entry(app):
+    """Do the demo rows, inserted in bulk, leave a trace of who loaded what?"""
+    result = app.test_cli_runner().invoke(args=["crm", "seed-demo", "--customers", "20"])
+    assert result.exit_code == 0, result.output
+    [entry] = entries(app, action="bulk_insert")
+    assert entry.source == "cli" and json.loads(entry.changes)["customers"] == 20

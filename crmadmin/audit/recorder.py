@@ -158,7 +158,21 @@ def log_event_now(action: str, record=None, details: dict | None = None) -> None
         append(connection, [_event(action, record, details)])
 
 
+class UnloggedWrite(RuntimeError):
+    """A bulk UPDATE or DELETE through the session would change rows without a log entry for each."""
+
+
+def _refuse_bulk_writes(state) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    for mapper in state.all_mappers:
+        if not issubclass(mapper.class_, NOT_AUDITED):
+            raise UnloggedWrite(f"bulk {'UPDATE' if state.is_update else 'DELETE'} of {mapper.class_.__name__} "
+                                "would escape the operation log; load the rows and change them through the session")
+
+
 def listen() -> None:
     """Hook every Session: the forms, bulk actions, imports, CLI and any other code are covered alike."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _refuse_bulk_writes)
