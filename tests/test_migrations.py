@@ -6,7 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm.attributes import InstrumentedAttribute
 
+from crmadmin.admin.base import SecureModelView
 from crmadmin.extensions import db
 from crmadmin.models import Transaction, utcnow
 from tests import factories
@@ -65,3 +67,24 @@ def test_the_database_refuses_an_unknown_status(app):
             db.session.execute(text("UPDATE customer SET lifecycle_stage = 'zombie' WHERE id = :id"), {"id": customer.id})
             db.session.commit()
         db.session.rollback()
+
+
+def test_every_list_filter_and_sort_has_an_index_behind_it(app):
+    """Would filtering or sorting any screen's list scan a whole table for want of an index?"""
+    with app.app_context():
+        inspector = inspect(db.engine)
+
+        def leading_columns(table: str) -> set[str]:
+            columns = {ix["column_names"][0] for ix in inspector.get_indexes(table)}
+            columns |= {uc["column_names"][0] for uc in inspector.get_unique_constraints(table)}
+            return columns | set(inspector.get_pk_constraint(table)["constrained_columns"][:1])
+
+        missing = set()
+        for view in app.extensions["admin"][0]._views:
+            if not isinstance(view, SecureModelView):
+                continue
+            for column in [f.column for f in view._filters or []] + list((view._sortable_columns or {}).values()):
+                column = column.property.columns[0] if isinstance(column, InstrumentedAttribute) else column
+                if column.name not in leading_columns(column.table.name):
+                    missing.add(f"{view.endpoint}: {column.table.name}.{column.name}")
+        assert sorted(missing) == []

@@ -19,17 +19,17 @@ class AuditEntry(db.Model):
     batch_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
     # who: the signed-in user, or the operator of a CLI command (actor_id is then empty)
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
-    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # web, cli, system
     command: Mapped[Optional[str]] = mapped_column(String(255))  # endpoint or CLI command line
     # from where
-    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    ip: Mapped[Optional[str]] = mapped_column(String(45), index=True)
     user_agent: Mapped[Optional[str]] = mapped_column(String(255))
     request_id: Mapped[Optional[str]] = mapped_column(String(36), index=True)
     # what
     action: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     record_type: Mapped[Optional[str]] = mapped_column(String(64))
-    record_id: Mapped[Optional[str]] = mapped_column(String(64))
+    record_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     record_label: Mapped[Optional[str]] = mapped_column(String(255))
     changes: Mapped[Optional[str]] = mapped_column(Text)  # JSON {field: [before, after]} or details
     # the chain: each hash covers this entry's content and the previous entry's hash

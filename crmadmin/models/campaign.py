@@ -28,8 +28,8 @@ class Campaign(VersionedMixin, db.Model):
     status: Mapped[str] = mapped_column(enum_column(choices.CAMPAIGN_STATUS), nullable=False, default="planned", index=True)
     starts_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
     ends_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
-    budget: Mapped[Optional[Decimal]] = mapped_column(Money)
-    actual_cost: Mapped[Optional[Decimal]] = mapped_column(Money)
+    budget: Mapped[Optional[Decimal]] = mapped_column(Money, index=True)
+    actual_cost: Mapped[Optional[Decimal]] = mapped_column(Money, index=True)
     description: Mapped[Optional[str]] = mapped_column(Text)
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
 
@@ -54,7 +54,7 @@ class CampaignParticipant(VersionedMixin, db.Model):
     response: Mapped[str] = mapped_column(
         enum_column(choices.PARTICIPANT_RESPONSE), nullable=False, default="invited", index=True
     )
-    responded_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    responded_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     note: Mapped[Optional[str]] = mapped_column(String(255))
 
     campaign: Mapped[Campaign] = relationship(back_populates="participants")

@@ -16,6 +16,8 @@ class Customer(VersionedMixin, db.Model):
     __table_args__ = (
         CheckConstraint("follow_up_days IS NULL OR follow_up_days BETWEEN 1 AND 365", name="follow_up_days_range"),
         Index("ix_customer_owner_id_name", "owner_id", "name"),
+        Index("ix_customer_created_at", "created_at"),
+        Index("ix_customer_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

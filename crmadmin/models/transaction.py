@@ -25,9 +25,9 @@ class Transaction(VersionedMixin, db.Model):
     # a purchase is a financial fact: a customer with purchases cannot be deleted (erasure anonymises instead)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), nullable=False)
     product: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
-    quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1, index=True)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False, index=True)
-    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY")
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="CNY", index=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
     channel: Mapped[str] = mapped_column(enum_column(choices.SALES_CHANNEL), nullable=False, index=True)
     status: Mapped[str] = mapped_column(

@@ -31,7 +31,7 @@ class Role(VersionedMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     description: Mapped[Optional[str]] = mapped_column(Text)
-    builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)
     # 不得抢客: a scoped role sees and works only the customers its user owns, and their records
     own_customers_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                      server_default=sa_false())
@@ -62,7 +62,7 @@ class User(UserMixin, VersionedMixin, db.Model):
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    display_name: Mapped[Optional[str]] = mapped_column(String(120))
+    display_name: Mapped[Optional[str]] = mapped_column(String(120), index=True)
     email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     # Flask-Login stores this token, not the id: rotating it ends every session of the user.
@@ -71,7 +71,7 @@ class User(UserMixin, VersionedMixin, db.Model):
     )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
     locale: Mapped[Optional[str]] = mapped_column(String(16))
-    last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
 
     @property
