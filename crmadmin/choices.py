@@ -141,3 +141,29 @@ PARTICIPANT_RESPONSE = Choices(
     ("attended", _l("Attended")),
     ("converted", _l("Converted")),
 )
+# --- the operation log ------------------------------------------------------------------
+AUDIT_ACTION = Choices(
+    "audit_action",
+    ("create", _l("Created")),
+    ("update", _l("Changed")),
+    ("delete", _l("Deleted")),
+    ("sign_in", _l("Signed in")),
+    ("sign_in_failed", _l("Failed sign-in")),
+    ("lockout", _l("Locked out")),
+    ("sign_out", _l("Signed out")),
+    ("export", _l("Exported")),
+    ("refused", _l("Refused")),
+    ("bulk_insert", _l("Bulk load")),
+)
+AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
+RECORD_TYPE = Choices(  # table names, as the operation log stores them
+    "record_type",
+    ("customer", _l("Customer")),
+    ("transaction", _l("Transaction")),
+    ("interaction", _l("Interaction")),
+    ("complaint", _l("Complaint")),
+    ("campaign", _l("Campaign")),
+    ("campaign_participant", _l("Campaign participant")),
+    ("user", _l("User")),
+    ("role", _l("Role")),
+)

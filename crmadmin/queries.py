@@ -1,8 +1,8 @@
 """Queries over the records that screens, exports and tests share; each returns a select."""
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, select
 from sqlalchemy.orm import joinedload
 
-from .models import CampaignParticipant, Complaint, Customer, Interaction, Transaction
+from .models import AuditEntry, CampaignParticipant, Complaint, Customer, Interaction, Transaction
 
 
 def customer_transactions(customer_id: int) -> Select:
@@ -45,3 +45,16 @@ def customer_dependents(customer_id: int) -> Select:
 def owned_customer_ids(user_id: int) -> Select:
     """The customers a user owns: the share of the book a scoped role may see (不得抢客)."""
     return select(Customer.id).where(Customer.owner_id == user_id)
+
+
+def record_history(record_type: str, record_id) -> Select:
+    """A record's whole story in the operation log, newest first (chain order breaks ties within a batch)."""
+    return (select(AuditEntry)
+            .where(AuditEntry.record_type == record_type, AuditEntry.record_id == str(record_id))
+            .order_by(AuditEntry.id.desc()))
+
+
+def own_customer_entries(user_id: int) -> ColumnElement[bool]:
+    """Log entries about the customers a user owns: all that a log viewer limited to own customers may read."""
+    return and_(AuditEntry.record_type == "customer",
+                AuditEntry.record_id.in_(select(cast(Customer.id, String)).where(Customer.owner_id == user_id)))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from crmadmin.auth.permissions import BUILTIN_ROLES, perm
 from crmadmin.extensions import db
-from crmadmin.models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
+from crmadmin.models import AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
 from tests import factories
 from tests.forms import csrf_token
 
@@ -16,6 +16,7 @@ SCREENS = {  # endpoint -> (permission resource, model)
     "interaction": ("interactions", Interaction), "complaint": ("complaints", Complaint),
     "campaign": ("campaigns", Campaign), "campaignparticipant": ("campaigns", CampaignParticipant),
     "user": ("users", User), "role": ("roles", Role),
+    "auditentry": ("audit", AuditEntry),  # read-only: no role may create, edit or delete an entry
 }
 
 
@@ -43,8 +44,15 @@ def _one_record(app, endpoint, owner: str):
             "campaignparticipant": lambda: factories.participant(factories.campaign(), mine()),
             "user": lambda: factories.user("auditor"),
             "role": lambda: factories.role("regional lead", {"customers.view"}),
+            "auditentry": lambda: _entry_about(mine()),
         }
         return makers[endpoint]().id
+
+
+def _entry_about(record):
+    """The log entry that recorded the creation of `record`."""
+    return db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == record.__table__.name,
+                                                       AuditEntry.record_id == str(record.id))).one()
 
 
 def _count(app, model):

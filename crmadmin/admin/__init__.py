@@ -5,8 +5,9 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
+from ..models import AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
 from .accounts import RoleView, UserView
+from .audit_log import AuditLogView
 from .base import SecureIndexView
 from .customers import CustomerView
 from .records import CampaignView, ComplaintView, InteractionView, ParticipantView, TransactionView
@@ -31,4 +32,5 @@ def init_app(app: Flask) -> Admin:
     accounts = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), category=accounts, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=accounts, endpoint="role"))
+    admin.add_view(AuditLogView(AuditEntry, db, name=_l("Operation log"), category=accounts, endpoint="auditentry"))
     return admin

@@ -17,6 +17,7 @@ from wtforms.validators import ValidationError
 from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
+from .history import history_for
 from .scope import ScopedAjaxLoader, restrict
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class SecureModelView(AccessMixin, ModelView):
     can_set_page_size = True
     can_view_details = True  # read at start-up, outside any request; details_view is still guarded by "view"
     details_modal = False
+    details_template = "admin/record_details.html"  # Flask-Admin's details, plus the History section
     column_display_pk = True
     form_excluded_columns = ("created_at", "updated_at", "version")
     column_details_exclude_list = ("version",)
@@ -259,6 +261,12 @@ class SecureModelView(AccessMixin, ModelView):
             self._fail(exc, _("The request failed and nothing was changed."))
             return True
         return super().handle_view_exception(exc)
+
+    def render(self, template, **kwargs):
+        """A details page also gets the record's history from the operation log (None unless the viewer may read it)."""
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["history_entries"] = history_for(self, kwargs["model"])
+        return super().render(template, **kwargs)
 
     # --- rows: the user's scope, then an optional narrowing to one customer ----------------
     def _narrow(self, query):

@@ -84,3 +84,35 @@ LABELS = {
     "own_customers_only": _l("Only the user's own customers"),
     "participants": _l("Participants"),
 }
+
+# Fields that only the operation log's field-by-field changes name (foreign keys, secrets).
+LABELS.update({
+    "owner_id": _l("Owner ID"),
+    "referred_by_id": _l("Referred by (ID)"),
+    "handled_by_id": _l("Handled by (ID)"),
+    "assignee_id": _l("Responsible person (ID)"),
+    "password_hash": _l("Password"),
+    "session_token": _l("Session key"),
+})
+
+# The operation log's own columns; "source" there is where a change came from, not a customer's channel.
+AUDIT_LABELS = {
+    **LABELS,
+    "id": _l("ID"),
+    "occurred_at": _l("Time"),
+    "actor": _l("User"),
+    "actor_id": _l("User ID"),
+    "action": _l("Action"),
+    "record_type": _l("Record type"),
+    "record_id": _l("Record ID"),
+    "record_label": _l("Record"),
+    "batch_id": _l("Batch"),
+    "source": _l("Origin"),
+    "command": _l("Command"),
+    "ip": _l("IP address"),
+    "user_agent": _l("Browser"),
+    "request_id": _l("Request ID"),
+    "changes": _l("Changes"),
+    "prev_hash": _l("Previous hash"),
+    "hash": _l("Hash"),
+}

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import event, inspect, insert, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 
 from ..extensions import db
 from ..models import AuditEntry, Role, RolePermission, User, utcnow
@@ -45,6 +46,8 @@ def _snapshot(obj) -> dict:
         if attr.key in SKIPPED_FIELDS:
             continue
         value = state.attrs[attr.key].loaded_value
+        if value is NO_VALUE:  # never set on a new row (NULL), or not loaded on one being deleted
+            continue
         values[attr.key] = SECRET if attr.key in SECRET_FIELDS and value is not None else _plain(value)
     values.update(_collections(obj))
     return {k: v for k, v in values.items() if v is not None}

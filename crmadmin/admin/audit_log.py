@@ -1,0 +1,124 @@
+"""The operation log screen (操作日志): read, filter and export the log; nothing in it can be changed here."""
+from flask import abort, url_for
+from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual, FilterLike
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from .. import choices
+from ..extensions import db
+from ..models import AuditEntry
+from .base import SecureModelView
+from .history import log_restriction, readable_changes, record_url
+from .labels import AUDIT_LABELS
+
+# name -> filter; the names are what filter_url() takes, so links to "this batch" or "this record" stay stable.
+FILTERS = {
+    "actor": FilterEqual(AuditEntry.actor, _l("User")),
+    "action": FilterEqual(AuditEntry.action, _l("Action"), options=choices.AUDIT_ACTION.form_choices()),
+    "record_type": FilterEqual(AuditEntry.record_type, _l("Record type"), options=choices.RECORD_TYPE.form_choices()),
+    "record_id": FilterEqual(AuditEntry.record_id, _l("Record ID")),
+    "batch_id": FilterEqual(AuditEntry.batch_id, _l("Batch")),
+    "source": FilterEqual(AuditEntry.source, _l("Origin"), options=choices.AUDIT_SOURCE.form_choices()),
+    "occurred_at": DateTimeBetweenFilter(AuditEntry.occurred_at, _l("Time")),
+    "ip": FilterEqual(AuditEntry.ip, _l("IP address")),
+    "ip_like": FilterLike(AuditEntry.ip, _l("IP address")),
+}
+
+
+def _label_of(enum):
+    return lambda view, context, model, name: enum.label(getattr(model, name)) if getattr(model, name) else ""
+
+
+def _record(view, context, model, name):
+    label = model.record_label or (f"#{model.record_id}" if model.record_id else "")
+    url = None if model.action == "delete" else record_url(view.admin, model.record_type, model.record_id)
+    return Markup('<a href="{}">{}</a>').format(url, label) if url else label
+
+
+def _batch(short: bool):
+    def formatter(view, context, model, name):
+        shown = model.batch_id[:8] if short else model.batch_id
+        return Markup('<a href="{}" title="{}">{}</a>').format(view.filter_url(batch_id=model.batch_id),
+                                                               model.batch_id, shown)
+    return formatter
+
+
+def _actor(view, context, model, name):
+    return Markup('<a href="{}">{}</a>').format(view.filter_url(actor=model.actor), model.actor)
+
+
+class AuditLogView(SecureModelView):
+    """Read-only for everyone: no create, edit or delete route, no bulk delete; export with audit.export."""
+
+    permission = "audit"
+    page_size = 50
+    column_default_sort = ("id", True)
+    column_labels = AUDIT_LABELS
+    column_display_pk = False
+    column_list = ("occurred_at", "actor", "action", "record_type", "record_label", "batch_id", "source", "ip")
+    column_sortable_list = ("occurred_at", "actor", "action", "record_type", "source", "ip")
+    column_searchable_list = ("record_label", "actor")
+    column_filters = tuple(FILTERS.values())
+    column_details_list = ("id", "occurred_at", "actor", "actor_id", "action", "record_type", "record_id",
+                           "record_label", "batch_id", "source", "command", "ip", "user_agent", "request_id",
+                           "prev_hash", "hash")
+    column_export_list = ("id", "occurred_at", "actor", "actor_id", "action", "record_type", "record_id",
+                          "record_label", "batch_id", "source", "command", "ip", "user_agent", "request_id",
+                          "changes", "prev_hash", "hash")
+    column_formatters = {"action": _label_of(choices.AUDIT_ACTION), "record_type": _label_of(choices.RECORD_TYPE),
+                         "source": _label_of(choices.AUDIT_SOURCE), "record_label": _record, "batch_id": _batch(True),
+                         "actor": _actor}
+    column_formatters_detail = {**column_formatters, "batch_id": _batch(False)}
+    column_formatters_export = {}  # stored values, as the hash chain covers them
+    column_auto_select_related = False  # nothing to join: the actor's name is stored in the entry
+    details_template = "admin/auditentry_details.html"
+    action_delete = None  # no bulk delete: Flask-Admin registers only methods marked as actions
+
+    # --- nothing here changes the log ----------------------------------------------------------
+    @property
+    def can_create(self):
+        return False
+
+    @property
+    def can_edit(self):
+        return False
+
+    @property
+    def can_delete(self):
+        return False
+
+    # --- rows: the whole log, or only entries about the viewer's own customers ----------------------
+    def _narrow(self, query):
+        query = super()._narrow(query)
+        restriction = log_restriction()
+        return query if restriction is None else query.filter(restriction)
+
+    def get_one(self, id):
+        """An entry outside what the viewer may read, or a malformed id, is simply not found."""
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            abort(404)
+        entry = self._narrow(db.session.query(AuditEntry)).filter(AuditEntry.id == pk).one_or_none()
+        if entry is None:
+            abort(404)
+        return entry
+
+    # --- links into the log -----------------------------------------------------------------------
+    def filter_url(self, **criteria) -> str:
+        """This list filtered by FILTERS names: filter_url(batch_id=...), filter_url(record_type=..., record_id=...)."""
+        args = {}
+        for position, (name, value) in enumerate(criteria.items()):
+            wanted = FILTERS[name]
+            index = next(i for i, flt in enumerate(self._filters) if flt is wanted)
+            args[f"flt{position}_{self.get_filter_arg(index, wanted)}"] = value
+        return url_for(f"{self.endpoint}.index_view", **args)
+
+    def render(self, template, **kwargs):
+        entry = kwargs.get("model")
+        if template == self.details_template and entry is not None:
+            kwargs["changes"] = readable_changes(entry)
+            kwargs["batch_url"] = self.filter_url(batch_id=entry.batch_id)
+            kwargs["record_log_url"] = (self.filter_url(record_type=entry.record_type, record_id=entry.record_id)
+                                        if entry.record_type and entry.record_id else None)
+        return super().render(template, **kwargs)

@@ -1,0 +1,128 @@
+"""The operation log read by people: field-by-field changes, links to records, and each record's History section."""
+import json
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import false
+
+from .. import choices
+from ..auth.permissions import perm
+from ..extensions import db
+from ..models import AuditEntry
+from ..queries import own_customer_entries, record_history
+from .labels import LABELS
+
+HISTORY_ROWS = 50
+LOG_ENDPOINT = "auditentry"
+ROW_ACTIONS = ("create", "update", "delete")  # entries whose `changes` are {field: [before, after]}
+SECRET_MARKERS = {"(secret)": lambda: _("(secret)"), "(changed)": lambda: _("(changed)")}
+
+# record_type (a table name) -> the screen that shows such a record
+RECORD_ENDPOINTS = {"customer": "customer", "transaction": "transaction", "interaction": "interaction",
+                    "complaint": "complaint", "campaign": "campaign", "campaign_participant": "campaignparticipant",
+                    "user": "user", "role": "role"}
+# (record_type, field) -> the choices whose label is shown instead of the stored value
+FIELD_CHOICES = {
+    ("customer", "kind"): choices.CUSTOMER_KIND, ("customer", "gender"): choices.GENDER,
+    ("customer", "company_size"): choices.COMPANY_SIZE, ("customer", "source"): choices.SOURCE,
+    ("customer", "credit_rating"): choices.CREDIT_RATING, ("customer", "lifecycle_stage"): choices.LIFECYCLE_STAGE,
+    ("customer", "value_tier"): choices.VALUE_TIER,
+    ("transaction", "status"): choices.TRANSACTION_STATUS, ("transaction", "channel"): choices.SALES_CHANNEL,
+    ("interaction", "channel"): choices.CONTACT_CHANNEL, ("interaction", "direction"): choices.DIRECTION,
+    ("complaint", "channel"): choices.CONTACT_CHANNEL, ("complaint", "type"): choices.COMPLAINT_TYPE,
+    ("complaint", "severity"): choices.COMPLAINT_SEVERITY, ("complaint", "urgency"): choices.COMPLAINT_URGENCY,
+    ("complaint", "status"): choices.COMPLAINT_STATUS,
+    ("campaign", "type"): choices.CAMPAIGN_TYPE, ("campaign", "channel"): choices.CONTACT_CHANNEL,
+    ("campaign", "status"): choices.CAMPAIGN_STATUS,
+    ("campaign_participant", "response"): choices.PARTICIPANT_RESPONSE,
+}
+
+
+# --- who may read what ---------------------------------------------------------------------
+def may_read_log() -> bool:
+    return current_user.can(perm("audit", "view"))
+
+
+def log_restriction():
+    """None when the viewer reads the whole log; else the criterion of what they may read (their own customers)."""
+    if not current_user.is_authenticated:
+        return false()
+    if not current_user.limited_to_own_customers("audit"):
+        return None
+    return own_customer_entries(current_user.id)
+
+
+def _screen(admin, endpoint):
+    return next((view for view in admin._views if view.endpoint == endpoint), None)
+
+
+def record_url(admin, record_type: str | None, record_id: str | None) -> str | None:
+    """The details page of a logged record, when there is a screen for it that the viewer may open."""
+    endpoint = RECORD_ENDPOINTS.get(record_type or "")
+    view = _screen(admin, endpoint) if endpoint and record_id else None
+    if view is None or not view.is_accessible():
+        return None
+    return url_for(f"{endpoint}.details_view", id=record_id)
+
+
+def log_url(admin, **criteria) -> str | None:
+    """The operation log filtered by these criteria (see AuditLogView.FILTERS), when the viewer may open it."""
+    view = _screen(admin, LOG_ENDPOINT)
+    if view is None or not view.is_accessible():
+        return None
+    return view.filter_url(**criteria)
+
+
+# --- what an entry says ----------------------------------------------------------------------
+def _cell(value, choice=None) -> dict:
+    if isinstance(value, str) and value in SECRET_MARKERS:
+        return {"text": SECRET_MARKERS[value](), "secret": True}
+    if value is None or value == "":
+        return {"text": "", "secret": False}
+    if isinstance(value, list):
+        return {"text": ", ".join(str(choice.label(v) if choice else v) for v in value), "secret": False}
+    if isinstance(value, dict):
+        return {"text": json.dumps(value, ensure_ascii=False, sort_keys=True), "secret": False}
+    if isinstance(value, bool):
+        return {"text": _("Yes") if value else _("No"), "secret": False}
+    return {"text": str(choice.label(value) if choice else value), "secret": False}
+
+
+def readable_changes(entry: AuditEntry) -> dict:
+    """{"fields": [{name, label, before, after}], "details": [{name, label, value}]} from the entry's JSON."""
+    try:
+        data = json.loads(entry.changes) if entry.changes else {}
+    except ValueError:
+        return {"fields": [], "details": [{"name": "changes", "label": _("Changes"), "value": _cell(entry.changes)}]}
+    if not isinstance(data, dict):
+        return {"fields": [], "details": [{"name": "changes", "label": _("Changes"), "value": _cell(data)}]}
+    pairs = entry.action in ROW_ACTIONS and all(isinstance(v, list) and len(v) == 2 for v in data.values())
+    if pairs:
+        fields = []
+        for name in sorted(data, key=lambda n: (n != "name", n)):
+            choice = FIELD_CHOICES.get((entry.record_type, name))
+            before, after = data[name]
+            fields.append({"name": name, "label": str(LABELS.get(name, name)), "before": _cell(before, choice),
+                           "after": _cell(after, choice)})
+        return {"fields": fields, "details": []}
+    return {"fields": [], "details": [{"name": name, "label": str(LABELS.get(name, name)), "value": _cell(value)}
+                                      for name, value in sorted(data.items())]}
+
+
+# --- the History section of a record's details page -------------------------------------------
+def history_for(view, model) -> dict | None:
+    """The record's latest log entries with their changes, for viewers who may read the log; else None."""
+    if isinstance(model, AuditEntry) or not hasattr(model, "__table__") or not may_read_log():
+        return None
+    record_type, record_id = model.__table__.name, getattr(model, "id", None)
+    if record_id is None:
+        return None
+    stmt = record_history(record_type, record_id)
+    restriction = log_restriction()
+    if restriction is not None:
+        stmt = stmt.where(restriction)
+    entries = db.session.scalars(stmt.limit(HISTORY_ROWS + 1)).all()
+    return {"entries": [{"entry": e, "changes": readable_changes(e)} for e in entries[:HISTORY_ROWS]],
+            "more": len(entries) > HISTORY_ROWS, "limit": HISTORY_ROWS,
+            "all_url": log_url(view.admin, record_type=record_type, record_id=str(record_id))}
