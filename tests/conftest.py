@@ -4,7 +4,7 @@ import os
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from crmadmin import create_app
 from crmadmin.cli import sync_builtin_roles
@@ -135,3 +135,16 @@ def snapshot(app):
                     for table in db.metadata.sorted_tables if table.name not in LOG_TABLES}
 
     return _snapshot
+
+
+def log_entries(app, **where):
+    """The operation log's entries matching column=value pairs, oldest first, readable outside the app context."""
+    from crmadmin.models import AuditEntry
+
+    with app.app_context():
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        for name, value in where.items():
+            query = query.where(getattr(AuditEntry, name) == value)
+        found = db.session.scalars(query).all()
+        db.session.expunge_all()
+        return found

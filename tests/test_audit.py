@@ -12,17 +12,8 @@ from crmadmin.audit.recorder import UnloggedWrite
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, Customer, Interaction, Role, User
 from tests import factories
+from tests.conftest import log_entries
 from tests.forms import csrf_token, read_form, submit
-
-
-def entries(app, **where):
-    with app.app_context():
-        query = select(AuditEntry).order_by(AuditEntry.id)
-        for name, value in where.items():
-            query = query.where(getattr(AuditEntry, name) == value)
-        found = db.session.scalars(query).all()
-        db.session.expunge_all()
-        return found
 
 
 def changes(entry) -> dict:
@@ -36,7 +27,7 @@ def test_creating_a_customer_through_the_form_logs_who_when_where_and_the_values
                       headers={"User-Agent": "audit-test-browser", "X-Request-ID": "req-12345678"},
                       environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert response.status_code == 302
-    [entry] = entries(app, record_type="customer")
+    [entry] = log_entries(app, record_type="customer")
     assert (entry.action, entry.actor, entry.source, entry.ip) == ("create", client.username, "web", "198.51.100.7")
     assert entry.user_agent == "audit-test-browser" and entry.request_id == entry.batch_id == "req-12345678"
     assert entry.record_label.startswith("王小明")
@@ -51,7 +42,7 @@ def test_an_edit_logs_only_the_fields_that_changed_with_before_and_after(app, lo
     with app.app_context():
         customer = factories.customer(name="Old", region="华东", email="a@example.com")
     submit(client, f"/admin/customer/edit/?id={customer.id}", {"name": "New", "email": "b@example.com"})
-    [entry] = entries(app, action="update", record_type="customer")
+    [entry] = log_entries(app, action="update", record_type="customer")
     assert changes(entry) == {"name": ["Old", "New"], "email": ["a@example.com", "b@example.com"]}
     assert entry.record_id == str(customer.id)
 
@@ -63,7 +54,7 @@ def test_a_delete_logs_the_values_that_were_lost(app, login_as):
         note = factories.interaction(factories.customer(), summary="Called about the invoice")
     token = csrf_token(client.get("/admin/interaction/").get_data(as_text=True))
     client.post("/admin/interaction/delete/", data={"id": str(note.id), "csrf_token": token})
-    [entry] = entries(app, action="delete")
+    [entry] = log_entries(app, action="delete")
     assert entry.record_type == "interaction" and changes(entry)["summary"] == ["Called about the invoice", None]
 
 
@@ -74,21 +65,21 @@ def test_a_bulk_action_is_one_batch(app, login_as):
         ids = [factories.customer().id for _ in range(3)]
     token = csrf_token(client.get("/admin/customer/").get_data(as_text=True))
     client.post("/admin/customer/action/", data={"action": "delete", "rowid": [str(i) for i in ids], "csrf_token": token})
-    deleted = entries(app, action="delete")
+    deleted = log_entries(app, action="delete")
     assert len(deleted) == 3 and len({e.batch_id for e in deleted}) == 1
-    assert deleted[0].batch_id not in {e.batch_id for e in entries(app, action="create")}
+    assert deleted[0].batch_id not in {e.batch_id for e in log_entries(app, action="create")}
 
 
 def test_a_refused_or_rolled_back_change_leaves_no_entry(app, login_as):
     """If a save fails validation or is rolled back, is there any trace of it in the log?"""
     client = login_as("supervisor")
-    before = len(entries(app))
+    before = len(log_entries(app))
     submit(client, "/admin/customer/new/", {"name": "Bad", "kind": "person", "email": "not-an-email"})
     with app.app_context():
         db.session.add(Customer(name="Rolled back", kind="person"))
         db.session.flush()  # the entry is written here, inside the transaction...
         db.session.rollback()  # ...and goes with it
-    assert len(entries(app)) == before
+    assert len(log_entries(app)) == before
 
 
 def test_the_command_line_is_logged_as_its_operator_without_secrets(app):
@@ -96,7 +87,7 @@ def test_the_command_line_is_logged_as_its_operator_without_secrets(app):
     result = app.test_cli_runner().invoke(args=["crm", "create-user", "zhou", "--role", "clerk", "--password-stdin"],
                                           input="a long enough passphrase\n")
     assert result.exit_code == 0, result.output
-    [entry] = entries(app, record_type="user")
+    [entry] = log_entries(app, record_type="user")
     assert entry.source == "cli" and entry.actor.startswith("cli:") and entry.actor_id is None
     logged = changes(entry)
     assert logged["password_hash"] == [None, "(secret)"] and logged["roles"] == [None, ["clerk"]]
@@ -111,7 +102,7 @@ def test_a_password_reset_is_logged_as_changed_without_the_value(app, login_as):
     with app.app_context():
         user = factories.user("clerk")
     submit(admin, f"/admin/user/edit/?id={user.id}", {"new_password": "canary-password-0042"})
-    [entry] = entries(app, action="update", record_type="user")
+    [entry] = log_entries(app, action="update", record_type="user")
     assert changes(entry)["password_hash"] == ["(secret)", "(changed)"]
     assert "canary-password-0042" not in entry.changes and "session_token" not in changes(entry)
 
@@ -125,7 +116,7 @@ def test_permission_changes_are_logged_with_the_grants_before_and_after(app, log
     url = f"/admin/role/edit/?id={clerk_role.id}"
     form = read_form(admin.get(url).get_data(as_text=True))
     admin.post(url, data={**form, "permissions": form["permissions"] + ["interactions.delete"]})
-    [entry] = entries(app, action="update", record_type="role")
+    [entry] = log_entries(app, action="update", record_type="role")
     assert changes(entry)["permissions"] == [before, sorted(before + ["interactions.delete"])]
 
 
@@ -137,8 +128,8 @@ def test_the_chain_verifies_and_the_head_is_the_newest_hash(app):
     runner = app.test_cli_runner()
     head = runner.invoke(args=["crm", "audit", "head"]).output.strip()
     result = runner.invoke(args=["crm", "audit", "verify", "--head", head])
-    assert result.exit_code == 0 and f"OK: {len(entries(app))} entries" in result.output
-    assert head == entries(app)[-1].hash and entries(app)[0].prev_hash == GENESIS
+    assert result.exit_code == 0 and f"OK: {len(log_entries(app))} entries" in result.output
+    assert head == log_entries(app)[-1].hash and log_entries(app)[0].prev_hash == GENESIS
 
 
 def _tamper(app, *statements):
@@ -255,7 +246,7 @@ def test_concurrent_writers_in_several_processes_keep_one_unbroken_chain(app, da
                for w in range(4)]
     assert all(w.wait(timeout=120) == 0 for w in writers)
     verdict = _verdict(app)
-    assert verdict.ok and len(entries(app, record_type="customer")) == 100
+    assert verdict.ok and len(log_entries(app, record_type="customer")) == 100
 
 
 def test_a_bulk_update_that_would_escape_the_log_is_refused(app):
@@ -272,5 +263,5 @@ def test_loading_demo_data_is_logged_as_one_bulk_entry(app):
     """Do the demo rows, inserted in bulk, leave a trace of who loaded what?"""
     result = app.test_cli_runner().invoke(args=["crm", "seed-demo", "--customers", "20"])
     assert result.exit_code == 0, result.output
-    [entry] = entries(app, action="bulk_insert")
+    [entry] = log_entries(app, action="bulk_insert")
     assert entry.source == "cli" and json.loads(entry.changes)["customers"] == 20

@@ -2,20 +2,13 @@
 import json
 import logging
 
-from sqlalchemy import select
-
-from crmadmin.extensions import db
-from crmadmin.models import AuditEntry
 from tests import factories
-from tests.conftest import sign_in
+from tests.conftest import log_entries, sign_in
 from tests.forms import csrf_token, submit
 
 
 def events(app, action):
-    with app.app_context():
-        found = db.session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).all()
-        db.session.expunge_all()
-        return found
+    return log_entries(app, action=action)
 
 
 def test_a_sign_in_and_a_sign_out_are_logged_for_the_user(app, client):

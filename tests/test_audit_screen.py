@@ -12,6 +12,7 @@ from crmadmin.auth.permissions import BUILTIN_ROLES
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, User, utcnow
 from tests import factories
+from tests.conftest import log_entries
 from tests.forms import csrf_token, submit
 
 LOG = "/admin/auditentry/"
@@ -20,16 +21,6 @@ LOG = "/admin/auditentry/"
 def _user_id(app, username: str) -> int:
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == username))
-
-
-def _entries(app, **where) -> list[AuditEntry]:
-    with app.app_context():
-        query = select(AuditEntry).order_by(AuditEntry.id)
-        for name, value in where.items():
-            query = query.where(getattr(AuditEntry, name) == value)
-        found = db.session.scalars(query).all()
-        db.session.expunge_all()
-        return found
 
 
 def _listed(page: str) -> set[int]:
@@ -50,12 +41,12 @@ def edited(app, login_as):
     clerk = login_as("clerk")
     assert submit(clerk, "/admin/customer/new/", {"name": "Zhao Lei", "kind": "person",
                                                   "mobile": "13811112222"}).status_code == 302
-    [created] = _entries(app, action="create", record_type="customer")
+    [created] = log_entries(app, action="create", record_type="customer")
     time.sleep(1.1)  # the period filter works in whole seconds: the edit falls in a later second
     between = utcnow().replace(microsecond=0)
     assert submit(clerk, f"/admin/customer/edit/?id={created.record_id}",
                   {"name": "Zhao Lei Jr.", "email": "zhao@example.com"}).status_code == 302
-    [updated] = _entries(app, action="update", record_type="customer")
+    [updated] = log_entries(app, action="update", record_type="customer")
     return {"clerk": clerk, "created": created, "updated": updated, "customer_id": int(created.record_id),
             "between": between}
 
@@ -78,14 +69,14 @@ def test_filters_by_user_record_type_batch_and_period(app, edited, login_as):
     with app.app_context():
         factories.interaction(factories.customer(name="Someone else"))  # made by the system, not the clerk
     created, updated = edited["created"].id, edited["updated"].id
-    others = {e.id for e in _entries(app, source="system")}
+    others = {e.id for e in log_entries(app, source="system")}
     assert others
 
     by_user = _listed(auditor.get(_filtered(app, actor=edited["clerk"].username)).get_data(as_text=True))
     assert {created, updated} <= by_user and not by_user & others
 
     by_type = _listed(auditor.get(_filtered(app, record_type="interaction")).get_data(as_text=True))
-    assert by_type == {e.id for e in _entries(app, record_type="interaction")}
+    assert by_type == {e.id for e in log_entries(app, record_type="interaction")}
 
     by_batch = _listed(auditor.get(_filtered(app, batch_id=edited["updated"].batch_id)).get_data(as_text=True))
     assert by_batch == {updated}
@@ -143,7 +134,7 @@ def test_no_role_can_create_edit_delete_or_bulk_delete_an_entry(app, login_as, s
     client = login_as(role)
     with app.app_context():
         factories.customer()
-    entry = _entries(app)[-1]
+    entry = log_entries(app)[-1]
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
     rows = snapshot()
     attempts = [
@@ -209,8 +200,8 @@ def test_a_scoped_log_reader_sees_only_entries_of_their_own_customers(app, login
         mine = factories.customer(name="Mine Sun", owner_id=reader_id)
         theirs = factories.customer(name="Theirs Zhou", owner_id=factories.user("clerk").id)
         factories.interaction(mine)  # about my customer, but an interaction: not a customer entry
-    [my_entry] = _entries(app, record_type="customer", record_id=str(mine.id))
-    [their_entry] = _entries(app, record_type="customer", record_id=str(theirs.id))
+    [my_entry] = log_entries(app, record_type="customer", record_id=str(mine.id))
+    [their_entry] = log_entries(app, record_type="customer", record_id=str(theirs.id))
 
     html = reader.get(LOG).get_data(as_text=True)
     assert _listed(html) == {my_entry.id}
@@ -242,7 +233,7 @@ def test_the_log_list_runs_the_same_statements_for_3_entries_as_for_40(app, logi
     assert few == many, f"{few} statements with few entries, {many} with many"
 
 
-def test_the_history_section_does_not_grow_with_the_entries(app, login_as, count_queries):
+def test_the_history_section_does_not_grow_with_thelog_entries(app, login_as, count_queries):
     """Does a customer edited 30 times cost more statements to open than one edited once?"""
     client = login_as("supervisor")
     with app.app_context():
@@ -254,4 +245,4 @@ def test_the_history_section_does_not_grow_with_the_entries(app, login_as, count
     few = _statements(client, count_queries, f"/admin/customer/details/?id={small.id}")
     many = _statements(client, count_queries, f"/admin/customer/details/?id={large.id}")
     assert few == many, f"{few} statements for 1 entry, {many} for 31"
-    assert len(_entries(app, record_type="customer", record_id=str(large.id))) == 31
+    assert len(log_entries(app, record_type="customer", record_id=str(large.id))) == 31
