@@ -58,6 +58,21 @@ def test_a_delete_logs_the_values_that_were_lost(app, login_as):
     assert entry.record_type == "interaction" and changes(entry)["summary"] == ["Called about the invoice", None]
 
 
+def test_deleting_a_customer_logs_each_record_that_goes_with_them(app, login_as):
+    """When a customer's interactions and campaign places go with them, is each removal logged in that batch?"""
+    client = login_as("supervisor")
+    with app.app_context():
+        customer = factories.customer(name="Leaving")
+        note = factories.interaction(customer)
+        place = factories.participant(factories.campaign(), customer)
+    token = csrf_token(client.get("/admin/customer/").get_data(as_text=True))
+    assert client.post("/admin/customer/delete/", data={"id": str(customer.id), "csrf_token": token}).status_code == 302
+    deleted = {(e.record_type, e.record_id): e.batch_id for e in log_entries(app, action="delete")}
+    assert set(deleted) == {("customer", str(customer.id)), ("interaction", str(note.id)),
+                            ("campaign_participant", str(place.id))}
+    assert len(set(deleted.values())) == 1
+
+
 def test_a_bulk_action_is_one_batch(app, login_as):
     """Do the deletions of one bulk action share a batch id, apart from other requests?"""
     client = login_as("supervisor")

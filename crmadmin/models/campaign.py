@@ -58,7 +58,7 @@ class CampaignParticipant(VersionedMixin, db.Model):
     note: Mapped[Optional[str]] = mapped_column(String(255))
 
     campaign: Mapped[Campaign] = relationship(back_populates="participants")
-    customer: Mapped[Customer] = relationship()
+    customer: Mapped[Customer] = relationship(back_populates="participations")
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.customer_id}"

@@ -61,6 +61,11 @@ class Customer(VersionedMixin, db.Model):
 
     owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id])
     referred_by: Mapped[Optional["Customer"]] = relationship(remote_side=[id], foreign_keys=[referred_by_id])
+    # The ORM deletes a customer's contact history and campaign places row by row (not only the database's
+    # ON DELETE CASCADE), so each removal is in the operation log and can be restored.
+    interactions: Mapped[list["Interaction"]] = relationship(back_populates="customer", cascade="all, delete-orphan")
+    participations: Mapped[list["CampaignParticipant"]] = relationship(back_populates="customer",
+                                                                       cascade="all, delete-orphan")
 
     def __str__(self) -> str:
         return f"{self.name} (#{self.id})" if self.id else self.name

@@ -27,7 +27,7 @@ class Interaction(VersionedMixin, db.Model):
     occurred_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
     next_follow_up_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
 
-    customer: Mapped[Customer] = relationship()
+    customer: Mapped[Customer] = relationship(back_populates="interactions")
     handled_by: Mapped[Optional[User]] = relationship()
 
     def __str__(self) -> str:
