@@ -1,15 +1,27 @@
 """The operation log screen (操作日志): read, filter and export the log; nothing in it can be changed here."""
-from flask import abort, url_for
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _, ngettext
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual, FilterLike
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .. import choices
+from ..audit.undo import UndoRefused, undo_batch, undo_entry
+from ..auth.permissions import perm
 from ..extensions import db
 from ..models import AuditEntry
 from .base import SecureModelView
 from .history import log_restriction, readable_changes, record_url
 from .labels import AUDIT_LABELS
+
+# record type (table) -> the permission resource that governs it
+RECORD_RESOURCES = {"customer": "customers", "transaction": "transactions", "interaction": "interactions",
+                    "complaint": "complaints", "campaign": "campaigns", "campaign_participant": "campaigns",
+                    "user": "users", "role": "roles"}
 
 # name -> filter; the names are what filter_url() takes, so links to "this batch" or "this record" stay stable.
 FILTERS = {
@@ -114,9 +126,41 @@ class AuditLogView(SecureModelView):
             args[f"flt{position}_{self.get_filter_arg(index, wanted)}"] = value
         return url_for(f"{self.endpoint}.index_view", **args)
 
+    # --- undo: revert one change, restore a deleted record, or undo a whole batch ---------------------
+    def may_undo(self, entry) -> bool:
+        """Those who read the log unscoped and may edit (and create, delete) the record's kind may undo."""
+        resource = RECORD_RESOURCES.get(entry.record_type or "")
+        if resource is None or entry.action not in ("create", "update", "delete"):
+            return False
+        if current_user.limited_to_own_customers("audit"):
+            return False
+        return all(current_user.can(perm(resource, a)) for a in ("view", "create", "edit", "delete"))
+
+    @expose("/undo/", methods=["POST"])
+    def undo_view(self):
+        entry = self.get_one(request.form.get("id"))
+        whole_batch = request.form.get("scope") == "batch"
+        batch = db.session.scalars(select(AuditEntry).where(AuditEntry.batch_id == entry.batch_id)).all() \
+            if whole_batch else [entry]
+        rows = [e for e in batch if e.action in ("create", "update", "delete")]
+        if not rows or not all(self.may_undo(e) for e in rows):
+            abort(403)
+        try:
+            count = undo_batch(db.session, entry.batch_id) if whole_batch else undo_entry(db.session, entry)
+            db.session.commit()
+            flash(ngettext("%(num)d change was undone.", "%(num)d changes were undone.", count), "success")
+        except UndoRefused as refusal:
+            db.session.rollback()
+            flash(_("Nothing was undone: %(why)s", why=str(refusal)), "error")
+        except SQLAlchemyError:
+            db.session.rollback()
+            flash(_("The undo conflicts with the records as they are now. Nothing was undone."), "error")
+        return redirect(url_for(".details_view", id=entry.id))
+
     def render(self, template, **kwargs):
         entry = kwargs.get("model")
         if template == self.details_template and entry is not None:
+            kwargs["may_undo"] = self.may_undo(entry)
             kwargs["changes"] = readable_changes(entry)
             kwargs["batch_url"] = self.filter_url(batch_id=entry.batch_id)
             kwargs["record_log_url"] = (self.filter_url(record_type=entry.record_type, record_id=entry.record_id)

@@ -1,0 +1,123 @@
+"""Undo from the log: revert a change, restore a deleted record, or undo a whole batch, never over a later change."""
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, select
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import AuditEntry, Money, Role, User
+from .recorder import SECRET
+
+ROW_ACTIONS = ("create", "update", "delete")
+
+
+class UndoRefused(Exception):
+    """Why an undo cannot be done; the message is shown to the user as it is."""
+
+
+def model_for(record_type: str):
+    for mapper in db.Model.registry.mappers:
+        if mapper.local_table is not None and mapper.local_table.name == record_type:
+            return mapper.class_
+    raise UndoRefused(_("Unknown record type %(type)s.", type=record_type))
+
+
+def _python(model, field: str, value):
+    """A logged (JSON) value back in the column's own type."""
+    if value is None or field not in model.__table__.c:
+        return value
+    column_type = model.__table__.c[field].type
+    if isinstance(column_type, Money):
+        return Decimal(value)
+    if isinstance(column_type, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column_type, Date):
+        return date.fromisoformat(value)
+    if isinstance(column_type, (Integer, Boolean)):
+        return value
+    return value
+
+
+def _later_changes(session: Session, entry: AuditEntry, batch: str | None = None) -> list[AuditEntry]:
+    """Row changes made to the same record after `entry` (outside the batch being undone)."""
+    query = select(AuditEntry).where(AuditEntry.record_type == entry.record_type,
+                                     AuditEntry.record_id == entry.record_id, AuditEntry.id > entry.id,
+                                     AuditEntry.action.in_(ROW_ACTIONS))
+    if batch is not None:
+        query = query.where(AuditEntry.batch_id != batch)
+    return list(session.scalars(query))
+
+
+def _assign(session: Session, record, field: str, value) -> None:
+    if value == SECRET or value == "(changed)":
+        raise UndoRefused(_("A password cannot be put back; set a new one instead."))
+    if isinstance(record, User) and field == "roles":
+        record.roles = list(session.scalars(select(Role).where(Role.name.in_(value or []))))
+    elif isinstance(record, Role) and field == "permissions":
+        record.permissions = set(value or [])
+    else:
+        setattr(record, field, _python(type(record), field, value))
+
+
+def _undo_one(session: Session, entry: AuditEntry) -> None:
+    model = model_for(entry.record_type)
+    changes = json.loads(entry.changes or "{}")
+    record = session.get(model, int(entry.record_id))
+    if entry.action == "update":
+        if record is None:
+            raise UndoRefused(_("%(record)s no longer exists.", record=entry.record_label))
+        for field, (before, _after) in changes.items():
+            _assign(session, record, field, before)
+    elif entry.action == "create":
+        if record is None:
+            raise UndoRefused(_("%(record)s no longer exists.", record=entry.record_label))
+        session.delete(record)
+    elif entry.action == "delete":
+        if record is not None:
+            raise UndoRefused(_("%(record)s exists again.", record=entry.record_label))
+        record = model(id=int(entry.record_id))
+        for field, (before, _after) in changes.items():
+            _assign(session, record, field, before)
+        session.add(record)
+    else:
+        raise UndoRefused(_("Only changes to records can be undone."))
+    session.flush()  # constraint problems surface here, inside the caller's transaction
+
+
+def undo_entry(session: Session, entry: AuditEntry) -> int:
+    """Put the record back as it was before this entry; refused if it was changed again since."""
+    if entry.action not in ROW_ACTIONS:
+        raise UndoRefused(_("Only changes to records can be undone."))
+    if _later_changes(session, entry):
+        raise UndoRefused(_("%(record)s was changed again after this entry; undo the later change first.",
+                            record=entry.record_label))
+    _undo_one(session, entry)
+    return 1
+
+
+def undo_batch(session: Session, batch_id: str) -> int:
+    """Undo every row change of a batch, newest first; refused if any of its records changed since."""
+    entries = list(session.scalars(select(AuditEntry).where(AuditEntry.batch_id == batch_id,
+                                                            AuditEntry.action.in_(ROW_ACTIONS))
+                                   .order_by(AuditEntry.id.desc())))
+    if not entries:
+        raise UndoRefused(_("This batch changed no records."))
+    for entry in entries:
+        if _later_changes(session, entry, batch=batch_id):
+            raise UndoRefused(_("%(record)s was changed again after this batch.", record=entry.record_label))
+    for entry in sorted(entries, key=_dependency_order):
+        _undo_one(session, entry)
+    return len(entries)
+
+
+def _dependency_order(entry: AuditEntry):
+    """Restore parents before their children, remove children before their parents, newest edits first."""
+    rank = [t.name for t in db.metadata.sorted_tables].index(entry.record_type)
+    if entry.action == "delete":
+        return (0, rank, entry.id)
+    if entry.action == "update":
+        return (1, 0, -entry.id)
+    return (2, -rank, -entry.id)
