@@ -80,20 +80,21 @@ def _diff(obj) -> dict:
         else:
             changes[attr.key] = [_plain(before), _plain(after)]
     if isinstance(obj, User):
-        history = state.attrs["roles"].history
-        if history.has_changes():
-            after = sorted(r.name for r in obj.roles)
-            before = sorted({r.name for r in (history.unchanged or ())} | {r.name for r in (history.deleted or ())})
-            if before != after:
-                changes["roles"] = [before, after]
+        _collection_change(changes, state, "roles", "roles", obj.roles, lambda role: role.name)
     if isinstance(obj, Role):
-        history = state.attrs["grants"].history
-        if history.has_changes():
-            after = sorted(g.permission for g in obj.grants)
-            before = sorted({g.permission for g in (history.unchanged or ())} | {g.permission for g in (history.deleted or ())})
-            if before != after:
-                changes["permissions"] = [before, after]
+        _collection_change(changes, state, "grants", "permissions", obj.grants, lambda grant: grant.permission)
     return changes
+
+
+def _collection_change(changes: dict, state, attribute: str, field: str, current, name_of) -> None:
+    """A many-to-many or owned collection, logged as the sorted names before and after."""
+    history = state.attrs[attribute].history
+    if not history.has_changes():
+        return
+    before = sorted({name_of(item) for item in (*(history.unchanged or ()), *(history.deleted or ()))})
+    after = sorted(name_of(item) for item in current)
+    if before != after:
+        changes[field] = [before, after]
 
 
 def _record_type(obj) -> str:
