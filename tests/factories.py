@@ -1,6 +1,6 @@
 """Records with believable defaults, made through the ORM; tests override what they care about."""
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text, update
 from crmadmin.audit.chain import GENESIS, HASHED_FIELDS, chain_rows, verify
 from crmadmin.audit.recorder import UnloggedWrite
 from crmadmin.extensions import db
-from crmadmin.models import AuditEntry, Customer, Interaction, Role, User
+from crmadmin.models import AuditEntry, Customer, Role, User
 from tests import factories
 from tests.conftest import log_entries
 from tests.forms import csrf_token, read_form, submit

@@ -9,7 +9,7 @@ from crmadmin.extensions import db
 from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role,
                              Transaction, User, utcnow)
 from tests import factories
-from tests.forms import csrf_token, read_form, submit
+from tests.forms import csrf_token, submit
 
 MODELS = {"customer": Customer, "transaction": Transaction, "interaction": Interaction, "complaint": Complaint,
           "campaign": Campaign, "campaignparticipant": CampaignParticipant, "user": User, "role": Role}

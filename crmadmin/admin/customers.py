@@ -7,7 +7,6 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 from .. import choices
 from ..auth.permissions import ASSIGN_OWNERS
 from ..extensions import db
-from ..models import Customer
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
                        customer_interactions, customer_transactions)
 from .base import SecureModelView

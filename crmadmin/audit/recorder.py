@@ -36,15 +36,14 @@ def _label(obj) -> str:
 
 
 def _columns(obj):
-    return [attr for attr in inspect(obj).mapper.column_attrs]
+    """The columns an entry records: all but bookkeeping."""
+    return [attr for attr in inspect(obj).mapper.column_attrs if attr.key not in SKIPPED_FIELDS]
 
 
 def _snapshot(obj) -> dict:
     state = inspect(obj)
     values = {}
     for attr in _columns(obj):
-        if attr.key in SKIPPED_FIELDS:
-            continue
         value = state.attrs[attr.key].loaded_value
         if value is NO_VALUE:  # never set on a new row (NULL), or not loaded on one being deleted
             continue
@@ -66,8 +65,6 @@ def _diff(obj) -> dict:
     state = inspect(obj)
     changes = {}
     for attr in _columns(obj):
-        if attr.key in SKIPPED_FIELDS:
-            continue
         history = state.attrs[attr.key].history
         if not history.has_changes():
             continue

@@ -3,7 +3,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, select
+from sqlalchemy import Date, DateTime, select
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -36,9 +36,7 @@ def _python(model, field: str, value):
         return datetime.fromisoformat(value)
     if isinstance(column_type, Date):
         return date.fromisoformat(value)
-    if isinstance(column_type, (Integer, Boolean)):
-        return value
-    return value
+    return value  # numbers, booleans and text come back from JSON as they were
 
 
 def _later_changes(session: Session, entry: AuditEntry, batch: str | None = None) -> list[AuditEntry]:

@@ -1,6 +1,6 @@
 """The customer file (客户档案): identity, contact, company, source, owner and derived standing."""
 from datetime import date, datetime
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, CheckConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +9,10 @@ from .. import choices
 from ..extensions import db
 from .base import VersionedMixin, enum_column
 from .user import User
+
+if TYPE_CHECKING:  # resolved by name at mapping time; imported here only for readers and type checkers
+    from .campaign import CampaignParticipant
+    from .interaction import Interaction
 
 
 class Customer(VersionedMixin, db.Model):

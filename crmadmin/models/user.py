@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import TimestampMixin, VersionedMixin
+from .base import VersionedMixin
 
 user_role = Table(
     "user_role",
