@@ -75,6 +75,8 @@ class Config:
     CRM_PAGE_SIZE = int(os.environ.get("CRM_PAGE_SIZE", "20"))
     CRM_PHONE_REGION = os.environ.get("CRM_PHONE_REGION", "CN")
     CRM_DEFAULT_CURRENCY = os.environ.get("CRM_DEFAULT_CURRENCY", "CNY")
+    # the business day (due dates, "today", ages in days) is counted in this time zone
+    CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Asia/Shanghai")
     FLASK_ADMIN_SWATCH = "default"
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False

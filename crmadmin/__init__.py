@@ -26,7 +26,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     limiter.init_app(app)
     _tune_sqlite()
 
-    from . import audit, auth, cli, errors, i18n, security
+    from . import audit, auth, cli, errors, i18n, security, standing
     from .admin import init_app as init_admin
     from .choices import Choices
 
@@ -34,6 +34,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
+    standing.init_app(app)
     errors.init_app(app)
     init_admin(app)
     cli.init_app(app)

@@ -14,6 +14,7 @@ from .auth.passwords import hash_password, policy_problems
 from .auth.permissions import BUILTIN_ROLES
 from .extensions import db
 from .models import AuditEntry, Customer, Role, User
+from .standing import refresh_all, refreshed_on, today
 
 class AuditedGroup(AppGroup):
     """Every change a command makes is logged as the operating-system user running that command line."""
@@ -128,6 +129,22 @@ def bootstrap_command(demo_customers):
 
         click.echo(f"Loading demo data ({demo_customers:,} customers)...")
         seed(demo_customers, progress=click.echo)
+    elif refreshed_on(db.session.connection()) != today():
+        db.session.commit()
+        _refresh()
+
+
+def _refresh() -> None:
+    started = time.monotonic()
+    result = refresh_all(db.engine)
+    click.echo(f"Standing refreshed for {result['day']}: {result['customers']:,} customers, "
+               f"{result['written']:,} changed, in {time.monotonic() - started:.1f} s.")
+
+
+@crm.command("refresh-stats")
+def refresh_stats_command():
+    """Recompute every customer's tier, lifecycle stage and due date; run daily (cron) as purchases age."""
+    _refresh()
 
 
 audit = AppGroup("audit", help="Check the operation log for tampering.")

@@ -11,7 +11,8 @@ Repeatable: the same ``seed_value`` and count give the same names, amounts and a
 the day and whatever the database already holds; only the campaigns follow the calendar. Ids continue after the
 existing ones.
 
-The standing of each customer follows its paid purchases (see ``standing``), the rules the demo data keeps.
+Each customer's standing (tier, lifecycle stage, due date) is then computed by the full refresh of
+``crmadmin.standing``, the same rules the panel applies to every change.
 """
 import random
 import secrets
@@ -25,6 +26,7 @@ from .auth.passwords import hash_password
 from .audit import log_event
 from .extensions import db
 from .models import Campaign, Customer, Role, Transaction, User, utcnow
+from .standing import refresh_all
 
 CHUNK = 10_000  # customers per chunk: one write per table and one commit per chunk
 SQLITE_CACHE_KIB = 131_072  # page cache while seeding SQLite: random-valued indexes (name, mobile...) need it
@@ -82,8 +84,7 @@ CREDIT_SHARE = 0.35  # of the purchases made while a campaign ran (or in its tai
 
 CUSTOMER_COLUMNS = ("id", "name", "kind", "gender", "birthday", "mobile", "email", "address", "region",
                     "company_name", "position", "industry", "company_size", "source", "referred_by_id", "tags",
-                    "credit_rating", "owner_id", "lifecycle_stage", "value_tier", "last_contact_at",
-                    "next_follow_up_on", "version", "created_at", "updated_at")
+                    "credit_rating", "owner_id", "version", "created_at", "updated_at")
 TRANSACTION_COLUMNS = ("id", "customer_id", "product", "quantity", "amount", "currency", "occurred_at", "channel",
                        "status", "campaign_id", "version", "created_at", "updated_at")
 INTERACTION_COLUMNS = ("customer_id", "channel", "direction", "summary", "outcome", "handled_by_id", "occurred_at",
@@ -93,25 +94,6 @@ COMPLAINT_COLUMNS = ("customer_id", "subject", "description", "channel", "receiv
                      "closed_at", "version", "created_at", "updated_at")
 PARTICIPANT_COLUMNS = ("campaign_id", "customer_id", "response", "responded_at", "version", "created_at",
                        "updated_at")
-
-
-def standing(paid_count: int, paid_cents: int, days_since_last_paid: int | None) -> tuple[str, str | None]:
-    """(lifecycle_stage, value_tier) from the paid purchases of the last two years.
-
-    No paid purchase: potential, no tier. Last one over 365 days ago: churned; over 180: at risk; else
-    loyal from 6 purchases, new with exactly 1, active otherwise. Tier: high from 15,000.00 paid, medium
-    from 4,000.00, else low.
-    """
-    if not paid_count:
-        return "potential", None
-    if days_since_last_paid > 365:
-        stage = "churned"
-    elif days_since_last_paid > 180:
-        stage = "at_risk"
-    else:
-        stage = "loyal" if paid_count >= 6 else "new" if paid_count == 1 else "active"
-    tier = "high" if paid_cents >= 1_500_000 else "medium" if paid_cents >= 400_000 else "low"
-    return stage, tier
 
 
 def ensure_demo_clerks(count: int = 5) -> list[int]:
@@ -275,7 +257,7 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
 
             # purchases: many buy rarely, a few buy often, all after the customer was created
             purchases = min(int(rng.expovariate(0.25)), 60) if rand() < 0.8 else 0
-            paid, paid_cents, last_paid = 0, 0, None
+            paid = 0
             for _ in range(purchases):
                 product, price = choice(PRODUCTS)
                 t = int(rand() * (age + 1))
@@ -293,17 +275,10 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
                 tx_rows.append((next_tx, cid, product, qty, cents, "CNY", when, choice(SALES_CHANNELS), status,
                                 campaign_id, 1, when, updated))
                 next_tx += 1
-                if status == "paid":
-                    paid += 1
-                    paid_cents += cents
-                    if last_paid is None or t < last_paid:
-                        last_paid = t
+                paid += status == "paid"
 
-            last_contact = None
             for _ in range(choice(INTERACTIONS_PER_CUSTOMER)):
                 t = int(rand() * (age + 1))
-                if last_contact is None or t < last_contact:
-                    last_contact = t
                 when = stamp(t)
                 ia_rows.append((cid, choice(CONTACT_CHANNELS), choice(DIRECTIONS), choice(SUMMARIES),
                                 choice(OUTCOMES), owner, when, day(t - 14 * DAY), 1, when, when))
@@ -350,7 +325,6 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
                     part_rows.append((campaign_id, cid, response, answered, 1, stamp(invited),
                                       answered or stamp(invited)))
 
-            stage, tier = standing(paid, paid_cents, None if last_paid is None else (last_paid // DAY))
             if rand() < 0.75:
                 name = choice(zh_last) + choice(zh_first[gender])
             else:
@@ -372,9 +346,7 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
                 choice(POSITIONS) if is_company else None, choice(INDUSTRIES),
                 choice(COMPANY_SIZES) if is_company else None, source,
                 referrer,
-                choice(TAGS), choice(CREDIT_RATINGS), owner, stage, tier,
-                None if last_contact is None else stamp(last_contact),
-                day((age if last_contact is None else last_contact) - 14 * DAY), 1, created, created,
+                choice(TAGS), choice(CREDIT_RATINGS), owner, 1, created, created,
             ))
 
         conn = db.session.connection()
@@ -402,4 +374,5 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
     # bulk rows bypass the per-row log (a million entries would drown it); the load itself is logged
     log_event(db.session, "bulk_insert", details={"what": "demo data", "seed": seed_value, **counts})
     db.session.commit()
+    refresh_all(db.engine)
     return counts

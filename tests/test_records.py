@@ -39,7 +39,7 @@ def valid_form(kind: str, related) -> tuple[dict, dict]:
             {"name": "王小明", "kind": "person", "gender": "male", "birthday": date(1988, 4, 2), "mobile": "+8613812345678",
              "email": "xiaoming@example.com", "region": "华东", "company_name": "上海示例贸易有限公司",
              "industry": "Retail", "source": "referral", "credit_rating": "AA", "notes": "喜欢电话联系",
-             "lifecycle_stage": "potential", "version": 1}),
+             "version": 1}),
         "transaction": (
             {"customer": customer_id, "product": "年度服务套餐", "quantity": "2", "amount": "5960.50", "currency": "CNY",
              "occurred_at": _fmt(YESTERDAY), "channel": "online", "status": "paid", "campaign": campaign_id},

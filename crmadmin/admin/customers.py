@@ -2,11 +2,13 @@
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from .. import choices
 from ..auth.permissions import ASSIGN_OWNERS
 from ..extensions import db
+from ..models import Customer
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
                        customer_interactions, customer_transactions)
 from .base import SecureModelView
@@ -17,8 +19,16 @@ HISTORY_ROWS = 20
 FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(
     kind=choices.CUSTOMER_KIND, gender=choices.GENDER, company_size=choices.COMPANY_SIZE,
     source=choices.SOURCE, credit_rating=choices.CREDIT_RATING,
-    lifecycle_stage=choices.LIFECYCLE_STAGE, value_tier=choices.VALUE_TIER,
 )
+STANDING_CHOICES = {"standing.tier": choices.VALUE_TIER.form_choices(),
+                    "standing.stage": choices.LIFECYCLE_STAGE.form_choices()}
+
+
+def _standing(attribute: str, labels: choices.Choices):
+    def formatter(view, context, model, name):
+        value = getattr(model.standing, attribute) if model.standing is not None else None
+        return "" if value is None else labels.label(value)
+    return formatter
 
 
 class CustomerView(SecureModelView):
@@ -26,26 +36,28 @@ class CustomerView(SecureModelView):
     scope = "owner"
     column_labels = LABELS
     column_list = ("id", "name", "kind", "mobile", "email", "company_name", "region", "industry",
-                   "source", "owner", "lifecycle_stage", "value_tier", "updated_at")
+                   "source", "owner", "standing.tier", "standing.stage", "updated_at")
     column_searchable_list = ("name", "mobile", "email", "company_name")
-    column_filters = ("owner.username", "kind", "source", "region", "industry", "lifecycle_stage",
-                      "value_tier", "credit_rating", "created_at", "next_follow_up_on")
-    column_sortable_list = ("id", "name", "kind", "region", "industry", "source", "lifecycle_stage",
-                            "value_tier", "created_at", "updated_at", ("owner", "owner.username"))
+    column_filters = ("owner.username", "kind", "source", "region", "industry", "standing.tier", "standing.stage",
+                      "credit_rating", "created_at", "standing.next_follow_up_on")
+    column_sortable_list = ("id", "name", "kind", "region", "industry", "source", "created_at", "updated_at",
+                            ("owner", "owner.username"))
     column_default_sort = ("id", True)
-    column_choices = COLUMN_CHOICES
-    column_formatters = CHOICE_FORMATTERS
+    column_choices = {**COLUMN_CHOICES, **STANDING_CHOICES}
+    column_formatters = {**CHOICE_FORMATTERS, "standing.tier": _standing("tier", choices.VALUE_TIER),
+                         "standing.stage": _standing("stage", choices.LIFECYCLE_STAGE)}
+    column_formatters_export = {"standing.tier": _standing("tier", choices.VALUE_TIER),
+                                "standing.stage": _standing("stage", choices.LIFECYCLE_STAGE)}
     form_choices = FORM_CHOICES
     column_export_list = ("id", "name", "kind", "gender", "birthday", "mobile", "email", "address",
                           "region", "company_name", "position", "industry", "company_size", "source",
-                          "credit_rating", "owner", "lifecycle_stage", "value_tier", "tags",
+                          "credit_rating", "owner", "standing.tier", "standing.stage", "tags",
                           "created_at", "updated_at")
     form_columns = ("name", "kind", "gender", "birthday", "mobile", "email", "address", "region",
                     "company_name", "position", "industry", "company_size", "source", "referred_by",
                     "preferences", "interests", "needs", "notes", "tags", "credit_rating", "owner",
-                    "follow_up_days", "next_follow_up_on")
-    column_details_list = ("id",) + form_columns + ("lifecycle_stage", "value_tier", "last_contact_at",
-                                                     "created_at", "updated_at")
+                    "follow_up_days")
+    column_details_list = ("id",) + form_columns + ("created_at", "updated_at")
     form_args = {
         "name": {"validators": [DataRequired(), Length(max=120)]},
         "mobile": {"validators": [PhoneNumber()]},
@@ -79,6 +91,10 @@ class CustomerView(SecureModelView):
     def on_model_change(self, form, model, is_created):
         if is_created and not self._may_assign():
             model.owner_id = current_user.id
+
+    def get_query(self):
+        """The standing columns are shown and exported with each row: load them in the same statement."""
+        return super().get_query().options(joinedload(Customer.standing))
 
     def on_model_delete(self, model):
         transactions, complaints = db.session.execute(customer_dependents(model.id)).one()

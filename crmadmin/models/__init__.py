@@ -7,8 +7,9 @@ from .transaction import Transaction
 from .interaction import Interaction
 from .complaint import Complaint
 from .audit import AuditEntry
+from .standing import CustomerStanding, Setting, StandingChange
 
 __all__ = [
-    "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "Customer", "Interaction", "Money",
-    "Role", "RolePermission", "Transaction", "User", "user_role", "utcnow",
+    "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "Customer", "CustomerStanding", "Interaction",
+    "Money", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User", "user_role", "utcnow",
 ]

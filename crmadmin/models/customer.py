@@ -1,8 +1,8 @@
 """The customer file (客户档案): identity, contact, company, source, owner and derived standing."""
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, CheckConstraint, Index
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import choices
@@ -13,6 +13,7 @@ from .user import User
 if TYPE_CHECKING:  # resolved by name at mapping time; imported here only for readers and type checkers
     from .campaign import CampaignParticipant
     from .interaction import Interaction
+    from .standing import CustomerStanding
 
 
 class Customer(VersionedMixin, db.Model):
@@ -54,14 +55,8 @@ class Customer(VersionedMixin, db.Model):
     credit_rating: Mapped[Optional[str]] = mapped_column(enum_column(choices.CREDIT_RATING), index=True)
     # ownership (不得抢客): users are disabled, not deleted, but a deleted owner leaves the customer unowned
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
-    # standing, derived from purchases and contacts (maintained by later capabilities)
-    lifecycle_stage: Mapped[str] = mapped_column(
-        enum_column(choices.LIFECYCLE_STAGE), nullable=False, default="potential", index=True
-    )
-    value_tier: Mapped[Optional[str]] = mapped_column(enum_column(choices.VALUE_TIER), index=True)
+    # the follow-up cadence for this customer, if not their tier's (the standing keeps the due date)
     follow_up_days: Mapped[Optional[int]] = mapped_column(Integer)
-    last_contact_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
-    next_follow_up_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
 
     owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id])
     referred_by: Mapped[Optional["Customer"]] = relationship(remote_side=[id], foreign_keys=[referred_by_id])
@@ -70,6 +65,8 @@ class Customer(VersionedMixin, db.Model):
     interactions: Mapped[list["Interaction"]] = relationship(back_populates="customer", cascade="all, delete-orphan")
     participations: Mapped[list["CampaignParticipant"]] = relationship(back_populates="customer",
                                                                        cascade="all, delete-orphan")
+    # derived figures, written only by crmadmin.standing (the database deletes them with the customer)
+    standing: Mapped[Optional["CustomerStanding"]] = relationship(viewonly=True, uselist=False)
 
     def __str__(self) -> str:
         return f"{self.name} (#{self.id})" if self.id else self.name

@@ -3,7 +3,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import choices
@@ -19,6 +19,9 @@ class Transaction(VersionedMixin, db.Model):
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_transaction_customer_id_occurred_at", "customer_id", "occurred_at"),
+        # paid purchases per customer, with the amount: the standing figures come from this index alone
+        Index("ix_transaction_paid_customer_id", "customer_id", "occurred_at", "amount",
+              sqlite_where=text("status = 'paid'"), postgresql_where=text("status = 'paid'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,11 @@
+"""Customer standing: value tier, lifecycle stage and follow-up due date, kept current by session events."""
+from flask import Flask
+
+from .maintain import listen, refresh_all, refresh_customers, refreshed_on, today
+from .rules import Rules
+
+__all__ = ["Rules", "init_app", "refresh_all", "refresh_customers", "refreshed_on", "today"]
+
+
+def init_app(app: Flask) -> None:
+    listen()
