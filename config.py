@@ -59,6 +59,11 @@ class Config:
     CRM_LOGIN_FAILURES = os.environ.get("CRM_LOGIN_FAILURES", "10 per 15 minutes")
     CRM_LOGIN_FAILURES_PER_IP = os.environ.get("CRM_LOGIN_FAILURES_PER_IP", "50 per 15 minutes")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"  # shared by every worker when on Redis
+    # === CACHE: summaries over every customer (tier totals, dashboard), shared by workers on Redis ===
+    CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
+    CACHE_REDIS_URL = os.environ.get("REDIS_URL")
+    CACHE_KEY_PREFIX = "crmadmin:"
+    CRM_SUMMARY_SECONDS = int(os.environ.get("CRM_SUMMARY_SECONDS", "120"))  # how long a summary may be stale
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process rather than refuse every sign-in
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, use the peer address).
@@ -114,6 +119,8 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8192
     ARGON2_PARALLELISM = 1
+    CACHE_TYPE = "SimpleCache"
+    CRM_SUMMARY_SECONDS = 0  # every summary a test reads is computed for that request (see reports.cached)
 
 
 CONFIGS = {

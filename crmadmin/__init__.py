@@ -5,7 +5,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .extensions import csrf, db, limiter, migrate
+from .extensions import cache, csrf, db, limiter, migrate
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -24,6 +24,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     _tune_sqlite()
 
     from . import audit, auth, cli, errors, i18n, security, standing

@@ -166,4 +166,5 @@ RECORD_TYPE = Choices(  # table names, as the operation log stores them
     ("campaign_participant", _l("Campaign participant")),
     ("user", _l("User")),
     ("role", _l("Role")),
+    ("setting", _l("Rule setting")),
 )

@@ -1,5 +1,6 @@
 """Extension instances, bound to the app in create_app(); nothing of the package is imported here."""
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,3 +31,5 @@ babel = Babel()
 csrf = CSRFProtect()
 # No default limits: only the routes that declare a limit (sign-in, password change) are counted.
 limiter = Limiter(key_func=get_remote_address)
+# Summaries that are costly at a million rows (tier totals, dashboard figures), shared by workers via Redis.
+cache = Cache()

@@ -20,6 +20,11 @@ SCREENS = {  # endpoint -> (permission resource, model)
 }
 
 
+# Screens over derived figures: seen and exported with the customers permission, never written.
+STANDING_SCREENS = ("followups", "tiers", "churn")
+ADMIN_ONLY_PAGES = ("settings",)  # declare no permission: administrators only
+
+
 def _granted(role: str, resource: str, action: str) -> bool:
     return perm(resource, action) in BUILTIN_ROLES[role][1]
 
@@ -27,7 +32,39 @@ def _granted(role: str, resource: str, action: str) -> bool:
 def test_every_model_screen_is_covered_by_this_sweep(app):
     """Would a newly added screen escape the role sweep below?"""
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
-    assert endpoints - {"admin"} == set(SCREENS)
+    assert endpoints - {"admin"} == set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES)
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", STANDING_SCREENS)
+def test_a_standing_screen_is_read_and_exported_as_granted_and_never_written(app, login_as, snapshot, role, endpoint):
+    """Does a tiers, churn or follow-ups screen open and export exactly as customers.view/export allow, and refuse writes?"""
+    client = login_as(role)
+    _one_record(app, "customer", client.username)
+    may_view = _granted(role, "customers", "view")
+    assert client.get(f"/admin/{endpoint}/").status_code == (200 if may_view else 403)
+    export = client.get(f"/admin/{endpoint}/export/csv/").status_code
+    assert export == (200 if may_view and _granted(role, "customers", "export") else 403), (role, endpoint, export)
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    rows = snapshot()
+    for url in (f"/admin/{endpoint}/new/", f"/admin/{endpoint}/edit/?id=1", f"/admin/{endpoint}/delete/"):
+        assert client.post(url, data={"csrf_token": token, "id": "1"}).status_code == 403, (role, url)
+    action = client.post(f"/admin/{endpoint}/action/", data={"csrf_token": token, "action": "delete", "rowid": "1"})
+    assert action.status_code == 403
+    assert snapshot() == rows
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+def test_only_administrators_open_the_rules_settings(app, login_as, snapshot, role):
+    """Can anyone but an administrator read or change the tier and follow-up rules?"""
+    client = login_as(role)
+    allowed = role == "administrator"
+    assert client.get("/admin/settings/").status_code == (200 if allowed else 403)
+    if not allowed:
+        token = csrf_token(client.get("/admin/").get_data(as_text=True))
+        rows = snapshot()
+        assert client.post("/admin/settings/", data={"csrf_token": token, "window_months": "1"}).status_code == 403
+        assert snapshot() == rows
 
 
 def _one_record(app, endpoint, owner: str):

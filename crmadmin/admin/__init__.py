@@ -5,12 +5,16 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
+from ..models import (AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
+                      Role, Transaction, User)
 from .accounts import RoleView, UserView
 from .audit_log import AuditLogView
-from .base import SecureIndexView
+from .dashboard import DashboardView
+from .followups import FollowUpView
 from .customers import CustomerView
 from .records import CampaignView, ComplaintView, InteractionView, ParticipantView, TransactionView
+from .settings import SettingsView
+from .tiers import ChurnView, TierView
 
 
 def init_app(app: Flask) -> Admin:
@@ -18,7 +22,7 @@ def init_app(app: Flask) -> Admin:
         app,
         name=app.config["CRM_NAME"],
         theme=Bootstrap4Theme(swatch=app.config["FLASK_ADMIN_SWATCH"], base_template="admin/crm_master.html"),
-        index_view=SecureIndexView(name=_l("Home"), url="/admin"),
+        index_view=DashboardView(name=_l("Home"), url="/admin"),
         csp_nonce_generator=app.extensions["csp_nonce"],  # crmadmin.security: one nonce per request
     )
     records = _l("Records")
@@ -29,8 +33,13 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=records, endpoint="campaign"))
     admin.add_view(ParticipantView(CampaignParticipant, db, name=_l("Campaign participants"), category=records,
                                    endpoint="campaignparticipant"))
+    work = _l("Customer care")
+    admin.add_view(FollowUpView(CustomerStanding, db, name=_l("Follow-ups"), category=work, endpoint="followups"))
+    admin.add_view(TierView(CustomerStanding, db, name=_l("Value tiers"), category=work, endpoint="tiers"))
+    admin.add_view(ChurnView(CustomerStanding, db, name=_l("Churn warning"), category=work, endpoint="churn"))
     accounts = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), category=accounts, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=accounts, endpoint="role"))
+    admin.add_view(SettingsView(name=_l("Tier and follow-up rules"), category=accounts, endpoint="settings"))
     admin.add_view(AuditLogView(AuditEntry, db, name=_l("Operation log"), category=accounts, endpoint="auditentry"))
     return admin

@@ -15,6 +15,7 @@ from ..auth.permissions import perm
 from ..extensions import db
 from ..models import AuditEntry
 from .base import SecureModelView
+from .filter_links import filtered_url
 from .history import log_restriction, readable_changes, record_url
 from .labels import AUDIT_LABELS
 
@@ -119,12 +120,7 @@ class AuditLogView(SecureModelView):
     # --- links into the log -----------------------------------------------------------------------
     def filter_url(self, **criteria) -> str:
         """This list filtered by FILTERS names: filter_url(batch_id=...), filter_url(record_type=..., record_id=...)."""
-        args = {}
-        for position, (name, value) in enumerate(criteria.items()):
-            wanted = FILTERS[name]
-            index = next(i for i, flt in enumerate(self._filters) if flt is wanted)
-            args[f"flt{position}_{self.get_filter_arg(index, wanted)}"] = value
-        return url_for(f"{self.endpoint}.index_view", **args)
+        return filtered_url(self, *((FILTERS[name], value) for name, value in criteria.items()))
 
     # --- undo: revert one change, restore a deleted record, or undo a whole batch ---------------------
     def may_undo(self, entry) -> bool:

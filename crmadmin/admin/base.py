@@ -3,7 +3,6 @@ import logging
 from datetime import datetime
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
@@ -78,17 +77,6 @@ class AccessMixin:
             if not self.is_action_allowed(request.form.get("action", "")):
                 abort(403)
         return None
-
-
-class SecureIndexView(AccessMixin, AdminIndexView):
-    """The home page: for any signed-in user, listing the screens they may open."""
-
-    def is_accessible(self) -> bool:
-        return current_user.is_authenticated
-
-    @expose("/")
-    def index(self):
-        return self.render("admin/crm_index.html")
 
 
 class SecureModelView(AccessMixin, ModelView):

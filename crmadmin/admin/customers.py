@@ -2,18 +2,20 @@
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from .. import choices
 from ..auth.permissions import ASSIGN_OWNERS
 from ..extensions import db
-from ..models import Customer
+from ..models import Customer, StandingChange
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
                        customer_interactions, customer_transactions)
 from .base import SecureModelView
 from .fields import CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, PhoneNumber, choice_settings
 from .labels import LABELS
+from .standing_base import days_since_purchase, explain_stage, explain_tier
 
 HISTORY_ROWS = 20
 FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(
@@ -106,7 +108,18 @@ class CustomerView(SecureModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history"] = self._history(kwargs["model"].id)
+            kwargs["standing"] = self._standing(kwargs["model"])
         return super().render(template, **kwargs)
+
+    def _standing(self, customer) -> dict | None:
+        """Tier and stage with why, the R/F/M figures, the follow-up dates, and how the standing changed."""
+        standing = customer.standing
+        if standing is None:
+            return None
+        changes = db.session.scalars(select(StandingChange).where(StandingChange.customer_id == customer.id)
+                                     .order_by(StandingChange.id.desc()).limit(HISTORY_ROWS)).all()
+        return {"row": standing, "tier_reason": explain_tier(standing), "stage_reason": explain_stage(standing),
+                "days_since": days_since_purchase(self, None, standing, None), "changes": changes}
 
     def _history(self, customer_id: int) -> list[dict]:
         """The latest records of each kind with their totals, and a link to the full filtered list."""

@@ -68,7 +68,7 @@ class ComplaintView(SecureModelView):
                    "status", "assignee", "due_at")
     column_searchable_list = ("subject", "customer.name", "customer.mobile")
     column_filters = ("status", "type", "severity", "urgency", "channel", "received_at", "due_at",
-                      "assignee.username", "department", "customer.name")
+                      "assignee.username", "department", "customer.name", "satisfaction_score")
     column_sortable_list = ("id", "received_at", "type", "severity", "urgency", "status", "due_at",
                             ("customer", "customer.name"), ("assignee", "assignee.username"))
     column_default_sort = ("received_at", True)

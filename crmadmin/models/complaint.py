@@ -34,7 +34,7 @@ class Complaint(VersionedMixin, db.Model):
     solution: Mapped[Optional[str]] = mapped_column(Text)
     action_taken: Mapped[Optional[str]] = mapped_column(Text)
     customer_feedback: Mapped[Optional[str]] = mapped_column(Text)
-    satisfaction_score: Mapped[Optional[int]] = mapped_column(Integer)
+    satisfaction_score: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     due_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
 

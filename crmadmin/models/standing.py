@@ -11,6 +11,7 @@ from .. import choices
 from ..extensions import db
 from .base import Money, enum_column, utcnow
 from .customer import Customer
+from .user import User
 
 
 class CustomerStanding(db.Model):
@@ -33,7 +34,7 @@ class CustomerStanding(db.Model):
     last_purchase_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     purchase_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     window_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    window_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=0)
+    window_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=0, index=True)
     recent_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=0)
     previous_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=0)
     # what the rules make of them
@@ -50,8 +51,9 @@ class CustomerStanding(db.Model):
     # when the live path or a refresh last wrote the row: the compare-and-set token of refreshes
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
-    customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
-    last_interaction = relationship("Interaction", foreign_keys=[last_interaction_id])
+    customer: Mapped[Customer] = relationship(foreign_keys=[customer_id], viewonly=True)
+    owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id], viewonly=True)
+    last_interaction = relationship("Interaction", foreign_keys=[last_interaction_id], viewonly=True)
 
     def __str__(self) -> str:
         return f"#{self.customer_id}"

@@ -5,7 +5,7 @@ contact changes, so they live in customer_standing (one row per customer) where 
 file's version or writes to the operation log. Existing customers get a row here as potential customers; the
 next `flask crm refresh-stats` (run by `flask crm bootstrap`) computes their real standing. Tunable rules live
 in `setting`; tier and stage changes are kept in `standing_change`. A partial index of paid purchases serves
-the per-customer figures.
+the per-customer figures; complaints get an index for the dashboard's satisfaction filter.
 
 Revision ID: 5345858b3c2e
 Revises: 57965923857b
@@ -77,6 +77,10 @@ def upgrade():
         batch_op.create_index('ix_customer_standing_owner_id_tier_window_amount', ['owner_id', 'tier', 'window_amount'], unique=False)
         batch_op.create_index('ix_customer_standing_stage_window_amount', ['stage', 'window_amount'], unique=False)
         batch_op.create_index('ix_customer_standing_tier_window_amount', ['tier', 'window_amount'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customer_standing_window_amount'), ['window_amount'], unique=False)
+
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_satisfaction_score'), ['satisfaction_score'], unique=False)
 
     op.execute("INSERT INTO customer_standing (customer_id, owner_id, purchase_count, window_count, window_amount, "
                "recent_amount, previous_amount, stage, due_set_by_contact, updated_at) "
@@ -117,7 +121,11 @@ def downgrade():
             'lifecycle_stage', "lifecycle_stage IN ('potential', 'new', 'active', 'loyal', 'at_risk', 'churned')")
         batch_op.create_check_constraint('value_tier', "value_tier IN ('high', 'medium', 'low')")
 
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_satisfaction_score'))
+
     with op.batch_alter_table('customer_standing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_standing_window_amount'))
         batch_op.drop_index('ix_customer_standing_tier_window_amount')
         batch_op.drop_index('ix_customer_standing_stage_window_amount')
         batch_op.drop_index('ix_customer_standing_owner_id_tier_window_amount')

@@ -1,0 +1,33 @@
+"""Links to a list screen filtered as a figure counts: Flask-Admin's flt<n>_<index> arguments, looked up."""
+from flask import url_for
+from flask_admin.model.filters import BaseFilter
+
+
+def _operation(flt: BaseFilter) -> str:
+    """The untranslated operation ("equals", "in list", "smaller than"...), as Flask-Admin's named URLs use it."""
+    operation = flt.operation()
+    return str(getattr(operation, "_args", (operation,))[0])
+
+
+def _table_column(column):
+    prop = getattr(column, "property", None)  # a mapped attribute: compare the table column behind it
+    return prop.columns[0] if prop is not None else column
+
+
+def find_filter(view, wanted) -> tuple[int, BaseFilter]:
+    """The position and filter of `view` that is `wanted`: the filter itself, or a (column, operation) pair."""
+    for index, flt in enumerate(view._filters or ()):
+        if flt is wanted:
+            return index, flt
+        if isinstance(wanted, tuple) and _operation(flt) == wanted[1] \
+                and _table_column(getattr(flt, "column", None)) is _table_column(wanted[0]):
+            return index, flt
+    raise LookupError(f"{view.endpoint} has no filter {wanted!r}")
+
+
+def filtered_url(view, *criteria, **args) -> str:
+    """The list of `view` narrowed by (filter, value) criteria, all of which must hold; `args` are added as they are."""
+    for position, (wanted, value) in enumerate(criteria):
+        index, flt = find_filter(view, wanted)
+        args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = value
+    return url_for(f"{view.endpoint}.index_view", **args)

@@ -1,0 +1,150 @@
+"""Dashboard figures (数据分析): one aggregate select per figure set, over everyone or one owner's customers.
+
+`owner_id` None means every customer; otherwise only the customers that user owns (不得抢客). The figure
+functions return plain data (numbers, strings, dates), safe to cache and to hand to a template.
+"""
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, case, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from ..models import Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Transaction, User
+from ..queries import owned_customer_ids
+
+CLOSED_COMPLAINTS = ("closed", "rejected")  # every other status is still being worked
+RESPONDED = ("responded", "attended", "converted")
+CAMPAIGNS_SHOWN = ("running", "finished")
+RECENT_CAMPAIGNS = 5
+MONTHS = 12
+SATISFIED = 4  # CSAT: the share of scores 4 and 5 out of 5
+
+
+def _mine(stmt: Select, owner_column, owner_id: int | None) -> Select:
+    return stmt if owner_id is None else stmt.where(owner_column == owner_id)
+
+
+def _of_owned(customer_id_column, owner_id: int | None):
+    return customer_id_column.in_(owned_customer_ids(owner_id))
+
+
+# --- the selects --------------------------------------------------------------------------------
+def customers_by(column, owner_id: int | None) -> Select:
+    """Customers per value of a standing column (tier, stage) or a file column (region, source), largest first."""
+    owner = CustomerStanding.owner_id if column.class_ is CustomerStanding else Customer.owner_id
+    stmt = select(column, func.count()).group_by(column).order_by(func.count().desc(), column)
+    return _mine(stmt, owner, owner_id)
+
+
+def overdue_by_owner(owner_id: int | None, day: date) -> Select:
+    """Customers whose follow-up date has passed, per owner (None: nobody owns them)."""
+    stmt = (select(CustomerStanding.owner_id, User.username, func.count())
+            .outerjoin(User, User.id == CustomerStanding.owner_id)
+            .where(CustomerStanding.next_follow_up_on < day)
+            .group_by(CustomerStanding.owner_id, User.username)
+            .order_by(func.count().desc(), User.username))
+    return _mine(stmt, CustomerStanding.owner_id, owner_id)
+
+
+def revenue_by_month(owner_id: int | None, starts: list[datetime]) -> Select:
+    """Paid purchases per month: `starts` are the month boundaries (naive UTC), one more than the months."""
+    month = case(*((Transaction.occurred_at < end, i) for i, end in enumerate(starts[1:-1])), else_=len(starts) - 2)
+    stmt = (select(month.label("month_index"), func.sum(Transaction.amount), func.count())
+            .where(Transaction.status == "paid", Transaction.occurred_at >= starts[0],
+                   Transaction.occurred_at < starts[-1])
+            .group_by(literal_column("month_index")))  # by its label: PostgreSQL sees one expression
+    return stmt if owner_id is None else stmt.where(_of_owned(Transaction.customer_id, owner_id))
+
+
+def open_complaints_by_urgency(owner_id: int | None, now: datetime) -> Select:
+    """Complaints still being worked, per urgency, and how many of them are past their due time."""
+    past_due = func.sum(case((Complaint.due_at < now, 1), else_=0))
+    stmt = (select(Complaint.urgency, func.count(), past_due)
+            .where(Complaint.status.not_in(CLOSED_COMPLAINTS))
+            .group_by(Complaint.urgency))
+    return stmt if owner_id is None else stmt.where(_of_owned(Complaint.customer_id, owner_id))
+
+
+def satisfaction_scores(owner_id: int | None) -> Select:
+    """Complaints closed with a satisfaction score (1–5), per score: the CSAT recorded so far."""
+    stmt = (select(Complaint.satisfaction_score, func.count())
+            .where(Complaint.satisfaction_score.is_not(None))
+            .group_by(Complaint.satisfaction_score))
+    return stmt if owner_id is None else stmt.where(_of_owned(Complaint.customer_id, owner_id))
+
+
+def recent_campaigns(participant_owner_id: int | None, revenue_owner_id: int | None) -> Select:
+    """The latest running or finished campaigns with their target list's responses and the paid revenue they brought."""
+    def participants(*where):
+        stmt = select(func.count()).where(CampaignParticipant.campaign_id == Campaign.id, *where)
+        if participant_owner_id is not None:
+            stmt = stmt.where(_of_owned(CampaignParticipant.customer_id, participant_owner_id))
+        return stmt.scalar_subquery()
+
+    revenue = select(func.coalesce(func.sum(Transaction.amount), 0)).where(
+        Transaction.campaign_id == Campaign.id, Transaction.status == "paid")
+    if revenue_owner_id is not None:
+        revenue = revenue.where(_of_owned(Transaction.customer_id, revenue_owner_id))
+    return (select(Campaign.id, Campaign.name, Campaign.status, Campaign.starts_on, Campaign.actual_cost,
+                   participants(), participants(CampaignParticipant.response.in_(RESPONDED)),
+                   participants(CampaignParticipant.response == "converted"), revenue.scalar_subquery())
+            .where(Campaign.status.in_(CAMPAIGNS_SHOWN))
+            .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+            .limit(RECENT_CAMPAIGNS))
+
+
+# --- plain data ---------------------------------------------------------------------------------
+def month_firsts(day: date, months: int = MONTHS) -> list[date]:
+    """The first days of the last `months` months up to `day`'s, and of the month after, oldest first."""
+    index = day.year * 12 + day.month - 1
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 2)]
+
+
+def month_starts(day: date, zone: ZoneInfo, months: int = MONTHS) -> list[datetime]:
+    """The first instants (naive UTC) of those months in the panel's zone: the boundaries revenue_by_month takes."""
+    return [datetime.combine(first, time(), zone).astimezone(timezone.utc).replace(tzinfo=None)
+            for first in month_firsts(day, months)]
+
+
+def customer_mix(session: Session, owner_id: int | None) -> dict:
+    """Customers by tier, stage, region and source: (value, count) pairs, largest first."""
+    columns = {"tier": CustomerStanding.tier, "stage": CustomerStanding.stage,
+               "region": Customer.region, "source": Customer.source}
+    return {name: [tuple(row) for row in session.execute(customers_by(column, owner_id))]
+            for name, column in columns.items()}
+
+
+def overdue_follow_ups(session: Session, owner_id: int | None, day: date) -> list[dict]:
+    return [{"owner_id": owner, "username": username, "count": count}
+            for owner, username, count in session.execute(overdue_by_owner(owner_id, day))]
+
+
+def revenue(session: Session, owner_id: int | None, starts: list[datetime]) -> list[dict]:
+    """Every month of the window, those without sales included, oldest first."""
+    found = {month: (amount, count) for month, amount, count in session.execute(revenue_by_month(owner_id, starts))}
+    return [{"start": start, "end": end, "amount": found.get(i, (0, 0))[0] or 0, "count": found.get(i, (0, 0))[1]}
+            for i, (start, end) in enumerate(zip(starts, starts[1:]))]
+
+
+def complaints(session: Session, owner_id: int | None, now: datetime) -> dict:
+    """Open complaints per urgency with those past due, and the satisfaction scores recorded at closing."""
+    open_ = {urgency: (count, past_due or 0)
+             for urgency, count, past_due in session.execute(open_complaints_by_urgency(owner_id, now))}
+    scores = dict(session.execute(satisfaction_scores(owner_id)).all())
+    answered = sum(scores.values())
+    return {"now": now, "open": open_, "scores": scores, "answered": answered,
+            "average": sum(s * n for s, n in scores.items()) / answered if answered else None,
+            "satisfied_share": sum(n for s, n in scores.items() if s >= SATISFIED) / answered if answered else None}
+
+
+def campaigns(session: Session, participant_owner_id: int | None, revenue_owner_id: int | None) -> list[dict]:
+    """Response rate always; the return on cost only over all revenue, as a part of it would understate it."""
+    rows = []
+    for id_, name, status, starts_on, cost, invited, responded, converted, revenue_ in session.execute(
+            recent_campaigns(participant_owner_id, revenue_owner_id)):
+        whole = revenue_owner_id is None and cost is not None and cost > 0
+        rows.append({"id": id_, "name": name, "status": status, "starts_on": starts_on, "cost": cost,
+                     "invited": invited, "responded": responded, "converted": converted, "revenue": revenue_,
+                     "response_rate": responded / invited if invited else None,
+                     "return": (revenue_ - cost) / cost if whole else None})
+    return rows
