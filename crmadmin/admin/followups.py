@@ -3,7 +3,6 @@ import re
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.model.template import BaseListRowAction
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
@@ -25,6 +24,7 @@ from ..reports.followups import (BUCKETS, COUNT_CAP, WAITING_FOR_FEEDBACK, bucke
                                  owner_summary, waiting_for_feedback)
 from ..standing import today
 from .fields import EmptyToNone, NotInFuture, choice_settings
+from .filter_links import filtered_url
 from .labels import LABELS
 from .scope import restrict
 from .standing_base import StandingScreen, customer_link, request_rules
@@ -278,10 +278,8 @@ class FollowUpView(StandingScreen):
 
 def _complaint_list_url(admin, status: str) -> str | None:
     """The complaint list filtered to one status, through that screen's own filter; None if it has none."""
-    for view in admin._views:
-        if getattr(view, "endpoint", None) != "complaint":
-            continue
-        for index, flt in enumerate(view._filters or ()):
-            if isinstance(flt, FilterEqual) and getattr(flt.column, "key", None) == "status":
-                return url_for("complaint.index_view", **{f"flt0_{view.get_filter_arg(index, flt)}": status})
-    return None
+    view = next((v for v in admin._views if getattr(v, "endpoint", None) == "complaint"), None)
+    try:
+        return filtered_url(view, ((Complaint.status, "equals"), status)) if view is not None else None
+    except LookupError:
+        return None

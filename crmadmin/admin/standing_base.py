@@ -3,7 +3,6 @@ scoped to the viewer's customers, no exact COUNT, the customer file one click aw
 from datetime import date
 
 from flask import g, url_for
-from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -111,10 +110,3 @@ class StandingScreen(SecureModelView):
 
     def get_count_query(self):
         return self.narrow(super().get_count_query())
-
-    def equal_filter_url(self, column_key: str, value) -> str:
-        """This list filtered to column == value, through the list's own filter (so paging and sorting keep it)."""
-        for index, flt in enumerate(self._filters or ()):
-            if isinstance(flt, FilterEqual) and getattr(flt.column, "key", None) == column_key:
-                return url_for(f"{self.endpoint}.index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value})
-        raise LookupError(column_key)

@@ -10,6 +10,7 @@ from ..models import CustomerStanding
 from ..reports import cached
 from ..reports.tiers import at_risk_total, tier_totals
 from .fields import choice_settings
+from .filter_links import filtered_url
 from .labels import LABELS
 from .standing_base import StandingScreen, customer_link, days_since_purchase, explain_stage, explain_tier, money
 
@@ -41,18 +42,23 @@ def _scope_owner() -> int | None:
     return current_user.id if current_user.limited_to_own_customers("customers") else None
 
 
-class TierView(StandingScreen):
+class RankedByValue(StandingScreen):
+    """Customers highest value first, with the figures and the reason for their standing."""
+
+    column_labels = STANDING_LABELS
+    column_choices = CHOICES
+    column_default_sort = ("window_amount", True)
+    column_sortable_list = ("window_amount", "last_purchase_at")
+
+
+class TierView(RankedByValue):
     """Customers of a tier with R, F, M and why; the totals per tier on top."""
 
     list_template = "admin/tiers_list.html"
     column_list = ("customer", "tier", "days_since", "window_count", "window_amount", "reason", "stage", "owner",
                    "customer.region", "customer.industry")
     column_export_list = column_list
-    column_labels = STANDING_LABELS
     column_filters = ("tier", "stage", "owner.username", "customer.region", "customer.industry")
-    column_choices = CHOICES
-    column_default_sort = ("window_amount", True)
-    column_sortable_list = ("window_amount", "last_purchase_at")
     column_formatters = {**COMMON_FORMATTERS, "reason": lambda v, c, m, n: explain_tier(m)}
     column_formatters_export = {**EXPORT_FORMATTERS, "reason": lambda v, c, m, n: explain_tier(m)}
 
@@ -72,21 +78,17 @@ class TierView(StandingScreen):
         found = {value: (count, Decimal(amount)) for value, count, amount in rows}
         return [{"value": value, "label": choices.VALUE_TIER.label(value) if value else _l("Never bought"),
                  "customers": found.get(value, (0, 0))[0], "amount": found.get(value, (0, Decimal(0)))[1],
-                 "url": self.equal_filter_url("tier", value) if value else None}
+                 "url": filtered_url(self, ((CustomerStanding.tier, "equals"), value)) if value else None}
                 for value in (*choices.VALUE_TIER.values, None)]
 
 
-class ChurnView(StandingScreen):
+class ChurnView(RankedByValue):
     """At-risk customers, highest value first, with the reason, the owner and the last contact."""
 
     column_list = ("customer", "window_amount", "days_since", "reason", "tier", "owner", "last_contact_at",
                    "customer.region")
     column_export_list = column_list
-    column_labels = STANDING_LABELS
     column_filters = ("tier", "owner.username", "customer.region", "customer.industry")
-    column_choices = CHOICES
-    column_default_sort = ("window_amount", True)
-    column_sortable_list = ("window_amount", "last_purchase_at")
     column_formatters = {**COMMON_FORMATTERS, "reason": lambda v, c, m, n: explain_stage(m)}
     column_formatters_export = {**EXPORT_FORMATTERS, "reason": lambda v, c, m, n: explain_stage(m)}
 
