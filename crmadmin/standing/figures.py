@@ -40,6 +40,16 @@ def latest_contacts(where) -> Select:
         latest, and_(i.customer_id == latest.c.customer_id, i.occurred_at == latest.c.at))
 
 
+def latest_contact(where) -> Select:
+    """Per customer, their latest interaction: one row each, the highest id among equal times."""
+    i = INTERACTION.c
+    ranked = select(i.customer_id, i.id, i.occurred_at, i.next_follow_up_on, func.row_number().over(
+        partition_by=i.customer_id, order_by=(i.occurred_at.desc(), i.id.desc())).label("n")
+    ).where(where(i.customer_id)).subquery()
+    return select(ranked.c.customer_id, ranked.c.id, ranked.c.occurred_at, ranked.c.next_follow_up_on).where(
+        ranked.c.n == 1)
+
+
 def standings(where) -> Select:
     return select(STANDING).where(where(STANDING.c.customer_id))
 

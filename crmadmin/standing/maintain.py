@@ -6,6 +6,7 @@ all customers in id ranges, one short transaction each, for what changes with ti
 of the window, customers falling silent) and after bulk loads; it never overwrites a row that the live path
 rewrote meanwhile (compare-and-set on updated_at).
 """
+import time as time_module
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,16 +14,17 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, event, inspect, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..models import Customer, CustomerStanding, Interaction, Setting, StandingChange, Transaction, utcnow
-from . import figures as q
+from . import bulk, figures as q
 from .rules import Figures, Rules, next_due, stage, tier
 
 STANDING = CustomerStanding.__table__
 CHANGE = StandingChange.__table__
 SETTING = Setting.__table__
-CHUNK = 20_000  # customers per refresh transaction
+CHUNK = 50_000  # customers per refresh transaction
 REFRESHED_KEY = "standing_refreshed_on"  # a bookkeeping setting: the day of the last full refresh
 DERIVED = ("owner_id", "first_purchase_at", "last_purchase_at", "purchase_count", "window_count", "window_amount",
            "recent_amount", "previous_amount", "tier", "stage", "last_contact_at", "last_interaction_id",
@@ -195,8 +197,9 @@ def listen() -> None:
 
 # --- the full refresh --------------------------------------------------------------------------
 def refresh_all(engine, chunk: int = CHUNK, progress=None) -> dict:
-    """Recompute every customer, one short transaction per id range; returns counts for the report."""
+    """Recompute every customer by set-based SQL, one short transaction per id range; returns counts for the report."""
     day = today()
+    zone_name = zone().key
     with engine.connect() as connection:
         low, high = connection.execute(select(q.CUSTOMER.c.id).order_by(q.CUSTOMER.c.id).limit(1)).scalar(), \
             connection.execute(select(q.CUSTOMER.c.id).order_by(q.CUSTOMER.c.id.desc()).limit(1)).scalar()
@@ -204,15 +207,28 @@ def refresh_all(engine, chunk: int = CHUNK, progress=None) -> dict:
     written = seen = 0
     if low is not None:
         for start in range(low, high + 1, chunk):
-            with engine.begin() as connection:
-                results = compute(connection, q.id_range(start, start + chunk - 1), rules, day)
-                seen += len(results)
-                written += write(connection, results, day, check_unchanged=True)
+            where = q.id_range(start, start + chunk - 1)
+            range_seen, range_written = _retrying(
+                engine, lambda connection: bulk.refresh_range(connection, where, rules, day, zone_name, _midnight))
+            seen += range_seen
+            written += range_written
             if progress:
                 progress(seen, written)
     with engine.begin() as connection:
         _store_setting(connection, REFRESHED_KEY, day.isoformat())
     return {"customers": seen, "written": written, "day": day}
+
+
+def _retrying(engine, work, attempts: int = 5):
+    """Run `work` in a transaction, again if SQLite refused the write because another writer got in between."""
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as connection:
+                return work(connection)
+        except OperationalError as error:
+            if engine.dialect.name != "sqlite" or "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time_module.sleep(0.05 * (attempt + 1))
 
 
 def _store_setting(connection: Connection, key: str, value: str) -> None:

@@ -153,11 +153,10 @@ def stage(f: Figures, rules: Rules, today: date) -> tuple[str, Reason]:
     if days > silent_limit:
         return "at_risk", Reason("silent", {"days": days, "interval": round(interval) if interval else None,
                                             "limit": round(silent_limit)})
-    if f.previous_amount > 0:
-        drop = (f.previous_amount - f.recent_amount) * 100 / f.previous_amount
-        if drop >= rules.spend_drop_percent:
-            return "at_risk", Reason("spend_fell", {"percent": int(drop), "before": f.previous_amount,
-                                                    "after": f.recent_amount})
+    fell = (f.previous_amount - f.recent_amount) * 100  # compared cross-multiplied, exactly as the SQL does
+    if f.previous_amount > 0 and fell >= f.previous_amount * rules.spend_drop_percent:
+        return "at_risk", Reason("spend_fell", {"percent": int(fell / f.previous_amount), "before": f.previous_amount,
+                                                "after": f.recent_amount})
     first_days = (today - f.first_purchase_at.date()).days
     if first_days <= rules.new_days:
         return "new", Reason("new", {"days": first_days})
