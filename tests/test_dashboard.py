@@ -336,6 +336,32 @@ def test_cached_figures_are_kept_apart_per_scope(app, login_as):
             cache.clear()
 
 
+def test_a_stale_summary_is_served_at_once_and_renewed_after_the_response(app, login_as):
+    """Past its age, is a summary still shown without waiting, then recomputed once the response has gone?"""
+    supervisor = login_as("supervisor")
+    with app.app_context():
+        factories.customer()
+    app.config["CRM_SUMMARY_SECONDS"] = 60
+    try:
+        with app.app_context():
+            cache.clear()
+        assert figures(supervisor)["customers:customers"][0] == "1"
+        with app.app_context():
+            factories.customer()
+            value, _computed_at = cache.get("dashboard:customers:all")
+            cache.set("dashboard:customers:all", (value, datetime.now().timestamp() - 61))  # computed a minute ago
+        response = supervisor.get("/admin/")
+        parser = _Figures()
+        parser.feed(response.get_data(as_text=True))
+        assert parser.found["customers:customers"][0].strip() == "1"  # served stale, nobody waited
+        response.close()  # what the WSGI server does once the page is sent: the summary is recomputed
+        assert figures(supervisor)["customers:customers"][0] == "2"
+    finally:
+        app.config["CRM_SUMMARY_SECONDS"] = 0
+        with app.app_context():
+            cache.clear()
+
+
 @pytest.mark.browser
 def test_the_charts_draw_in_a_browser_without_csp_errors(app, page, live_server):
     """Do the charts render in Chromium under the real CSP, without console errors, and does a bar open its list?"""

@@ -72,7 +72,7 @@ class DashboardView(AccessMixin, AdminIndexView):
                                   choices.SOURCE, Customer.source, _("Not recorded"))]
         total = sum(count for _value, count in mix["tier"])
         day = today()
-        overdue = cached(self._key("overdue", owner, day), lambda: figures.overdue_follow_ups(db.session, owner, day))
+        overdue = cached(self._key("overdue", owner), lambda: figures.overdue_follow_ups(db.session, owner, day))
         charts.append(self._overdue(overdue, day))
         overdue_total = sum(row["count"] for row in overdue)
         return {"id": "customers", "title": _("Customers"), "charts": charts, "figures": [
@@ -120,7 +120,7 @@ class DashboardView(AccessMixin, AdminIndexView):
     def _revenue(self) -> dict:
         owner, day = self._owner("transactions"), today()
         starts = figures.month_starts(day, ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC")))
-        months = cached(self._key("revenue", owner, day), lambda: figures.revenue(db.session, owner, starts))
+        months = cached(self._key("revenue", owner), lambda: figures.revenue(db.session, owner, starts))
         stamp = "%Y-%m-%d %H:%M:%S"
         urls = [self._link("transaction", (Transaction.status, "equals"), "paid",
                            (Transaction.occurred_at, "between"), f"{m['start']:{stamp}} to {m['end']:{stamp}}",
@@ -211,4 +211,6 @@ class DashboardView(AccessMixin, AdminIndexView):
                 ("complaints", self._complaints), ("campaigns", self._campaigns)]
         sections = [build() for resource, build in plan if current_user.can(f"{resource}.view")]
         charts = [chart for section in sections for chart in section["charts"]]
-        return self.render("admin/crm_index.html", sections=sections, charts=charts)
+        seconds = current_app.config.get("CRM_SUMMARY_SECONDS", 0)
+        return self.render("admin/crm_index.html", sections=sections, charts=charts,
+                           summary_minutes=max(1, round(seconds / 60)) if seconds > 0 else 0)

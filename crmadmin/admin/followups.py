@@ -209,7 +209,7 @@ class FollowUpView(StandingScreen):
         """The team summary: per owner, how many are overdue, due today and this week, each linking to the list."""
         day = today()
         chosen = request.args.get("owner")
-        rows = cached(f"followups:owners:{day.isoformat()}",
+        rows = cached("followups:owners",
                       lambda: [tuple(r) for r in db.session.execute(owner_summary(day))])
         found = []
         for owner_id, username, display_name, *counts in rows:

@@ -1,20 +1,49 @@
 """Figures for the custom screens (tiers, churn warning, follow-ups, dashboard): selects, and a summary cache."""
+import time
 from typing import Callable, TypeVar
 
-from flask import current_app
+from flask import after_this_request, current_app, has_request_context
 
 from ..extensions import cache
 
 T = TypeVar("T")
+KEEP_SECONDS = 7 * 24 * 3600  # a summary is kept this long to be served while a fresh one is computed
+LOCK_SECONDS = 600  # one recomputation per key at a time, across workers and hosts when the cache is Redis
 
 
 def cached(key: str, compute: Callable[[], T]) -> T:
-    """A summary over many rows, computed at most once per CRM_SUMMARY_SECONDS for everyone with this key."""
+    """A summary over many rows, shared by everyone with this key, and never computed while someone waits for it
+    once a first value exists: past CRM_SUMMARY_SECONDS the stored value is served once more and recomputed after
+    the response has been sent (stale-while-revalidate), so at a million customers the page stays fast."""
     seconds = current_app.config.get("CRM_SUMMARY_SECONDS", 0)
     if seconds <= 0:
         return compute()
-    value = cache.get(key)
-    if value is None:
+    stored = cache.get(key)
+    if stored is None:
         value = compute()
-        cache.set(key, value, timeout=seconds)
+        cache.set(key, (value, time.time()), timeout=KEEP_SECONDS)
+        return value
+    value, computed_at = stored
+    if time.time() - computed_at > seconds and cache.add(f"{key}:refreshing", 1, timeout=LOCK_SECONDS):
+        _recompute_after_response(key, compute)
     return value
+
+
+def _recompute_after_response(key: str, compute: Callable[[], T]) -> None:
+    app = current_app._get_current_object()
+
+    def recompute() -> None:
+        with app.app_context():
+            try:
+                cache.set(key, (compute(), time.time()), timeout=KEEP_SECONDS)
+            finally:
+                cache.delete(f"{key}:refreshing")
+
+    if not has_request_context():  # a command: nobody is waiting for a page
+        recompute()
+        return
+
+    @after_this_request
+    def later(response):
+        response.call_on_close(recompute)
+        return response

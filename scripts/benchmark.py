@@ -1,0 +1,220 @@
+"""Time the panel's pages through the app at realistic scale, next to the raw SQL each page runs.
+
+    .venv/bin/python scripts/benchmark.py [--customers 1000000] [--repeat 30] [--refresh]
+
+The database is the app's own (DATABASE_URL, or the SQLite file under CRM_INSTANCE_DIR): the script migrates it,
+adds demo customers until it holds --customers, and reuses them on the next run. It signs in through the login form
+as an administrator and as a clerk (demo.clerk1, who owns a fifth of the demo customers) with passwords it sets for
+the run, so point it at a benchmark database only. Each page is requested through the whole WSGI app (routing,
+sessions, permissions, queries, templates); its SQL statements are captured once and then re-run on their own on a
+driver connection, so the table shows what the framework adds to the database's own time. Summaries that are
+cached (dashboard, tier totals) are timed warm and, with the cache cleared before every request, cold.
+Results are printed as a Markdown table (docs/PERFORMANCE.md keeps the figures of record).
+"""
+import argparse
+import os
+import platform
+import re
+import secrets
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
+
+from crmadmin import create_app  # noqa: E402
+from crmadmin.auth.passwords import hash_password  # noqa: E402
+from crmadmin.cli import sync_builtin_roles  # noqa: E402
+from crmadmin.extensions import cache, db  # noqa: E402
+from crmadmin.models import Customer, CustomerStanding, Role, Transaction, User  # noqa: E402
+
+# (label, who, path, cold): cold clears the summary cache before each request
+PAGES = [
+    ("Dashboard", "admin", "/admin/", False),
+    ("Dashboard, cache cleared", "admin", "/admin/", True),
+    ("Dashboard (clerk)", "clerk", "/admin/", False),
+    ("Dashboard (clerk), cache cleared", "clerk", "/admin/", True),
+    ("Value tiers, page 1", "admin", "/admin/tiers/", False),
+    ("Value tiers, page 1, cache cleared", "admin", "/admin/tiers/", True),
+    ("Value tiers, page 1 (clerk)", "clerk", "/admin/tiers/", False),
+    ("Churn warning, page 1", "admin", "/admin/churn/", False),
+    ("Churn warning, page 1 (clerk)", "clerk", "/admin/churn/", False),
+    ("Follow-ups, page 1", "admin", "/admin/followups/", False),
+    ("Follow-ups, overdue (clerk)", "clerk", "/admin/followups/?due=overdue", False),
+    ("Follow-ups, team by owner, cache cleared", "admin", "/admin/followups/", True),
+    ("Customers, page 1", "admin", "/admin/customer/", False),
+    ("Transactions, page 1", "admin", "/admin/transaction/", False),
+]
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    if found is None:
+        raise SystemExit("no CSRF token on the sign-in page")
+    return found.group(1)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+@contextmanager
+def captured(engine):
+    """The (statement, parameters) pairs the app sends to the database inside the block."""
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def raw_time(engine, statements, repeat: int) -> float:
+    """Median seconds to run the statements on a bare driver cursor, fetching every row."""
+    times = []
+    connection = engine.raw_connection()
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            cursor = connection.cursor()
+            for statement, parameters in statements:
+                cursor.execute(statement, parameters)
+                if cursor.description is not None:
+                    cursor.fetchall()
+            cursor.close()
+            times.append(time.perf_counter() - started)
+            connection.rollback()
+    finally:
+        connection.close()
+    return statistics.median(times)
+
+
+def ensure_data(app, customers: int) -> int:
+    with app.app_context():
+        upgrade()
+        sync_builtin_roles()
+        have = db.session.scalar(select(func.count()).select_from(Customer))
+    if have < customers:
+        from crmadmin.demo import seed
+
+        with app.app_context():
+            print(f"Adding {customers - have:,} demo customers ...", flush=True)
+            started = time.monotonic()
+            seed(customers - have, progress=lambda line: print(line, flush=True))
+            print(f"... done in {time.monotonic() - started:.0f} s", flush=True)
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Customer))
+
+
+def sign_in_clients(app) -> dict:
+    """A signed-in test client per benchmark user; passwords are set fresh for this run."""
+    clients = {}
+    with app.app_context():
+        wanted = {"admin": ("bench.admin", "administrator")}
+        clerk = db.session.scalar(select(User).where(User.username == "demo.clerk1"))
+        if clerk is not None:
+            wanted["clerk"] = ("demo.clerk1", "clerk")
+        passwords = {}
+        for who, (username, role_name) in wanted.items():
+            user = db.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                role = db.session.scalar(select(Role).where(Role.name == role_name))
+                user = User(username=username, display_name="Benchmark", roles=[role], password_hash="!")
+                db.session.add(user)
+            passwords[who] = secrets.token_urlsafe(18)
+            user.password_hash = hash_password(passwords[who])
+            user.active = True
+        db.session.commit()
+    for who, (username, _) in wanted.items():
+        client = app.test_client()
+        page = client.get("/login")
+        response = client.post("/login", data={"username": username, "password": passwords[who],
+                                               "csrf_token": csrf_token(page.get_data(as_text=True))})
+        if response.status_code != 302:
+            raise SystemExit(f"could not sign in as {username}: {response.status_code}")
+        clients[who] = client
+    return clients
+
+
+def time_page(app, client, path: str, cold: bool, repeat: int, warmup: int) -> dict:
+    for _ in range(warmup):
+        if cold:
+            with app.app_context():
+                cache.clear()
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {response.status_code}")
+    with app.app_context():
+        engine = db.engine
+    with app.app_context():
+        if cold:
+            cache.clear()
+    with captured(engine) as statements:
+        client.get(path)
+    times = []
+    for _ in range(repeat):
+        if cold:
+            with app.app_context():
+                cache.clear()
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, path
+    queries = [s for s in statements if not s[0].lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    return {"median": statistics.median(times), "p95": percentile(times, 0.95),
+            "raw": raw_time(engine, queries, max(5, repeat // 2)), "statements": len(queries)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000, help="build the data set up to this many")
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first")
+    parser.add_argument("--refresh", action="store_true", help="also time the full refresh (flask crm refresh-stats)")
+    parser.add_argument("--only", help="only pages whose label contains this text")
+    args = parser.parse_args()
+
+    app = create_app(os.environ.get("CRM_CONFIG", "development"))
+    customers = ensure_data(app, args.customers)
+    with app.app_context():
+        engine = db.engine
+        transactions = db.session.scalar(select(func.max(Transaction.id)))
+        dialect = f"{engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
+        tiers = db.session.execute(select(CustomerStanding.tier, func.count()).group_by(CustomerStanding.tier)).all()
+    print(f"\nDatabase: {dialect}; {customers:,} customers, about {transactions or 0:,} transactions; "
+          f"Python {platform.python_version()}; {os.cpu_count()} CPUs", flush=True)
+    print("Tiers: " + ", ".join(f"{t or 'none'} {n:,}" for t, n in tiers), flush=True)
+
+    if args.refresh:
+        from crmadmin.standing import refresh_all
+
+        with app.app_context():
+            started = time.perf_counter()
+            result = refresh_all(db.engine)
+            print(f"\nFull refresh: {time.perf_counter() - started:.1f} s for {result['customers']:,} customers, "
+                  f"{result['written']:,} rows changed", flush=True)
+
+    clients = sign_in_clients(app)
+    print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, who, path, cold in PAGES:
+        if args.only and args.only.lower() not in label.lower() or who not in clients:
+            continue
+        r = time_page(app, clients[who], path, cold, args.repeat, args.warmup)
+        print(f"| {label} | {r['median'] * 1000:.1f} | {r['p95'] * 1000:.1f} | {r['raw'] * 1000:.1f} | "
+              f"{r['statements']} | {(r['median'] - r['raw']) * 1000:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
