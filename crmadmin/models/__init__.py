@@ -7,9 +7,10 @@ from .transaction import Transaction
 from .interaction import Interaction
 from .complaint import Complaint
 from .audit import AuditEntry
-from .standing import CustomerStanding, Setting, StandingChange
+from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "Customer", "CustomerStanding", "Interaction",
-    "Money", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User", "user_role", "utcnow",
+    "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
+    "user_role", "utcnow",
 ]

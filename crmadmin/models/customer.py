@@ -21,6 +21,9 @@ class Customer(VersionedMixin, db.Model):
     __table_args__ = (
         CheckConstraint("follow_up_days IS NULL OR follow_up_days BETWEEN 1 AND 365", name="follow_up_days_range"),
         Index("ix_customer_owner_id_name", "owner_id", "name"),
+        # one owner's customers by region or source (the dashboard of a clerk) without visiting their rows
+        Index("ix_customer_owner_id_region", "owner_id", "region"),
+        Index("ix_customer_owner_id_source", "owner_id", "source"),
         Index("ix_customer_created_at", "created_at"),
         Index("ix_customer_updated_at", "updated_at"),
     )

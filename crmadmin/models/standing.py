@@ -88,3 +88,20 @@ class Setting(db.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RevenueMonth(db.Model):
+    """Paid purchases per owner, month (in the panel's zone), campaign and currency, kept as purchases change.
+
+    The dashboard sums these few thousand rows instead of ten million purchases. Zero stands for "no owner" and
+    "no campaign" so that every column can be part of the key.
+    """
+
+    __tablename__ = "revenue_month"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=0)
+    purchases: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -6,10 +6,10 @@ functions return plain data (numbers, strings, dates), safe to cache and to hand
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, func, literal_column, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Transaction, User
+from ..models import Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, RevenueMonth, User
 from ..queries import owned_customer_ids
 
 CLOSED_COMPLAINTS = ("closed", "rejected")  # every other status is still being worked
@@ -46,14 +46,12 @@ def overdue_by_owner(owner_id: int | None, day: date) -> Select:
     return _mine(stmt, CustomerStanding.owner_id, owner_id)
 
 
-def revenue_by_month(owner_id: int | None, starts: list[datetime]) -> Select:
-    """Paid purchases per month: `starts` are the month boundaries (naive UTC), one more than the months."""
-    month = case(*((Transaction.occurred_at < end, i) for i, end in enumerate(starts[1:-1])), else_=len(starts) - 2)
-    stmt = (select(month.label("month_index"), func.sum(Transaction.amount), func.count())
-            .where(Transaction.status == "paid", Transaction.occurred_at >= starts[0],
-                   Transaction.occurred_at < starts[-1])
-            .group_by(literal_column("month_index")))  # by its label: PostgreSQL sees one expression
-    return stmt if owner_id is None else stmt.where(_of_owned(Transaction.customer_id, owner_id))
+def revenue_by_month(owner_id: int | None, firsts: list[date]) -> Select:
+    """Paid purchases per month from the monthly sums: `firsts` are the months' first days, one more than the months."""
+    r = RevenueMonth
+    stmt = (select(r.month, func.sum(r.amount), func.sum(r.purchases))
+            .where(r.month >= firsts[0], r.month < firsts[-1]).group_by(r.month))
+    return stmt if owner_id is None else stmt.where(r.owner_id == owner_id)
 
 
 def open_complaints_by_urgency(owner_id: int | None, now: datetime) -> Select:
@@ -81,10 +79,9 @@ def recent_campaigns(participant_owner_id: int | None, revenue_owner_id: int | N
             stmt = stmt.where(_of_owned(CampaignParticipant.customer_id, participant_owner_id))
         return stmt.scalar_subquery()
 
-    revenue = select(func.coalesce(func.sum(Transaction.amount), 0)).where(
-        Transaction.campaign_id == Campaign.id, Transaction.status == "paid")
+    revenue = select(func.coalesce(func.sum(RevenueMonth.amount), 0)).where(RevenueMonth.campaign_id == Campaign.id)
     if revenue_owner_id is not None:
-        revenue = revenue.where(_of_owned(Transaction.customer_id, revenue_owner_id))
+        revenue = revenue.where(RevenueMonth.owner_id == revenue_owner_id)
     return (select(Campaign.id, Campaign.name, Campaign.status, Campaign.starts_on, Campaign.actual_cost,
                    participants(), participants(CampaignParticipant.response.in_(RESPONDED)),
                    participants(CampaignParticipant.response == "converted"), revenue.scalar_subquery())
@@ -119,11 +116,12 @@ def overdue_follow_ups(session: Session, owner_id: int | None, day: date) -> lis
             for owner, username, count in session.execute(overdue_by_owner(owner_id, day))]
 
 
-def revenue(session: Session, owner_id: int | None, starts: list[datetime]) -> list[dict]:
+def revenue(session: Session, owner_id: int | None, starts: list[datetime], firsts: list[date]) -> list[dict]:
     """Every month of the window, those without sales included, oldest first."""
-    found = {month: (amount, count) for month, amount, count in session.execute(revenue_by_month(owner_id, starts))}
-    return [{"start": start, "end": end, "amount": found.get(i, (0, 0))[0] or 0, "count": found.get(i, (0, 0))[1]}
-            for i, (start, end) in enumerate(zip(starts, starts[1:]))]
+    found = {month: (amount, count) for month, amount, count in session.execute(revenue_by_month(owner_id, firsts))}
+    return [{"start": start, "end": end, "amount": found.get(first, (0, 0))[0] or 0,
+             "count": found.get(first, (0, 0))[1] or 0}
+            for first, start, end in zip(firsts, starts, starts[1:])]
 
 
 def complaints(session: Session, owner_id: int | None, now: datetime) -> dict:

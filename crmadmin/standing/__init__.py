@@ -2,6 +2,7 @@
 from flask import Flask
 
 from .maintain import listen, refresh_all, refresh_customers, refreshed_on, today
+from . import revenue
 from .rules import Rules
 
 __all__ = ["Rules", "init_app", "refresh_all", "refresh_customers", "refreshed_on", "today"]
@@ -9,3 +10,4 @@ __all__ = ["Rules", "init_app", "refresh_all", "refresh_customers", "refreshed_o
 
 def init_app(app: Flask) -> None:
     listen()
+    revenue.listen()

@@ -104,6 +104,14 @@ class Clock:
         epoch = func.extract("epoch", column)
         return cast(func.round(epoch * SECOND_US), BigInteger) + self.offset(column) * literal(SECOND_US, BigInteger)
 
+    def month_start(self, column):
+        """The first day of the business month of a stored UTC instant."""
+        if self.sqlite:
+            return func.date(func.substr(column, 1, 19), func.printf("%+d seconds", self.offset(column)),
+                             "start of month", type_=Date)
+        shifted = column + self.offset(column) * literal_column("INTERVAL '1 second'")
+        return cast(func.date_trunc("month", shifted), Date)
+
     def add_days(self, day_expr, days):
         if self.sqlite:
             return func.date(day_expr, func.printf("%+d days", days), type_=Date)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..models import Customer, CustomerStanding, Interaction, Setting, StandingChange, Transaction, utcnow
-from . import bulk, figures as q
+from . import bulk, figures as q, revenue
 from .rules import Figures, Rules, next_due, stage, tier
 
 STANDING = CustomerStanding.__table__
@@ -196,8 +196,11 @@ def listen() -> None:
 
 
 # --- the full refresh --------------------------------------------------------------------------
-def refresh_all(engine, chunk: int = CHUNK, progress=None) -> dict:
-    """Recompute every customer by set-based SQL, one short transaction per id range; returns counts for the report."""
+def refresh_all(engine, chunk: int = CHUNK, progress=None, rebuild_revenue: bool = False) -> dict:
+    """Recompute every customer by set-based SQL, one short transaction per id range; returns counts for the report.
+
+    Monthly revenue is kept exact by the live path, so it is rebuilt only when asked (after bulk loads) or missing.
+    """
     day = today()
     zone_name = zone().key
     with engine.connect() as connection:
@@ -214,9 +217,18 @@ def refresh_all(engine, chunk: int = CHUNK, progress=None) -> dict:
             written += range_written
             if progress:
                 progress(seen, written)
+    revenue_cells = None
     with engine.begin() as connection:
+        if rebuild_revenue or _revenue_missing(connection):
+            revenue_cells = revenue.rebuild(connection, zone_name, day)
         _store_setting(connection, REFRESHED_KEY, day.isoformat())
-    return {"customers": seen, "written": written, "day": day}
+    return {"customers": seen, "written": written, "day": day, "revenue_cells": revenue_cells}
+
+
+def _revenue_missing(connection: Connection) -> bool:
+    """Paid purchases but no monthly revenue: a new table, or purchases loaded in bulk outside the session."""
+    return connection.execute(select(revenue.REVENUE.c.owner_id).limit(1)).first() is None and \
+        connection.execute(select(q.TRANSACTION.c.id).where(q.PAID).limit(1)).first() is not None
 
 
 def _retrying(engine, work, attempts: int = 5):
