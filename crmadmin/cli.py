@@ -134,17 +134,20 @@ def bootstrap_command(demo_customers):
         _refresh()
 
 
-def _refresh() -> None:
+def _refresh(rebuild_revenue: bool = False) -> None:
     started = time.monotonic()
-    result = refresh_all(db.engine)
+    result = refresh_all(db.engine, rebuild_revenue=rebuild_revenue)
+    rebuilt = "" if result["revenue_cells"] is None else f"; monthly revenue rebuilt ({result['revenue_cells']:,} cells)"
     click.echo(f"Standing refreshed for {result['day']}: {result['customers']:,} customers, "
-               f"{result['written']:,} changed, in {time.monotonic() - started:.1f} s.")
+               f"{result['written']:,} changed{rebuilt}, in {time.monotonic() - started:.1f} s.")
 
 
 @crm.command("refresh-stats")
-def refresh_stats_command():
+@click.option("--revenue", is_flag=True, help="Also rebuild the monthly revenue sums (after purchases were loaded "
+                                              "outside the panel, e.g. by SQL).")
+def refresh_stats_command(revenue):
     """Recompute every customer's tier, lifecycle stage and due date; run daily (cron) as purchases age."""
-    _refresh()
+    _refresh(rebuild_revenue=revenue)
 
 
 audit = AppGroup("audit", help="Check the operation log for tampering.")
