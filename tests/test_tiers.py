@@ -116,6 +116,7 @@ def test_changed_rules_take_effect_for_everyone_and_are_logged(app, login_as, bo
     admin = login_as("administrator")
     response = submit(admin, "/admin/settings/", {"high_min_amount": "30000"})
     assert response.status_code == 302
+    response.close()  # as the WSGI server does once the page is sent: the new rules are applied then
     with app.app_context():
         tiers = dict(db.session.execute(select(CustomerStanding.window_amount, CustomerStanding.tier)
                                         .where(CustomerStanding.window_count == 4)).all())

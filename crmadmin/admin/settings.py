@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..extensions import cache, db
 from ..models import Setting
+from ..background import after_response
 from ..standing import refresh_all
 from ..standing.maintain import load_rules
 from ..standing.rules import Rules
@@ -50,6 +51,11 @@ def _field(name, label, low, high):
     if "Decimal" in str(kind):
         return DecimalField(label, places=2, validators=[required, NumberRange(min=low, max=high)])
     return IntegerField(label, validators=[required, NumberRange(min=low, max=high)])
+
+
+def _apply_to_everyone() -> None:
+    refresh_all(db.engine)
+    cache.clear()
 
 
 class RulesForm(FlaskForm):
@@ -97,10 +103,9 @@ class SettingsView(AccessMixin, BaseView):
                 elif setting.value != text:
                     setting.value = text
             db.session.commit()  # one transaction, in the operation log; the refresh below applies it
-            result = refresh_all(db.engine)
-            cache.clear()
-            flash(_("Settings saved and applied: %(n)d customers recomputed, %(changed)d changed.",
-                    n=result["customers"], changed=result["written"]), "success")
+            after_response(_apply_to_everyone)  # about half a minute at a million customers: after the page
+            flash(_("Settings saved. They are being applied to every customer now; the tiers and lists show the "
+                    "result within a minute."), "success")
             return redirect(url_for(".index"))
         for field in form:
             field.errors = [str(e) for e in field.errors]

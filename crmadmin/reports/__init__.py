@@ -2,8 +2,9 @@
 import time
 from typing import Callable, TypeVar
 
-from flask import after_this_request, current_app, has_request_context
+from flask import current_app
 
+from ..background import after_response
 from ..extensions import cache
 
 T = TypeVar("T")
@@ -30,20 +31,10 @@ def cached(key: str, compute: Callable[[], T]) -> T:
 
 
 def _recompute_after_response(key: str, compute: Callable[[], T]) -> None:
-    app = current_app._get_current_object()
-
     def recompute() -> None:
-        with app.app_context():
-            try:
-                cache.set(key, (compute(), time.time()), timeout=KEEP_SECONDS)
-            finally:
-                cache.delete(f"{key}:refreshing")
+        try:
+            cache.set(key, (compute(), time.time()), timeout=KEEP_SECONDS)
+        finally:
+            cache.delete(f"{key}:refreshing")
 
-    if not has_request_context():  # a command: nobody is waiting for a page
-        recompute()
-        return
-
-    @after_this_request
-    def later(response):
-        response.call_on_close(recompute)
-        return response
+    after_response(recompute)
