@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Customer
-from ..queries import owned_customer_ids
+from ..queries import of_owned_customer
 
 
 def restrict(query, model, scope: str | None, resource: str | None):
@@ -17,7 +17,7 @@ def restrict(query, model, scope: str | None, resource: str | None):
         return query
     if scope == "owner":
         return query.filter(model.owner_id == current_user.id)
-    return query.filter(model.customer_id.in_(owned_customer_ids(current_user.id)))
+    return query.filter(of_owned_customer(model.customer_id, current_user.id))
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):

@@ -23,6 +23,7 @@ class CustomerStanding(db.Model):
         Index("ix_customer_standing_stage_window_amount", "stage", "window_amount"),
         Index("ix_customer_standing_owner_id_next_follow_up_on", "owner_id", "next_follow_up_on"),
         Index("ix_customer_standing_owner_id_tier_window_amount", "owner_id", "tier", "window_amount"),
+        Index("ix_customer_standing_owner_id_window_amount", "owner_id", "window_amount"),  # a clerk's tiers, all
         Index("ix_customer_standing_owner_id_stage_window_amount", "owner_id", "stage", "window_amount"),
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, RevenueMonth, User
-from ..queries import owned_customer_ids
+from ..queries import of_owned_customer
 
 CLOSED_COMPLAINTS = ("closed", "rejected")  # every other status is still being worked
 RESPONDED = ("responded", "attended", "converted")
@@ -25,7 +25,7 @@ def _mine(stmt: Select, owner_column, owner_id: int | None) -> Select:
 
 
 def _of_owned(customer_id_column, owner_id: int | None):
-    return customer_id_column.in_(owned_customer_ids(owner_id))
+    return of_owned_customer(customer_id_column, owner_id)
 
 
 # --- the selects --------------------------------------------------------------------------------

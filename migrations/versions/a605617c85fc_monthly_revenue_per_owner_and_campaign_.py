@@ -4,7 +4,8 @@ The dashboard's revenue by month and campaign return summed every paid purchase 
 million purchases); revenue_month keeps those sums per owner, month, campaign and currency, updated by each flush.
 It starts empty: the next `flask crm refresh-stats` (run by `flask crm bootstrap`) fills it from the purchases,
 since months are counted in the panel's time zone (CRM_TIMEZONE), which only the app knows. Two indexes let a
-clerk's dashboard count their customers by region and source from the index alone.
+clerk's dashboard count their customers by region and source from the index alone; a third walks a clerk's
+customers of every tier highest value first (the Tiers screen's first page) without sorting them all.
 
 Revision ID: a605617c85fc
 Revises: 5345858b3c2e
@@ -35,10 +36,15 @@ def upgrade():
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index('ix_customer_owner_id_region', ['owner_id', 'region'], unique=False)
         batch_op.create_index('ix_customer_owner_id_source', ['owner_id', 'source'], unique=False)
+    with op.batch_alter_table('customer_standing', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_standing_owner_id_window_amount', ['owner_id', 'window_amount'],
+                              unique=False)
 
 
 
 def downgrade():
+    with op.batch_alter_table('customer_standing', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_standing_owner_id_window_amount')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_owner_id_source')
         batch_op.drop_index('ix_customer_owner_id_region')
