@@ -21,7 +21,10 @@ class CustomerStanding(db.Model):
     __table_args__ = (
         Index("ix_customer_standing_tier_window_amount", "tier", "window_amount"),
         Index("ix_customer_standing_stage_window_amount", "stage", "window_amount"),
-        Index("ix_customer_standing_owner_id_next_follow_up_on", "owner_id", "next_follow_up_on"),
+        # the follow-up list's order (due date, then customer) read straight from an index, for everyone or one owner
+        Index("ix_customer_standing_next_follow_up_on_customer_id", "next_follow_up_on", "customer_id"),
+        Index("ix_customer_standing_owner_id_next_follow_up_on_customer_id", "owner_id", "next_follow_up_on",
+              "customer_id"),
         Index("ix_customer_standing_owner_id_tier_window_amount", "owner_id", "tier", "window_amount"),
         Index("ix_customer_standing_owner_id_window_amount", "owner_id", "window_amount"),  # a clerk's tiers, all
         Index("ix_customer_standing_owner_id_stage_window_amount", "owner_id", "stage", "window_amount"),
@@ -47,7 +50,7 @@ class CustomerStanding(db.Model):
     last_contact_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     last_interaction_id: Mapped[Optional[int]] = mapped_column(ForeignKey("interaction.id", ondelete="SET NULL"),
                                                                index=True)
-    next_follow_up_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
+    next_follow_up_on: Mapped[Optional[date]] = mapped_column(Date)
     due_set_by_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # when the live path or a refresh last wrote the row: the compare-and-set token of refreshes
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

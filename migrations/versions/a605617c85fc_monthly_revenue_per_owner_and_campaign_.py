@@ -5,7 +5,8 @@ million purchases); revenue_month keeps those sums per owner, month, campaign an
 It starts empty: the next `flask crm refresh-stats` (run by `flask crm bootstrap`) fills it from the purchases,
 since months are counted in the panel's time zone (CRM_TIMEZONE), which only the app knows. Two indexes let a
 clerk's dashboard count their customers by region and source from the index alone; a third walks a clerk's
-customers of every tier highest value first (the Tiers screen's first page) without sorting them all.
+customers of every tier highest value first (the Tiers screen's first page) without sorting them all, and the
+follow-up indexes gain the customer id, the list's tie-breaker, so its first page is read in order from them.
 
 Revision ID: a605617c85fc
 Revises: 5345858b3c2e
@@ -39,11 +40,22 @@ def upgrade():
     with op.batch_alter_table('customer_standing', schema=None) as batch_op:
         batch_op.create_index('ix_customer_standing_owner_id_window_amount', ['owner_id', 'window_amount'],
                               unique=False)
+        batch_op.drop_index('ix_customer_standing_next_follow_up_on')
+        batch_op.drop_index('ix_customer_standing_owner_id_next_follow_up_on')
+        batch_op.create_index('ix_customer_standing_next_follow_up_on_customer_id',
+                              ['next_follow_up_on', 'customer_id'], unique=False)
+        batch_op.create_index('ix_customer_standing_owner_id_next_follow_up_on_customer_id',
+                              ['owner_id', 'next_follow_up_on', 'customer_id'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('customer_standing', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_standing_owner_id_next_follow_up_on_customer_id')
+        batch_op.drop_index('ix_customer_standing_next_follow_up_on_customer_id')
+        batch_op.create_index('ix_customer_standing_owner_id_next_follow_up_on', ['owner_id', 'next_follow_up_on'],
+                              unique=False)
+        batch_op.create_index('ix_customer_standing_next_follow_up_on', ['next_follow_up_on'], unique=False)
         batch_op.drop_index('ix_customer_standing_owner_id_window_amount')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_owner_id_source')
