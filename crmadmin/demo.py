@@ -4,8 +4,15 @@ Speed and memory: customers are made in chunks of CHUNK, each chunk with its who
 committed before the next, so memory stays flat whatever the count. Rows are plain tuples of the values the
 columns store (money as integer cents like the ``Money`` type, timestamps as the ISO text SQLAlchemy writes
 on SQLite, which PostgreSQL reads as well), so no per-value type conversion runs in SQLAlchemy. They go to the
-database by the fastest bulk path of the driver: COPY on PostgreSQL (psycopg), one executemany of a single
-INSERT elsewhere (SQLite). Names, companies and addresses come from Faker pools drawn once per run.
+database by the fastest bulk path of the driver: COPY on PostgreSQL (psycopg); on SQLite one executemany into a
+temporary table, then one INSERT ... SELECT (see ``_write``). Names, companies and addresses come from Faker pools
+drawn once per run; timestamps are put together from tables of day and time-of-day texts.
+
+A big load (a million customers, ten million purchases) drops the secondary indexes of the tables it fills and
+builds them again at the end, from the models, even when it fails: sorting once per index is far cheaper than
+keeping forty-odd B-trees, many on random values, in order row by row. Unique indexes and constraints, check
+constraints and foreign keys stay in force throughout. The planner statistics are refreshed (ANALYZE) after any
+load that at least doubles the tables. docs/PERFORMANCE.md has the measurements.
 
 Repeatable: the same ``seed_value`` and count give the same names, amounts and ages (time before now), whatever
 the day and whatever the database already holds; only the campaigns follow the calendar. Ids continue after the
@@ -16,6 +23,7 @@ Each customer's standing (tier, lifecycle stage, due date) is then computed by t
 """
 import random
 import secrets
+import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -25,10 +33,13 @@ from sqlalchemy import func, insert, select, text
 from .auth.passwords import hash_password
 from .audit import log_event
 from .extensions import db
-from .models import Campaign, Customer, Role, Transaction, User, utcnow
+from .models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User, utcnow
 from .standing import refresh_all
 
 CHUNK = 10_000  # customers per chunk: one write per table and one commit per chunk
+REBUILD_MIN_CUSTOMERS = 50_000  # loads this big (and at least doubling the tables) rebuild the indexes at the end
+BULK_TABLES = (Customer, Transaction, Interaction, Complaint, CampaignParticipant)
+PG_MAINTENANCE_WORK_MEM = "512MB"  # sort memory for CREATE INDEX on PostgreSQL
 SQLITE_CACHE_KIB = 131_072  # page cache while seeding SQLite: random-valued indexes (name, mobile...) need it
 DAY = 86_400
 HISTORY_DAYS = 730
@@ -44,10 +55,12 @@ PRODUCTS = [("Annual service plan", 2980), ("Premium membership", 1280), ("Start
             ("Consulting day", 6800), ("Spare parts set", 560), ("Training course", 1800),
             ("年度服务套餐", 3280), ("高级会员", 980), ("配件礼包", 268), ("上门安装", 450)]
 QUANTITIES = [1, 1, 1, 2, 3]
+BUYERS = 0.83  # share of customers with at least one purchase
+PURCHASE_RATE = 1 / 11.7  # purchases beyond the first, exponentially distributed: ~10 per customer overall
 SALES_CHANNELS = ["store", "online", "phone", "sales_rep", "partner"]
 CONTACT_CHANNELS = ["phone", "email", "visit", "social_media", "online_chat", "event"]
 DIRECTIONS = ["inbound", "outbound", "outbound"]
-INTERACTIONS_PER_CUSTOMER = [0, 1, 2, 3, 3, 4, 6]
+INTERACTIONS_PER_CUSTOMER = [0, 1, 2, 3, 3, 4, 8]  # three contacts per customer on average
 SUMMARIES = ["Called to confirm delivery date", "Sent the new price list", "Visited the office, demoed the product",
              "Asked about renewal", "Answered a question about the invoice", "Holiday greeting",
              "电话回访，客户满意", "发送产品资料", "上门拜访，了解需求", "节日问候", "确认续约意向", "处理发票问题"]
@@ -135,7 +148,7 @@ def _bump_sequences(*models) -> None:
 
 
 def _write(conn, table: str, columns: tuple, rows: list) -> None:
-    """Bulk-write tuples in the session's transaction: COPY with psycopg, else one executemany."""
+    """Bulk-write tuples in the session's transaction: COPY with psycopg, else executemany."""
     if not rows:
         return
     names = ", ".join(f'"{c}"' for c in columns)
@@ -145,6 +158,19 @@ def _write(conn, table: str, columns: tuple, rows: list) -> None:
                 write_row = copy.write_row
                 for row in rows:
                     write_row(row)
+    elif conn.dialect.name == "sqlite":
+        # SQLite checks an enumeration's CHECK (column IN (...)) by building a lookup table of the list each time
+        # a statement runs, so an executemany pays it on every row (~3 µs a column: most of the insert time of a
+        # customer). Staged in a temporary table without constraints, the rows are then checked and copied by one
+        # INSERT ... SELECT, which builds each list once. The staging table takes the column types of the real one.
+        stage = f'temp."load_{table}"'
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")  # one a rollback brought back
+        conn.exec_driver_sql(f'CREATE TEMP TABLE "load_{table}" AS SELECT {names} FROM main."{table}" WHERE 0')
+        try:
+            conn.exec_driver_sql(f'INSERT INTO {stage} ({names}) VALUES ({", ".join(["?"] * len(columns))})', rows)
+            conn.exec_driver_sql(f'INSERT INTO main."{table}" ({names}) SELECT {names} FROM {stage}')
+        finally:
+            conn.exec_driver_sql(f"DROP TABLE {stage}")
     else:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join([mark] * len(columns))})', rows)
@@ -191,10 +217,79 @@ def _campaigns(rng: random.Random, owners: list[int], now: datetime) -> tuple[li
     return wanted, len(new)
 
 
-def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
-    """Insert `customers` customers and their history; returns the counts inserted."""
+def _secondary_indexes(models) -> list:
+    """The indexes of these tables that only speed up reads: not the primary keys, nor anything unique."""
+    return [index for model in models for index in sorted(model.__table__.indexes, key=lambda i: i.name)
+            if not index.unique]
+
+
+def _sqlite_pragmas(conn, **values) -> dict:
+    """Set PRAGMAs on a SQLite connection; returns the values they had, to set back."""
+    before = {}
+    for name, value in values.items():
+        before[name] = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+        conn.exec_driver_sql(f"PRAGMA {name}={value}")
+    return before
+
+
+def _drop_indexes(indexes: list) -> None:
+    """Drop these indexes before a big load (committed); `_create_indexes` builds them again."""
+    db.session.commit()  # the demo clerks and campaigns; on SQLite, the write lock with them
+    with db.engine.begin() as conn:
+        for index in indexes:
+            index.drop(bind=conn, checkfirst=True)
+
+
+def _create_indexes(indexes: list) -> None:
+    """Build the indexes again from the models (same names and definitions as the migrations), one commit each.
+
+    Runs after a load that failed as well, so the schema is never left without them; those already there are
+    skipped. One sort per index is far cheaper than keeping a dozen B-trees on random values in order row by row.
+    """
+    db.session.rollback()  # after a failure: the aborted chunk (and, on SQLite, its lock)
+    with db.engine.connect() as conn:  # one connection throughout, for its settings
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # sorts in two threads; a larger page cache or sorting in memory (temp_store) made it slower
+            saved = _sqlite_pragmas(conn, threads=2)
+        else:
+            conn.exec_driver_sql(f"SET maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
+        conn.commit()
+        try:
+            for index in indexes:
+                index.create(bind=conn, checkfirst=True)
+                conn.commit()
+        finally:
+            conn.rollback()
+            if sqlite:
+                for name, value in saved.items():
+                    conn.exec_driver_sql(f"PRAGMA {name}={value}")
+            else:
+                conn.exec_driver_sql("RESET maintenance_work_mem")
+            conn.commit()
+
+
+def _analyze(models) -> None:
+    """Fresh planner statistics for the loaded tables, so queries pick the right indexes (the partial ones too)."""
+    with db.engine.begin() as conn:
+        for model in models:
+            conn.exec_driver_sql(f'ANALYZE "{model.__tablename__}"')
+
+
+def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes: bool | None = None) -> dict:
+    """Insert `customers` customers and their history; returns the counts inserted.
+
+    For a big load (`rebuild_indexes`; by default when it adds at least REBUILD_MIN_CUSTOMERS customers and at
+    least as many as there are) the secondary indexes of the loaded tables are dropped first and built again at
+    the end, even if the load fails. Unique indexes and constraints stay in place throughout.
+    """
     rng = random.Random(seed_value)
     rand, choices = rng.random, rng.choices
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        """Progress of a big load, with the seconds since it started (small loads run quietly)."""
+        if progress and customers >= 20_000:
+            progress(f"  [{time.monotonic() - started:6.1f} s] {message}")
 
     def choice(seq):
         """rng.choice without its rejection sampling: twice as fast, and as good for demo data."""
@@ -220,159 +315,197 @@ def seed(customers: int, seed_value: int = 2024, progress=print) -> dict:
     addresses = ([fake_zh.address().replace("\n", " ") for _ in range(pool)]
                  + [fake_en.address().replace("\n", ", ") for _ in range(pool // 5)])
 
+    # Timestamps as stored ("YYYY-MM-DD HH:MM:SS.000000", ``now`` has no microseconds), put together from two
+    # tables made once: the text of each day, by day number, and of each second of a day. A day number is
+    # ``s // DAY`` where ``s`` counts seconds from the start of the proleptic calendar (``date.toordinal``).
+    now_s = today.toordinal() * DAY + seconds_today
+    first_day = today.toordinal() - HISTORY_DAYS - 60  # day number of index 0: everything happens after it
+    day_text = [date.fromordinal(first_day + k).isoformat() for k in range(HISTORY_DAYS + 120)]
+    day_prefix = [d + " " for d in day_text]
+    clock = [f"{h:02d}:{m:02d}:{sec:02d}.000000" for h in range(24) for m in range(60) for sec in range(60)]
+
     def stamp(age: int) -> str:
         """The timestamp `age` seconds before now, as stored (negative: in the future)."""
-        return (now - timedelta(seconds=age)).isoformat(" ", "microseconds")
-
-    def day(age: int) -> str:
-        return (now - timedelta(seconds=age)).date().isoformat()
-
-    def days_ago(age: int) -> int:
-        """Calendar days between the date `age` seconds ago and today."""
-        return max(0, (age - seconds_today + DAY - 1) // DAY)
+        s = now_s - age
+        return day_prefix[s // DAY - first_day] + clock[s % DAY]
 
     campaigns, new_campaigns = _campaigns(rng, owners, now)
     windows = []  # (id, days ago it started, days ago it ended, end in seconds ago)
     for c in campaigns:
         end_age = int((now - datetime.combine(c["ends_on"] + timedelta(days=1), datetime.min.time())).total_seconds())
         windows.append((c["id"], (today - c["starts_on"]).days, (today - c["ends_on"]).days, end_age))
-    credited = [[cid for cid, start, end, _ in windows if end - CAMPAIGN_TAIL_DAYS <= d <= start]
-                for d in range(HISTORY_DAYS + 2)]
+    # the campaigns a purchase made on each day (by index in day_text) may be credited to
+    credited = [[cid for cid, start, end, _ in windows if end - CAMPAIGN_TAIL_DAYS <= ago <= start]
+                for ago in (max(0, today.toordinal() - first_day - k) for k in range(len(day_text)))]
 
     counts = {"customers": 0, "transactions": 0, "interactions": 0, "complaints": 0, "participants": 0}
     first_customer, next_tx = _next_id(Customer), _next_id(Transaction)
+    if rebuild_indexes is None:
+        rebuild_indexes = customers >= REBUILD_MIN_CUSTOMERS and customers >= first_customer - 1
     history = HISTORY_DAYS * DAY
+    # the hot loops below draw from these directly (inlined `choice`): same draws, no call per value
+    n_products, n_quantities, n_sales = len(PRODUCTS), len(QUANTITIES), len(SALES_CHANNELS)
+    n_contact, n_directions, n_summaries, n_outcomes = (len(CONTACT_CHANNELS), len(DIRECTIONS), len(SUMMARIES),
+                                                        len(OUTCOMES))
+    n_interactions, n_owners = len(INTERACTIONS_PER_CUSTOMER), len(owners)
+    recent = 14 * DAY  # purchases younger than this may still be pending
+    expovariate = rng.expovariate
     sqlite_cache = None
-    done = 0
-    while done < customers:
-        batch = min(CHUNK, customers - done)
-        cust_rows, tx_rows, ia_rows, cp_rows, part_rows = [], [], [], [], []
-        for cid in range(first_customer + done, first_customer + done + batch):
-            # seconds since the customer was created: spread evenly over two years, in id order
-            age = int(history * (customers - (cid - first_customer) - rand()) / customers)
-            created = stamp(age)
-            owner = choice(owners)
-            is_company = rand() < 0.35
-            gender = choice(("male", "female"))
+    dropped = _secondary_indexes(BULK_TABLES) if rebuild_indexes else []
+    try:
+        if dropped:
+            _drop_indexes(dropped)
+            say(f"{len(dropped)} secondary indexes dropped for the load")
+        done = 0
+        while done < customers:
+            batch = min(CHUNK, customers - done)
+            cust_rows, tx_rows, ia_rows, cp_rows, part_rows = [], [], [], [], []
+            add_tx, add_ia = tx_rows.append, ia_rows.append
+            for cid in range(first_customer + done, first_customer + done + batch):
+                # seconds since the customer was created: spread evenly over two years, in id order
+                age = int(history * (customers - (cid - first_customer) - rand()) / customers)
+                created = stamp(age)
+                owner = owners[int(rand() * n_owners)]
+                is_company = rand() < 0.35
+                gender = ("male", "female")[int(rand() * 2)]
 
-            # purchases: many buy rarely, a few buy often, all after the customer was created
-            purchases = min(int(rng.expovariate(0.25)), 60) if rand() < 0.8 else 0
-            paid = 0
-            for _ in range(purchases):
-                product, price = choice(PRODUCTS)
-                t = int(rand() * (age + 1))
-                qty = choice(QUANTITIES)
-                cents = price * qty * (80 + int(rand() * 41))  # 80%..120% of list price, in cents
-                if t < 14 * DAY and rand() < 0.15:
-                    status = "pending"
+                # purchases: most buy, many a few times, a few very often (ten per customer on average), all
+                # after the customer was created
+                purchases = 1 + min(int(expovariate(PURCHASE_RATE)), 150) if rand() < BUYERS else 0
+                paid = 0
+                span = age + 1
+                for _ in range(purchases):
+                    product, price = PRODUCTS[int(rand() * n_products)]
+                    t = int(rand() * span)
+                    qty = QUANTITIES[int(rand() * n_quantities)]
+                    cents = price * qty * (80 + int(rand() * 41))  # 80%..120% of list price, in cents
+                    if t < recent and rand() < 0.15:
+                        status = "pending"
+                    elif rand() < 0.04:
+                        status = "refunded"
+                    else:
+                        status = "paid"
+                        paid += 1
+                    s = now_s - t
+                    k = s // DAY - first_day
+                    credit, options = rand(), credited[k]
+                    campaign_id = options[int(credit / CREDIT_SHARE * len(options))] \
+                        if options and credit < CREDIT_SHARE else None
+                    when = day_prefix[k] + clock[s % DAY]
+                    updated = stamp(max(0, t - int(rand() * recent))) if status == "refunded" else when
+                    add_tx((next_tx, cid, product, qty, cents, "CNY", when, SALES_CHANNELS[int(rand() * n_sales)],
+                            status, campaign_id, 1, when, updated))
+                    next_tx += 1
+
+                for _ in range(INTERACTIONS_PER_CUSTOMER[int(rand() * n_interactions)]):
+                    s = now_s - int(rand() * span)
+                    k = s // DAY - first_day
+                    when = day_prefix[k] + clock[s % DAY]
+                    add_ia((cid, CONTACT_CHANNELS[int(rand() * n_contact)], DIRECTIONS[int(rand() * n_directions)],
+                            SUMMARIES[int(rand() * n_summaries)], OUTCOMES[int(rand() * n_outcomes)], owner, when,
+                            day_text[k + 14], 1, when, when))  # follow-up due two weeks after the contact
+
+                if rand() < (0.04 if paid else 0.01):
+                    t = int(rand() * (age + 1))
+                    received = stamp(t)
+                    urgency = choices(("urgent", "normal", "common_question"), (2, 5, 3))[0]
+                    if t > 30 * DAY:
+                        status = "closed" if rand() < 0.93 else "rejected"
+                    else:
+                        status = choice(OPEN_STATUSES)
+                    done_at = stamp(max(0, t - int(3600 * (2 + rand() * 94)))) \
+                        if status in ("closed", "rejected") else None
+                    cp_rows.append((cid, choice(COMPLAINT_SUBJECTS), "Reported by the customer; see the call notes.",
+                                    choice(COMPLAINT_CHANNELS), received, choice(COMPLAINT_TYPES),
+                                    "major" if rand() < 0.1 else "general", urgency, status, owner, choice(DEPARTMENTS),
+                                    choice(SOLUTIONS) if status == "closed" else None,
+                                    choices((2, 3, 4, 5), (1, 2, 4, 3))[0] if status == "closed" else None,
+                                    stamp(t - (24 if urgency == "urgent" else 72) * 3600), done_at, 1, received,
+                                    done_at or received))
+
+                if rand() < 0.12:
+                    # invited to one or two campaigns that had not ended before the customer existed; the same
+                    # draws are made whatever the campaigns, so the rest of the data does not depend on the date
+                    open_to = [w for w in windows if w[3] < age]
+                    first, second, two = rand(), rand(), rand() < 0.25
+                    picks = []
+                    if open_to:
+                        i = int(first * len(open_to))
+                        picks.append(open_to[i])
+                        if two and len(open_to) > 1:
+                            j = int(second * (len(open_to) - 1))
+                            picks.append(open_to[j + (j >= i)])
+                    for slot in range(2):
+                        response, r = choices(RESPONSES, (5, 3, 2, 1))[0], rand()
+                        if slot >= len(picks):
+                            continue
+                        campaign_id, start, _, end_age = picks[slot]
+                        invited = min(age, start * DAY + seconds_today + 14 * DAY)
+                        answered = None
+                        if response != "invited":
+                            low = max(0, end_age - 7 * DAY)
+                            answered = stamp(low + int(r * (invited - low)))
+                        part_rows.append((campaign_id, cid, response, answered, 1, stamp(invited),
+                                          answered or stamp(invited)))
+
+                if rand() < 0.75:
+                    name = choice(zh_last) + choice(zh_first[gender])
                 else:
-                    status = "refunded" if rand() < 0.04 else "paid"
-                credit, options = rand(), credited[days_ago(t)]
-                campaign_id = options[int(credit / CREDIT_SHARE * len(options))] \
-                    if options and credit < CREDIT_SHARE else None
-                when = stamp(t)
-                updated = stamp(max(0, t - int(rand() * 14 * DAY))) if status == "refunded" else when
-                tx_rows.append((next_tx, cid, product, qty, cents, "CNY", when, choice(SALES_CHANNELS), status,
-                                campaign_id, 1, when, updated))
-                next_tx += 1
-                paid += status == "paid"
+                    name = f"{choice(en_first[gender])} {choice(en_last)}"
+                region = int(rand() * len(REGIONS_ZH))
+                source = choice(SOURCES)
+                birthday = None if is_company else \
+                    f"{1955 + int(rand() * 49)}-{1 + int(rand() * 12):02d}-{1 + int(rand() * 28):02d}"
+                # a referral names an earlier customer of this run
+                referrer = first_customer + int(rand() * (cid - first_customer)) \
+                    if source == "referral" and cid > first_customer else None
+                cust_rows.append((
+                    cid, name, "company" if is_company else "person", None if is_company else gender,
+                    birthday,
+                    f"+86{choice(MOBILE_PREFIXES)}{int(rand() * 10**8):08d}",
+                    f"c{cid}.{int(rand() * 10**4)}@{choice(EMAIL_DOMAINS)}" if rand() < 0.8 else None,
+                    choice(addresses), REGIONS_ZH[region] if rand() < 0.7 else REGIONS_EN[region],
+                    choice(companies) if is_company or rand() < 0.3 else None,
+                    choice(POSITIONS) if is_company else None, choice(INDUSTRIES),
+                    choice(COMPANY_SIZES) if is_company else None, source,
+                    referrer,
+                    choice(TAGS), choice(CREDIT_RATINGS), owner, 1, created, created,
+                ))
 
-            for _ in range(choice(INTERACTIONS_PER_CUSTOMER)):
-                t = int(rand() * (age + 1))
-                when = stamp(t)
-                ia_rows.append((cid, choice(CONTACT_CHANNELS), choice(DIRECTIONS), choice(SUMMARIES),
-                                choice(OUTCOMES), owner, when, day(t - 14 * DAY), 1, when, when))
-
-            if rand() < (0.04 if paid else 0.01):
-                t = int(rand() * (age + 1))
-                received = stamp(t)
-                urgency = choices(("urgent", "normal", "common_question"), (2, 5, 3))[0]
-                if t > 30 * DAY:
-                    status = "closed" if rand() < 0.93 else "rejected"
-                else:
-                    status = choice(OPEN_STATUSES)
-                done_at = stamp(max(0, t - int(3600 * (2 + rand() * 94)))) if status in ("closed", "rejected") else None
-                cp_rows.append((cid, choice(COMPLAINT_SUBJECTS), "Reported by the customer; see the call notes.",
-                                choice(COMPLAINT_CHANNELS), received, choice(COMPLAINT_TYPES),
-                                "major" if rand() < 0.1 else "general", urgency, status, owner, choice(DEPARTMENTS),
-                                choice(SOLUTIONS) if status == "closed" else None,
-                                choices((2, 3, 4, 5), (1, 2, 4, 3))[0] if status == "closed" else None,
-                                stamp(t - (24 if urgency == "urgent" else 72) * 3600), done_at, 1, received,
-                                done_at or received))
-
-            if rand() < 0.12:
-                # invited to one or two campaigns that had not ended before the customer existed; the same
-                # draws are made whatever the campaigns, so the rest of the data does not depend on the date
-                open_to = [w for w in windows if w[3] < age]
-                first, second, two = rand(), rand(), rand() < 0.25
-                picks = []
-                if open_to:
-                    i = int(first * len(open_to))
-                    picks.append(open_to[i])
-                    if two and len(open_to) > 1:
-                        j = int(second * (len(open_to) - 1))
-                        picks.append(open_to[j + (j >= i)])
-                for slot in range(2):
-                    response, r = choices(RESPONSES, (5, 3, 2, 1))[0], rand()
-                    if slot >= len(picks):
-                        continue
-                    campaign_id, start, _, end_age = picks[slot]
-                    invited = min(age, start * DAY + seconds_today + 14 * DAY)
-                    answered = None
-                    if response != "invited":
-                        low = max(0, end_age - 7 * DAY)
-                        answered = stamp(low + int(r * (invited - low)))
-                    part_rows.append((campaign_id, cid, response, answered, 1, stamp(invited),
-                                      answered or stamp(invited)))
-
-            if rand() < 0.75:
-                name = choice(zh_last) + choice(zh_first[gender])
-            else:
-                name = f"{choice(en_first[gender])} {choice(en_last)}"
-            region = int(rand() * len(REGIONS_ZH))
-            source = choice(SOURCES)
-            birthday = None if is_company else \
-                f"{1955 + int(rand() * 49)}-{1 + int(rand() * 12):02d}-{1 + int(rand() * 28):02d}"
-            # a referral names an earlier customer of this run
-            referrer = first_customer + int(rand() * (cid - first_customer)) \
-                if source == "referral" and cid > first_customer else None
-            cust_rows.append((
-                cid, name, "company" if is_company else "person", None if is_company else gender,
-                birthday,
-                f"+86{choice(MOBILE_PREFIXES)}{int(rand() * 10**8):08d}",
-                f"c{cid}.{int(rand() * 10**4)}@{choice(EMAIL_DOMAINS)}" if rand() < 0.8 else None,
-                choice(addresses), REGIONS_ZH[region] if rand() < 0.7 else REGIONS_EN[region],
-                choice(companies) if is_company or rand() < 0.3 else None,
-                choice(POSITIONS) if is_company else None, choice(INDUSTRIES),
-                choice(COMPANY_SIZES) if is_company else None, source,
-                referrer,
-                choice(TAGS), choice(CREDIT_RATINGS), owner, 1, created, created,
-            ))
-
-        conn = db.session.connection()
-        if conn.dialect.name == "sqlite":
-            sqlite_cache = sqlite_cache or conn.exec_driver_sql("PRAGMA cache_size").scalar()
-            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        _write(conn, "customer", CUSTOMER_COLUMNS, cust_rows)
-        _write(conn, "transaction", TRANSACTION_COLUMNS, tx_rows)
-        _write(conn, "interaction", INTERACTION_COLUMNS, ia_rows)
-        _write(conn, "complaint", COMPLAINT_COLUMNS, cp_rows)
-        _write(conn, "campaign_participant", PARTICIPANT_COLUMNS, part_rows)
-        _bump_sequences(Customer, Transaction)
-        db.session.commit()
-        counts["customers"] += batch
-        counts["transactions"] += len(tx_rows)
-        counts["interactions"] += len(ia_rows)
-        counts["complaints"] += len(cp_rows)
-        counts["participants"] += len(part_rows)
-        done += batch
-        if progress and customers >= 20_000:
-            progress(f"  {done:,} / {customers:,} customers")
+            conn = db.session.connection()
+            if conn.dialect.name == "sqlite":
+                sqlite_cache = sqlite_cache or conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            _write(conn, "customer", CUSTOMER_COLUMNS, cust_rows)
+            _write(conn, "transaction", TRANSACTION_COLUMNS, tx_rows)
+            _write(conn, "interaction", INTERACTION_COLUMNS, ia_rows)
+            _write(conn, "complaint", COMPLAINT_COLUMNS, cp_rows)
+            _write(conn, "campaign_participant", PARTICIPANT_COLUMNS, part_rows)
+            _bump_sequences(Customer, Transaction)
+            db.session.commit()
+            counts["customers"] += batch
+            counts["transactions"] += len(tx_rows)
+            counts["interactions"] += len(ia_rows)
+            counts["complaints"] += len(cp_rows)
+            counts["participants"] += len(part_rows)
+            done += batch
+            say(f"{done:,} / {customers:,} customers")
+    finally:
+        if sqlite_cache is not None:  # back to the usual page cache on the pooled connection
+            db.session.rollback()  # after a failure: the chunk's rows
+            db.session.connection().exec_driver_sql(f"PRAGMA cache_size={sqlite_cache}")
+        if dropped:
+            say(f"building {len(dropped)} indexes again...")
+            _create_indexes(dropped)
+            say("indexes built")
     counts["campaigns"] = new_campaigns
-    if sqlite_cache is not None:  # back to the usual page cache on the pooled connection
-        db.session.connection().exec_driver_sql(f"PRAGMA cache_size={sqlite_cache}")
+    if rebuild_indexes or customers >= first_customer - 1:  # the tables have (at least) doubled
+        _analyze(BULK_TABLES + (Campaign, User))
+        say("statistics updated (ANALYZE)")
     # bulk rows bypass the per-row log (a million entries would drown it); the load itself is logged
     log_event(db.session, "bulk_insert", details={"what": "demo data", "seed": seed_value, **counts})
     db.session.commit()
-    refresh_all(db.engine)
+    say("refreshing the standing of every customer...")
+    refresh_all(db.engine, rebuild_revenue=True)  # bulk rows bypassed the session, as they did the log
+    say("standing refreshed")
     return counts

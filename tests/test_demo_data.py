@@ -6,11 +6,15 @@ from decimal import Decimal
 
 import phonenumbers
 import pytest
-from sqlalchemy import func, select, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
+from crmadmin import demo
 from crmadmin.extensions import db
-from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction, Role,
-                             Transaction, User, utcnow)
+from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
+                             RevenueMonth, Role, Transaction, User, utcnow)
 from crmadmin.standing import Rules, refresh_all
 from crmadmin.standing.maintain import figures_of, local, today
 from crmadmin.standing.rules import stage, tier
@@ -74,11 +78,12 @@ def test_existing_clerks_own_the_demo_customers(app, app_ctx):
 
 
 def test_proportions_are_realistic(seeded):
-    """Do most customers buy, a few times each, with a few percent complaining, mostly paid, in both languages?"""
+    """Do most customers buy, ten times each on average, with a few percent complaining, mostly paid, in both
+    languages?"""
     buyers = db.session.scalar(select(func.count(func.distinct(Transaction.customer_id))))
-    assert 0.5 * N <= buyers <= 0.8 * N
-    assert 1.5 <= count(Transaction) / N <= 6
-    assert 1.5 <= count(Interaction) / N <= 5
+    assert 0.75 * N <= buyers <= 0.9 * N  # BUYERS = 0.83
+    assert 7 <= count(Transaction) / N <= 13  # ~10 per customer
+    assert 2.4 <= count(Interaction) / N <= 3.6  # ~3 per customer
     complainers = db.session.scalar(select(func.count(func.distinct(Complaint.customer_id))))
     assert 0.005 * N <= complainers <= 0.08 * N
     assert 0.05 * N <= count(CampaignParticipant) <= 0.3 * N
@@ -146,6 +151,16 @@ def test_amounts_are_positive_with_two_decimals(seeded):
     assert all(isinstance(cents, int) and cents > 0 for cents in raw)
     for budget, cost in db.session.execute(select(Campaign.budget, Campaign.actual_cost)):
         assert budget > 0 and cost >= 0
+
+
+def test_monthly_revenue_holds_every_paid_purchase(seeded):
+    """Do the dashboard's monthly sums, filled after the bulk load, add up to the paid purchases, owner by owner?"""
+    paid = dict(db.session.execute(
+        select(func.coalesce(Customer.owner_id, 0), func.sum(Transaction.amount)).join(Transaction.customer)
+        .where(Transaction.status == "paid").group_by(func.coalesce(Customer.owner_id, 0))).all())
+    summed = dict(db.session.execute(
+        select(RevenueMonth.owner_id, func.sum(RevenueMonth.amount)).group_by(RevenueMonth.owner_id)).all())
+    assert paid and summed == paid
 
 
 def test_standing_matches_the_purchases(seeded):
@@ -232,3 +247,80 @@ def test_without_a_clerk_role_demo_clerks_still_own_the_customers(app, app_ctx):
     assert count(Customer) == N
     assert db.session.scalar(select(func.count(func.distinct(Customer.owner_id)))) == 5
     assert db.session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))) == 0
+
+
+def indexes() -> dict:
+    """Every index of every table, as the database describes it (name, columns, uniqueness, partial condition)."""
+    inspector = inspect(db.engine)  # a new inspector: no cached reflection
+
+    def described(ix: dict) -> dict:  # the partial condition is reflected as a TextClause: compare its SQL
+        return {**ix, "dialect_options": {k: str(v) for k, v in ix.get("dialect_options", {}).items()}}
+
+    return {table.name: sorted((described(ix) for ix in inspector.get_indexes(table.name)), key=lambda ix: ix["name"])
+            for table in db.metadata.sorted_tables}
+
+
+def test_a_big_load_builds_every_index_again(app, app_ctx):
+    """Does a load that drops the secondary indexes for speed put every one back as the migrations made it?"""
+    before = indexes()
+    assert "ix_transaction_paid_customer_id" in {ix["name"] for ix in before["transaction"]}
+    counts = demo.seed(N, progress=None, rebuild_indexes=True)
+    assert counts["customers"] == count(Customer) == N
+    assert indexes() == before
+    with db.engine.connect() as connection:  # the models and migrations still agree
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, db.metadata) == []
+    # the unique constraint stayed in place throughout
+    pair = db.session.execute(select(CampaignParticipant.campaign_id, CampaignParticipant.customer_id)).first()
+    db.session.add(CampaignParticipant(campaign_id=pair.campaign_id, customer_id=pair.customer_id))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_a_failed_big_load_still_builds_every_index_again(app, app_ctx, monkeypatch):
+    """If a load fails halfway, are its rows rolled back and the dropped indexes there again all the same?"""
+    before = indexes()
+    write = demo._write
+
+    def failing(conn, table, columns, rows):
+        if table == "interaction":
+            raise RuntimeError("disk full")
+        write(conn, table, columns, rows)
+
+    monkeypatch.setattr(demo, "_write", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        demo.seed(N, progress=None, rebuild_indexes=True)
+    db.session.rollback()
+    assert indexes() == before
+    assert count(Customer) == count(Transaction) == 0
+
+
+def test_only_big_loads_rebuild_the_indexes(app, app_ctx, monkeypatch):
+    """Are the indexes rebuilt for a load that is big and at least doubles the data, and kept for a small one?"""
+    rebuilt = []
+    create = demo._create_indexes
+    monkeypatch.setattr(demo, "_create_indexes", lambda dropped: (rebuilt.append(len(dropped)), create(dropped)))
+    monkeypatch.setattr(demo, "REBUILD_MIN_CUSTOMERS", N)
+    demo.seed(N - 1, progress=None)  # too small
+    demo.seed(N, progress=None)  # big enough, and more than there are
+    demo.seed(N, progress=None)  # big enough, but fewer than there are
+    assert len(rebuilt) == 1 and rebuilt[0] > 20
+    assert count(Customer) == 3 * N - 1
+
+
+def test_a_load_leaves_planner_statistics(app, app_ctx):
+    """After a load, does the database have fresh statistics on the loaded tables, so it picks the right indexes?"""
+    tables = {"customer", "transaction", "interaction", "complaint", "campaign_participant"}
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("DELETE FROM sqlite_stat1"))  # left by earlier tests
+        db.session.commit()
+        seed_demo(app)
+        analyzed = set(db.session.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
+    else:
+        started = db.session.scalar(text("SELECT now()"))
+        db.session.commit()
+        seed_demo(app)
+        analyzed = set(db.session.scalars(text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze >= :t"),
+                                          {"t": started}))
+    assert tables <= analyzed
