@@ -176,12 +176,46 @@ def time_page(app, client, path: str, cold: bool, repeat: int, warmup: int) -> d
             "raw": raw_time(engine, queries, max(5, repeat // 2)), "statements": len(queries)}
 
 
+def time_refresh(app, label: str) -> None:
+    from crmadmin.standing import refresh_all
+
+    with app.app_context():
+        started = time.perf_counter()
+        result = refresh_all(db.engine)
+        print(f"\n{label}: {time.perf_counter() - started:.1f} s for {result['customers']:,} customers, "
+              f"{result['written']:,} rows changed", flush=True)
+
+
+def time_rules_change(app) -> None:
+    """What saving new rules costs: the high-value minimum raised by half, applied to everyone, then put back."""
+    from crmadmin.models import Setting
+    from crmadmin.standing import Rules
+
+    with app.app_context():
+        setting = db.session.get(Setting, "high_min_amount")
+        before = setting.value if setting else None
+        raised = str(Rules.from_settings({"high_min_amount": before} if before else {}).high_min_amount * 3 / 2)
+        for value, label in ((raised, f"Refresh after raising the high-value minimum to {raised}"),
+                             (before, "Refresh after putting it back")):
+            setting = db.session.get(Setting, "high_min_amount")
+            if value is None:
+                db.session.delete(setting)
+            elif setting is None:
+                db.session.add(Setting(key="high_min_amount", value=value))
+            else:
+                setting.value = value
+            db.session.commit()
+            time_refresh(app, label)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000, help="build the data set up to this many")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first")
     parser.add_argument("--refresh", action="store_true", help="also time the full refresh (flask crm refresh-stats)")
+    parser.add_argument("--rules-change", action="store_true",
+                        help="also time the refresh after a rule change (raises, then restores, a setting)")
     parser.add_argument("--only", help="only pages whose label contains this text")
     args = parser.parse_args()
 
@@ -197,13 +231,9 @@ def main() -> None:
     print("Tiers: " + ", ".join(f"{t or 'none'} {n:,}" for t, n in tiers), flush=True)
 
     if args.refresh:
-        from crmadmin.standing import refresh_all
-
-        with app.app_context():
-            started = time.perf_counter()
-            result = refresh_all(db.engine)
-            print(f"\nFull refresh: {time.perf_counter() - started:.1f} s for {result['customers']:,} customers, "
-                  f"{result['written']:,} rows changed", flush=True)
+        time_refresh(app, "Full refresh")
+    if args.rules_change:
+        time_rules_change(app)
 
     clients = sign_in_clients(app)
     print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms |")

@@ -2,7 +2,7 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import choices
@@ -16,6 +16,7 @@ class Complaint(VersionedMixin, db.Model):
     __tablename__ = "complaint"
     __table_args__ = (
         CheckConstraint("satisfaction_score IS NULL OR satisfaction_score BETWEEN 1 AND 5", name="satisfaction_range"),
+        Index("ix_complaint_status_due_at", "status", "due_at", "received_at", "id"),  # complaints awaiting a step
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

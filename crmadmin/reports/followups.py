@@ -62,4 +62,5 @@ def waiting_for_feedback() -> Select:
     """Complaints whose result is still to be reported to the customer, the most overdue first, then the oldest."""
     return (select(Complaint)
             .where(Complaint.status == WAITING_FOR_FEEDBACK)
-            .order_by(Complaint.due_at.is_(None), Complaint.due_at, Complaint.received_at, Complaint.id))
+            # in the order of ix_complaint_status_due_at, so PostgreSQL reads the first page from it
+            .order_by(Complaint.due_at.asc().nulls_last(), Complaint.received_at, Complaint.id))

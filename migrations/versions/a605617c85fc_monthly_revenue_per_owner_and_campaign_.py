@@ -6,7 +6,8 @@ It starts empty: the next `flask crm refresh-stats` (run by `flask crm bootstrap
 since months are counted in the panel's time zone (CRM_TIMEZONE), which only the app knows. Two indexes let a
 clerk's dashboard count their customers by region and source from the index alone; a third walks a clerk's
 customers of every tier highest value first (the Tiers screen's first page) without sorting them all, and the
-follow-up indexes gain the customer id, the list's tie-breaker, so its first page is read in order from them.
+follow-up indexes gain the customer id, the list's tie-breaker, so its first page is read in order from them;
+likewise for the complaints waiting for feedback to the customer, by status and due time.
 
 Revision ID: a605617c85fc
 Revises: 5345858b3c2e
@@ -37,6 +38,8 @@ def upgrade():
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index('ix_customer_owner_id_region', ['owner_id', 'region'], unique=False)
         batch_op.create_index('ix_customer_owner_id_source', ['owner_id', 'source'], unique=False)
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.create_index('ix_complaint_status_due_at', ['status', 'due_at', 'received_at', 'id'], unique=False)
     with op.batch_alter_table('customer_standing', schema=None) as batch_op:
         batch_op.create_index('ix_customer_standing_owner_id_window_amount', ['owner_id', 'window_amount'],
                               unique=False)
@@ -50,6 +53,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaint_status_due_at')
     with op.batch_alter_table('customer_standing', schema=None) as batch_op:
         batch_op.drop_index('ix_customer_standing_owner_id_next_follow_up_on_customer_id')
         batch_op.drop_index('ix_customer_standing_next_follow_up_on_customer_id')
