@@ -155,9 +155,10 @@ def test_amounts_are_positive_with_two_decimals(seeded):
 
 def test_monthly_revenue_holds_every_paid_purchase(seeded):
     """Do the dashboard's monthly sums, filled after the bulk load, add up to the paid purchases, owner by owner?"""
+    owner = func.coalesce(Customer.owner_id, 0).label("owner")
     paid = dict(db.session.execute(
-        select(func.coalesce(Customer.owner_id, 0), func.sum(Transaction.amount)).join(Transaction.customer)
-        .where(Transaction.status == "paid").group_by(func.coalesce(Customer.owner_id, 0))).all())
+        select(owner, func.sum(Transaction.amount)).join(Transaction.customer)
+        .where(Transaction.status == "paid").group_by(owner)).all())
     summed = dict(db.session.execute(
         select(RevenueMonth.owner_id, func.sum(RevenueMonth.amount)).group_by(RevenueMonth.owner_id)).all())
     assert paid and summed == paid
