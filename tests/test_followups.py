@@ -122,6 +122,16 @@ def test_a_clerk_sees_only_their_own_due_customers(book):
     assert listed(client, f"?owner={book['colleague_id']}") == listed(client)
 
 
+def test_the_owner_column_is_shown_to_the_team_not_to_a_clerk(app, book, login_as):
+    """Is the owner column left out of a clerk's own list (always them), and shown to a supervisor?"""
+    def headers(client):
+        page = client.get(URL).get_data(as_text=True)
+        return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", page, re.S)]
+
+    assert "Owner" not in headers(book["client"])
+    assert "Owner" in headers(login_as("supervisor"))
+
+
 def test_a_supervisor_sees_the_team_grouped_by_owner(app, book, login_as):
     """Does a supervisor see every owner's due customers, a per-owner summary, and each owner's list on a click?"""
     supervisor = login_as("supervisor")

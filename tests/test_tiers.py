@@ -2,14 +2,14 @@
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from crmadmin.extensions import db
-from crmadmin.models import AuditEntry, CustomerStanding, Setting, User, utcnow
+from crmadmin.models import AuditEntry, CustomerStanding, Setting, StandingChange, User, utcnow
 from tests import factories
 from tests.forms import submit
 
@@ -109,6 +109,21 @@ def test_the_details_page_shows_the_figures_and_the_history_of_the_standing(app,
     page = client.get(f"/admin/customer/details/?id={customer_id}").get_data(as_text=True)
     assert re.search(r'class="standing-tier">High value<', page)
     assert "36,000.00" in page and "Changes of standing" in page
+
+
+def test_standing_changes_are_dated_by_the_business_day(app, login_as, monkeypatch):
+    """Is a change made at 20:00 UTC shown on the next day in Shanghai, the day the rules counted?"""
+    monkeypatch.setitem(app.config, "CRM_TIMEZONE", "Asia/Shanghai")
+    client = login_as("supervisor")
+    with app.app_context():
+        customer_id = factories.customer().id
+        with db.engine.begin() as connection:
+            connection.execute(StandingChange.__table__.insert().values(
+                customer_id=customer_id, kind="tier", before="low", after="medium",
+                changed_at=datetime(2026, 1, 1, 20, 0)))
+    page = client.get(f"/admin/customer/details/?id={customer_id}").get_data(as_text=True)
+    changes = page.split('class="list-unstyled small standing-changes"')[1].split("</ul>")[0]
+    assert "2026-01-02" in changes and "2026-01-01" not in changes
 
 
 def test_changed_rules_take_effect_for_everyone_and_are_logged(app, login_as, book):

@@ -178,6 +178,8 @@ class FollowUpView(StandingScreen):
     def render(self, template, **kwargs):
         if template == self.list_template:
             kwargs.update(self._page_context())
+            if not kwargs["team_view"]:  # a clerk's list holds only their own customers: no owner column
+                kwargs["list_columns"] = [c for c in kwargs["list_columns"] if c[0] != "owner"]
         return super().render(template, **kwargs)
 
     def _page_context(self) -> dict:
