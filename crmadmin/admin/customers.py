@@ -117,7 +117,9 @@ class CustomerView(SecureModelView):
         if standing is None:
             return None
         changes = db.session.scalars(select(StandingChange).where(StandingChange.customer_id == customer.id)
-                                     .order_by(StandingChange.id.desc()).limit(HISTORY_ROWS)).all()
+                                     # newest first, in the order of ix_standing_change_customer_id_changed_at
+                                     .order_by(StandingChange.changed_at.desc(), StandingChange.id.desc())
+                                     .limit(HISTORY_ROWS)).all()
         return {"row": standing, "tier_reason": explain_tier(standing), "stage_reason": explain_stage(standing),
                 "days_since": days_since_purchase(self, None, standing, None), "changes": changes}
 
