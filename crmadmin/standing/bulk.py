@@ -112,6 +112,9 @@ class Clock:
         shifted = column + self.offset(column) * literal_column("INTERVAL '1 second'")
         return cast(func.date_trunc("month", shifted), Date)
 
+    def greatest(self, *values):
+        return func.max(*values) if self.sqlite else func.greatest(*values)
+
     def add_days(self, day_expr, days):
         if self.sqlite:
             return func.date(day_expr, func.printf("%+d days", days), type_=Date)
@@ -136,8 +139,7 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
     span_days = elapsed_us // literal(DAY_US, BigInteger)  # never negative: integer division is Python's floor
     # in floating point, operation by operation as Python computes it
     interval = cast(elapsed_us, Float) / literal(1e6, Float) / literal(86400.0, Float) / cast(count - 1, Float)
-    silent_limit = func.max(rules.at_risk_min_days, interval * float(rules.at_risk_factor)) if connection.dialect.name \
-        == "sqlite" else func.greatest(rules.at_risk_min_days, interval * float(rules.at_risk_factor))
+    silent_limit = clock.greatest(rules.at_risk_min_days, interval * float(rules.at_risk_factor))
     cents = {name: math.ceil(getattr(rules, f"{name}_min_amount") * 100) for name in ("high", "medium")}
     amount = func.coalesce(window_amount, 0)
     orders = func.coalesce(window_count, 0)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Customer, CustomerStanding, Interaction, Setting, StandingChange, Transaction, utcnow
 from . import bulk, figures as q, revenue
+from .bulk import DERIVED
 from .rules import Figures, Rules, next_due, stage, tier
 
 STANDING = CustomerStanding.__table__
@@ -26,9 +27,6 @@ CHANGE = StandingChange.__table__
 SETTING = Setting.__table__
 CHUNK = 50_000  # customers per refresh transaction
 REFRESHED_KEY = "standing_refreshed_on"  # a bookkeeping setting: the day of the last full refresh
-DERIVED = ("owner_id", "first_purchase_at", "last_purchase_at", "purchase_count", "window_count", "window_amount",
-           "recent_amount", "previous_amount", "tier", "stage", "last_contact_at", "last_interaction_id",
-           "next_follow_up_on", "due_set_by_contact")
 ZERO = Decimal("0.00")
 
 
