@@ -19,9 +19,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     config.prepare(app.config)
 
+    from .search import include_object
+
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
-                     render_as_batch=True, compare_type=True)
+                     render_as_batch=True, compare_type=True, include_object=include_object)
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)

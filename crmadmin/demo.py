@@ -30,6 +30,7 @@ from decimal import Decimal
 from faker import Faker
 from sqlalchemy import func, insert, select, text
 
+from . import search
 from .auth.passwords import hash_password
 from .audit import log_event
 from .extensions import db
@@ -238,6 +239,7 @@ def _drop_indexes(indexes: list) -> None:
     with db.engine.begin() as conn:
         for index in indexes:
             index.drop(bind=conn, checkfirst=True)
+        search.drop(conn)  # the trigram indexes, and on SQLite the triggers that fill its search table
 
 
 def _create_indexes(indexes: list) -> None:
@@ -258,6 +260,8 @@ def _create_indexes(indexes: list) -> None:
             for index in indexes:
                 index.create(bind=conn, checkfirst=True)
                 conn.commit()
+            search.create(conn)  # built from the loaded rows in one pass
+            conn.commit()
         finally:
             conn.rollback()
             if sqlite:

@@ -4,7 +4,6 @@ import re
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +14,7 @@ from crmadmin.models import CustomerStanding, User, utcnow
 from crmadmin.reports.dashboard import month_firsts
 from crmadmin.standing import today
 from tests import factories
+from tests.pages import listed_ids
 from tests.test_browser import browser, live_server, page, sign_in  # noqa: F401 (fixtures)
 
 
@@ -49,15 +49,6 @@ def figures(client) -> dict[str, tuple[str, str | None]]:
 
 def number(shown: str) -> Decimal:
     return Decimal(shown.replace(",", ""))
-
-
-def listed_ids(client, url: str) -> set[int]:
-    """The ids of the records a list page shows, all on one page."""
-    parts = urlsplit(url)
-    query = urlencode(parse_qsl(parts.query) + [("page_size", "100")])
-    response = client.get(f"{parts.path}?{query}")
-    assert response.status_code == 200, url
-    return {int(i) for i in re.findall(r"/details/\?id=(\d+)", response.get_data(as_text=True))}
 
 
 def user_id(app, username: str) -> int:

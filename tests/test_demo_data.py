@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from crmadmin import demo
+from crmadmin import demo, search
 from crmadmin.extensions import db
 from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
                              RevenueMonth, Role, Transaction, User, utcnow)
@@ -269,8 +269,16 @@ def test_a_big_load_builds_every_index_again(app, app_ctx):
     assert counts["customers"] == count(Customer) == N
     assert indexes() == before
     with db.engine.connect() as connection:  # the models and migrations still agree
-        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True,
+                                                               "include_object": search.include_object})
         assert compare_metadata(context, db.metadata) == []
+        # the search index was built again from every loaded customer, and its triggers follow new changes
+        assert search.count_indexed(connection) == N
+    last = db.session.scalars(select(Customer).order_by(Customer.id.desc())).first()
+    last.name = "Xu Mingzhe"
+    db.session.commit()
+    found = db.session.scalars(search.matching_ids("customer", ["name"], "mingzh", db.engine.dialect.name)).all()
+    assert found == [last.id]
     # the unique constraint stayed in place throughout
     pair = db.session.execute(select(CampaignParticipant.campaign_id, CampaignParticipant.customer_id)).first()
     db.session.add(CampaignParticipant(campaign_id=pair.campaign_id, customer_id=pair.customer_id))

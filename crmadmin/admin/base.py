@@ -20,6 +20,7 @@ from ..extensions import db
 from .counting import CappedCountQuery
 from .history import history_for
 from .scope import ScopedAjaxLoader, restrict
+from .searching import apply_search
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,10 @@ class SecureModelView(AccessMixin, ModelView):
 
     def get_query(self):
         return self._narrow(super().get_query())
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Substring search through the search index where there is one (admin/searching.py)."""
+        return apply_search(self, query, count_query, joins, count_joins, search)
 
     def get_count_query(self):
         """Counts stop at CRM_COUNT_CAP (admin/counting.py): "10,000+" rather than a full scan of a big table."""
