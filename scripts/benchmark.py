@@ -63,6 +63,7 @@ def csrf_token(html: str) -> str:
 def scale_pages(app) -> list[tuple]:
     """Pages whose address depends on the data: deep pages, searches by real values, a filter, a long history."""
     from crmadmin.admin.filter_links import filtered_url
+    from crmadmin.admin.keyset import encode
 
     with app.app_context():
         heaviest = db.session.scalar(select(CustomerStanding.customer_id)
@@ -73,16 +74,96 @@ def scale_pages(app) -> list[tuple]:
             by_region = filtered_url(view, ((Customer.region, "equals"), middle.region))
         history = db.session.scalar(select(CustomerStanding.purchase_count)
                                     .where(CustomerStanding.customer_id == heaviest))
+        # where the pager's "next" link stands after walking halfway: the row at that depth, as its cursor
+        depth = {"c": middle.id, "t": (db.session.scalar(select(func.max(Transaction.id))) or 2) // 2}
+        deep = {label: db.session.execute(stmt.offset(depth[label[0]] - 1).limit(1)).one() for label, stmt in (
+            ("cid", select(Customer.id).order_by(Customer.id.desc())),
+            ("cname", select(Customer.name, Customer.id).order_by(Customer.name, Customer.id)),
+            ("tx", select(Transaction.occurred_at, Transaction.id)
+             .order_by(Transaction.occurred_at.desc(), Transaction.id.desc())))}
     email_part = (middle.email or "c1.").split("@")[0]
+    company_part = (middle.company_name or middle.name)[:3]
+    after = {label: encode(list(row)) for label, row in deep.items()}
     return [
-        ("Customers, page 500 (offset 9,980)", "admin", "/admin/customer/?page=499", False),
-        ("Customers, page 25,000 (offset 499,980)", "admin", "/admin/customer/?page=24999", False),
-        (f"Customers, search by name ({middle.name})", "admin", f"/admin/customer/?search={middle.name}", False),
+        ("Customers, page 500 (numbered link: offset 9,980)", "admin", "/admin/customer/?page=499", False),
+        (f"Customers, page {depth['c'] // 20 + 1:,} (next past row {depth['c']:,})", "admin",
+         f"/admin/customer/?page={depth['c'] // 20}&after={after['cid']}", False),
+        (f"Customers by name, page {depth['c'] // 20 + 1:,} (next past row {depth['c']:,})", "admin",
+         f"/admin/customer/?sort=1&page={depth['c'] // 20}&after={after['cname']}", False),
+        (f"Transactions, page {depth['t'] // 20 + 1:,} (next past row {depth['t']:,})", "admin",
+         f"/admin/transaction/?page={depth['t'] // 20}&after={after['tx']}", False),
+        (f"Customers, search by a full name ({len(middle.name)} characters)", "admin",
+         f"/admin/customer/?search={middle.name}", False),
         ("Customers, search by 7 digits of a mobile", "admin", f"/admin/customer/?search={middle.mobile[5:12]}", False),
         ("Customers, search by an e-mail's local part", "admin", f"/admin/customer/?search={email_part}", False),
+        ("Customers, search by 3 characters of a company", "admin", f"/admin/customer/?search={company_part}", False),
+        ("Customers, search by 7 digits of a mobile (clerk)", "clerk",
+         f"/admin/customer/?search={middle.mobile[5:12]}", False),
+        ("Transactions, search by 7 digits of a customer's mobile", "admin",
+         f"/admin/transaction/?search={middle.mobile[5:12]}", False),
         (f"Customers, filtered by region ({middle.region})", "admin", by_region, False),
         (f"Customer details, {history:,} paid purchases", "admin", f"/admin/customer/details/?id={heaviest}", False),
+        ("Customer edit form", "admin", f"/admin/customer/edit/?id={middle.id}", False),
     ]
+
+
+def form_saves(app) -> list[tuple]:
+    """(label, who, form address, changes for the i-th save): a new customer, and an edit of an existing one."""
+    with app.app_context():
+        middle = db.session.scalar(select(func.max(Customer.id))) // 2
+    return [
+        ("Create a customer (form POST)", "admin", "/admin/customer/new/",
+         lambda i: {"name": f"Benchmark customer {i}", "mobile": f"+86139{i % 10**8:08d}"}),
+        ("Edit a customer (form POST)", "admin", f"/admin/customer/edit/?id={middle}",
+         lambda i: {"notes": f"benchmark edit {i}"}),
+    ]
+
+
+def time_save(app, client, url: str, changes, repeat: int, warmup: int) -> dict:
+    """A save through the form like a browser: the form is fetched untimed, the POST (302 when saved) is timed.
+
+    Its "raw SQL" is the time its statements took while the POST ran, measured at the driver."""
+    from tests.forms import read_form
+
+    in_database, statements, running = [], [], {}
+
+    def post(i: int):
+        data = read_form(client.get(url).get_data(as_text=True))
+        data.update(changes(i))
+        in_database.append(0.0)
+        statements.append(0)
+        running["post"] = time.perf_counter()
+        response = client.post(url, data={k: v for k, v in data.items() if v is not None})
+        elapsed = time.perf_counter() - running.pop("post")
+        if response.status_code != 302:
+            raise SystemExit(f"{url}: not saved (HTTP {response.status_code})")
+        return elapsed
+
+    run = int(time.time())  # distinct values from one run to the next
+    for i in range(warmup):
+        post(run * 1000 + i)
+    with app.app_context():
+        engine = db.engine
+    # a write cannot be replayed (the log's chain refuses the same entry twice): time the statements as they run
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if "post" in running:
+            running[id(cursor)] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if id(cursor) in running:
+            in_database[-1] += time.perf_counter() - running.pop(id(cursor))
+            statements[-1] += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        times = [post(run * 1000 + warmup + i) for i in range(repeat)]
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    n = len(times)
+    return {"median": statistics.median(times), "p95": percentile(times, 0.95),
+            "raw": statistics.median(in_database[-n:]), "statements": max(statements[-n:])}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -265,10 +346,15 @@ def main() -> None:
     clients = sign_in_clients(app)
     print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms |")
     print("|---|---:|---:|---:|---:|---:|")
-    for label, who, path, cold in PAGES + ([] if args.no_scale_pages else scale_pages(app)):
+    pages = PAGES + ([] if args.no_scale_pages else scale_pages(app))
+    saves = [] if args.no_scale_pages else form_saves(app)
+    for label, who, path, extra in pages + saves:
         if args.only and args.only.lower() not in label.lower() or who not in clients:
             continue
-        r = time_page(app, clients[who], path, cold, args.repeat, args.warmup)
+        if callable(extra):
+            r = time_save(app, clients[who], path, extra, args.repeat, args.warmup)
+        else:
+            r = time_page(app, clients[who], path, extra, args.repeat, args.warmup)
         print(f"| {label} | {r['median'] * 1000:.1f} | {r['p95'] * 1000:.1f} | {r['raw'] * 1000:.1f} | "
               f"{r['statements']} | {(r['median'] - r['raw']) * 1000:.1f} |", flush=True)
 

@@ -19,6 +19,7 @@ from ..audit import log_event_now
 from ..extensions import db
 from .counting import CappedCountQuery
 from .history import history_for
+from .keyset import KeysetPaging
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
 
@@ -82,7 +83,7 @@ class AccessMixin:
         return None
 
 
-class SecureModelView(AccessMixin, ModelView):
+class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     """A record screen: permissions per action, clean error messages, one transaction per save, optimistic locking."""
 
     # how rows belong to an owner: "owner" (the row has owner_id), "customer" (via customer_id), or None
