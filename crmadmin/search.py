@@ -8,7 +8,7 @@ per dialect): migration 3c1f0e7a9b42 creates them, `is_search_object` keeps auto
 SQLite table is kept in step by triggers, so every path that writes a customer (forms, CLI, bulk SQL) updates it.
 An Alembic batch migration that rebuilds `customer` on SQLite drops those triggers: run `create(conn)` after it.
 """
-from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import any_, column, func, or_, select, table
 
 MIN_LENGTH = 3  # a trigram index needs a whole trigram
 INDEXED = {"customer": ("name", "mobile", "email", "company_name")}
@@ -47,6 +47,19 @@ def matching_ids(table_name: str, columns, term: str, dialect: str):
     rows = table(table_name, column("id"), *(column(name) for name in columns))
     pattern = f"%{escape_like(term)}%"
     return select(rows.c.id).where(or_(*(rows.c[name].ilike(pattern, escape="\\") for name in columns)))
+
+
+def whose_text_contains(key, table_name: str, columns, term: str, dialect: str):
+    """`key` (an id column, or a foreign key to `table_name`) is one of the matching rows' ids.
+
+    PostgreSQL gets `key = ANY(ARRAY(subquery))`: the ids are collected once from the trigram indexes, then looked up.
+    As `key IN (subquery)` it would flatten the subquery into a semi-join and, for ORDER BY id DESC LIMIT 21, walk the
+    whole primary key backwards testing each row: 4 s for a rare e-mail fragment at a million customers, 3 ms this way.
+    """
+    ids = matching_ids(table_name, columns, term, dialect)
+    if dialect == "postgresql":
+        return key == any_(func.array(ids.scalar_subquery()))
+    return key.in_(ids)
 
 
 def _sqlite_ddl(table_name: str, columns) -> list[str]:

@@ -2,7 +2,7 @@
 import logging
 from datetime import datetime
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
@@ -19,7 +19,7 @@ from ..audit import log_event_now
 from ..extensions import db
 from .counting import CappedCountQuery
 from .history import history_for
-from .keyset import KeysetPaging
+from .keyset import KeysetPaging, walk
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
 
@@ -98,7 +98,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     column_details_exclude_list = ("version",)
     column_editable_list = ()  # no inline editing: it bypasses form validation and the version check
     export_types = ["csv"]
-    export_max_rows = 10000
+    export_max_rows = 0  # every row: exports stream in batches (`_export_data`), so their size does not bound memory
+    export_batch_rows = 1000
     column_auto_select_related = True
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
@@ -122,11 +123,16 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         return self._may("export")
 
     def _export_data(self):
-        """Every export is in the operation log: who exported which screen, with which filters, how many rows."""
-        count, data = super()._export_data()
+        """The list's rows (scope, search, filters, order), read in batches while the file is sent; the export is
+        logged first with its screen, filters and exact row count."""
+        view_args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(view_args.sort)
+        _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
+                                 view_args.filters, execute=False, page_size=0)
+        count = query.order_by(None).count()
         log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
-                                         "rows": len(data)})
-        return count, data
+                                         "rows": count})
+        return count, walk(query, list(g.crm_list.keys), self.export_batch_rows)
 
     def get_export_value(self, model, name):
         """Cells a spreadsheet would run as a formula are exported as text (OWASP CSV injection)."""

@@ -102,6 +102,25 @@ def beyond(keys: list[SortKey], values: list, forward: bool, nulls_high: bool):
     return or_(*terms)
 
 
+def walk(query, keys: list[SortKey], size: int):
+    """Every row of an ordered query, `size` at a time, each batch read past the last: a whole list in bounded memory
+    (rows already sent are only weakly held by the session), without a server-side cursor. The read transaction ends
+    with the walk, even if the client goes away: a streamed response may be closed long after its request."""
+    nulls_high = query.session.get_bind().dialect.name == "postgresql"
+    values = None
+    try:
+        while True:
+            rest = query if values is None else query.filter(beyond(keys, values, True, nulls_high))
+            batch = rest.limit(size).all()
+            yield from batch
+            if len(batch) < size:
+                return
+            values = [k.value(batch[-1]) for k in keys]
+            del batch
+    finally:
+        query.session.rollback()
+
+
 def pager(state: ListState, rows: list, page: int, count, page_size: int, page_url) -> dict:
     """The links under a list: first, previous and next past the rows shown; numbered pages while the total is exact."""
     after = state.cursor is not None and state.cursor[0] == "after"

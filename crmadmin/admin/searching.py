@@ -34,9 +34,8 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
     for term in text.split():
         clauses, count_clauses = [], []
         for key, (table_name, names) in indexed.items():
-            ids = search.matching_ids(table_name, names, term, dialect)
-            clauses.append(key.in_(ids))
-            count_clauses.append(key.in_(ids))
+            clauses.append(search.whose_text_contains(key, table_name, names, term, dialect))
+            count_clauses.append(search.whose_text_contains(key, table_name, names, term, dialect))
         pattern = "%" + search.escape_like(term) + "%"
         for column, path in plain:
             query, joins, alias = view._apply_path_joins(query, joins, path, inner_join=False)

@@ -1,6 +1,5 @@
 """The base of the screens that list customers by their standing (tiers, churn warning, follow-ups): read-only,
 scoped to the viewer's customers, no exact COUNT, the customer file one click away."""
-from datetime import date
 
 from flask import g, url_for
 from flask_babel import gettext as _

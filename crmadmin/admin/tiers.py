@@ -8,7 +8,7 @@ from .. import choices
 from ..extensions import db
 from ..models import CustomerStanding
 from ..reports import cached
-from ..reports.tiers import at_risk_total, tier_totals
+from ..reports.tiers import tier_totals
 from .fields import choice_settings
 from .filter_links import filtered_url
 from .labels import LABELS
