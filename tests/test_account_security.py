@@ -1,16 +1,17 @@
 """Accounts that hold: sign-in lockout, session timeouts, security headers, password change, CSRF on every form."""
 import re
 import time
+from datetime import datetime
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import event, func, select, text
 
 from crmadmin import create_app
 from crmadmin.auth.passwords import verify_password
 from crmadmin.auth.sessions import SEEN_AT, SIGNED_IN_AT
 from crmadmin.extensions import db, limiter
-from crmadmin.models import Customer, User
+from crmadmin.models import AuditEntry, Customer, User
 from tests import factories
 from tests.conftest import sign_in
 from tests.forms import csrf_token, read_form
@@ -455,3 +456,37 @@ def test_every_post_route_refuses_a_bad_csrf_token_and_changes_nothing(app, logi
         assert {k: v for k, v in session.items() if k != SEEN_AT} == \
             {k: v for k, v in session_before.items() if k != SEEN_AT}
     assert signed_in(client)
+
+
+def test_a_sign_in_succeeds_when_another_sign_in_of_the_user_saved_first(app, client):
+    """Two sign-ins of one user at once: the other one writes the user row between our read and our write. Do we
+    still sign in (no error page), with both sign-ins' times and our entry in the log?"""
+    with app.app_context():
+        user = factories.user("clerk")
+        engine = db.engine
+    elsewhere = datetime(2026, 1, 1, 8, 0)
+
+    done = []
+
+    def another_sign_in_saves_first(conn, cursor, statement, parameters, context, executemany):
+        # just before our first write, the other sign-in commits its own
+        if not done and statement.lstrip().startswith(("INSERT", "UPDATE")):
+            done.append(True)
+            with engine.begin() as other:
+                other.execute(text('UPDATE "user" SET version = version + 1, last_login_at = :at WHERE id = :id'),
+                              {"at": elsewhere, "id": user.id})
+
+    page = client.get("/login")
+    event.listen(engine, "before_cursor_execute", another_sign_in_saves_first)
+    try:
+        response = client.post("/login", data={"username": user.username, "password": factories.PASSWORD,
+                                               "csrf_token": csrf_token(page.get_data(as_text=True))})
+    finally:
+        event.remove(engine, "before_cursor_execute", another_sign_in_saves_first)
+    assert done and response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    with app.app_context():
+        saved = db.session.get(User, user.id)
+        assert saved.last_login_at > elsewhere and saved.version == user.version + 2
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "sign_in", AuditEntry.record_id == user.id)) == 1

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import log_event, log_event_now
 from ..extensions import db
@@ -30,6 +31,20 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def _commit_bookkeeping(change, attempts: int = 3) -> None:
+    """Sign-in time and language on the user's row: a sign-in of the same user elsewhere that saved the row meanwhile
+    (its version moved on) is no conflict; apply the change again to the row as it now is."""
+    for attempt in range(attempts):
+        change()
+        try:
+            db.session.commit()
+            return
+        except StaleDataError:
+            db.session.rollback()  # expires the user: the next attempt reads its current version
+            if attempt == attempts - 1:
+                raise
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @throttle.sign_in_per_name
 @throttle.sign_in_per_address
@@ -44,9 +59,8 @@ def login():
             dummy_verify(form.password.data)
         if user is not None and user.active and verify_password(user.password_hash, form.password.data):
             start_session(user)
-            user.last_login_at = utcnow()
-            log_event(db.session, "sign_in", record=user)
-            db.session.commit()
+            _commit_bookkeeping(lambda: (setattr(user, "last_login_at", utcnow()),
+                                         log_event(db.session, "sign_in", record=user)))
             return redirect(safe_next(form.next.data, home))
         throttle.record_failure()
         log_event_now("sign_in_failed", record=user, details={"username": form.username.data.strip()[:64]})
@@ -75,6 +89,5 @@ def set_language():
     session["language"] = form.language.data
     if current_user.is_authenticated:
         user = db.session.get(User, current_user.id)
-        user.locale = form.language.data
-        db.session.commit()
+        _commit_bookkeeping(lambda: setattr(user, "locale", form.language.data))
     return redirect(safe_next(form.next.data, url_for("admin.index")))
