@@ -489,4 +489,4 @@ def test_a_sign_in_succeeds_when_another_sign_in_of_the_user_saved_first(app, cl
         saved = db.session.get(User, user.id)
         assert saved.last_login_at > elsewhere and saved.version == user.version + 2
         assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "sign_in", AuditEntry.record_id == user.id)) == 1
+            AuditEntry.action == "sign_in", AuditEntry.record_id == str(user.id))) == 1
