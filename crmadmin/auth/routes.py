@@ -31,16 +31,18 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def _commit_bookkeeping(change, attempts: int = 3) -> None:
+def _commit_bookkeeping(user, change, attempts: int = 5) -> None:
     """Sign-in time and language on the user's row: a sign-in of the same user elsewhere that saved the row meanwhile
     (its version moved on) is no conflict; apply the change again to the row as it now is."""
     for attempt in range(attempts):
-        change()
         try:
+            if attempt:
+                db.session.refresh(user)  # its current version, before changing it again
+            change()
             db.session.commit()
             return
         except StaleDataError:
-            db.session.rollback()  # expires the user: the next attempt reads its current version
+            db.session.rollback()
             if attempt == attempts - 1:
                 raise
 
@@ -59,7 +61,7 @@ def login():
             dummy_verify(form.password.data)
         if user is not None and user.active and verify_password(user.password_hash, form.password.data):
             start_session(user)
-            _commit_bookkeeping(lambda: (setattr(user, "last_login_at", utcnow()),
+            _commit_bookkeeping(user, lambda: (setattr(user, "last_login_at", utcnow()),
                                          log_event(db.session, "sign_in", record=user)))
             return redirect(safe_next(form.next.data, home))
         throttle.record_failure()
@@ -89,5 +91,5 @@ def set_language():
     session["language"] = form.language.data
     if current_user.is_authenticated:
         user = db.session.get(User, current_user.id)
-        _commit_bookkeeping(lambda: setattr(user, "locale", form.language.data))
+        _commit_bookkeeping(user, lambda: setattr(user, "locale", form.language.data))
     return redirect(safe_next(form.next.data, url_for("admin.index")))
