@@ -34,8 +34,9 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
     for term in text.split():
         clauses, count_clauses = [], []
         for key, (table_name, names) in indexed.items():
-            clauses.append(search.whose_text_contains(key, table_name, names, term, dialect))
-            count_clauses.append(search.whose_text_contains(key, table_name, names, term, dialect))
+            clause = search.whose_text_contains(key, table_name, names, term, dialect)
+            clauses.append(clause)
+            count_clauses.append(clause)
         pattern = "%" + search.escape_like(term) + "%"
         for column, path in plain:
             query, joins, alias = view._apply_path_joins(query, joins, path, inner_join=False)
