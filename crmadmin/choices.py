@@ -117,6 +117,20 @@ COMPLAINT_STATUS = Choices(
     ("rejected", _l("Rejected")),
     ("reopened", _l("Reopened")),
 )
+COMPLAINT_MOVE = Choices(  # the steps of the complaint process (crmadmin/complaints/workflow.py)
+    "complaint_move",
+    ("register", _l("Registered")),
+    ("assess", _l("Assess")),
+    ("reject", _l("Reject as unfounded")),
+    ("assign", _l("Assign")),
+    ("reassign", _l("Reassign")),
+    ("reclassify", _l("Reclassify")),
+    ("draft", _l("Draft solution")),
+    ("start", _l("Start work")),
+    ("report", _l("Report result to customer")),
+    ("close", _l("Close")),
+    ("reopen", _l("Reopen")),
+)
 CAMPAIGN_TYPE = Choices(
     "campaign_type",
     ("appreciation_event", _l("Customer appreciation event")),
@@ -162,6 +176,7 @@ RECORD_TYPE = Choices(  # table names, as the operation log stores them
     ("transaction", _l("Transaction")),
     ("interaction", _l("Interaction")),
     ("complaint", _l("Complaint")),
+    ("complaint_step", _l("Complaint step")),
     ("campaign", _l("Campaign")),
     ("campaign_participant", _l("Campaign participant")),
     ("user", _l("User")),

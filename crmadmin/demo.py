@@ -70,6 +70,7 @@ COMPLAINT_SUBJECTS = ["Late delivery", "Product defect", "Rude service on the ph
                       "Contract terms unclear", "发货延迟", "产品质量问题", "服务态度差", "价格不一致", "合同条款争议"]
 COMPLAINT_TYPES = ["product_quality", "service", "price", "contract", "policy"]
 COMPLAINT_CHANNELS = ["phone", "email", "visit", "online_chat"]
+RESPOND_HOURS = {"urgent": 4, "normal": 24, "common_question": 48}
 OPEN_STATUSES = ["received", "assessed", "assigned", "in_progress", "closed", "closed"]
 DEPARTMENTS = ["Service", "Sales", "Quality", "客服部"]
 SOLUTIONS = ["Replaced the product", "Refunded the difference", "Apologised and retrained the agent",
@@ -105,7 +106,8 @@ INTERACTION_COLUMNS = ("customer_id", "channel", "direction", "summary", "outcom
                        "next_follow_up_on", "version", "created_at", "updated_at")
 COMPLAINT_COLUMNS = ("customer_id", "subject", "description", "channel", "received_at", "type", "severity",
                      "urgency", "status", "assignee_id", "department", "solution", "satisfaction_score", "due_at",
-                     "closed_at", "version", "created_at", "updated_at")
+                     "closed_at", "respond_due_at", "responded_at", "next_due_at", "version", "created_at",
+                     "updated_at")
 PARTICIPANT_COLUMNS = ("campaign_id", "customer_id", "response", "responded_at", "version", "created_at",
                        "updated_at")
 
@@ -419,12 +421,17 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                         status = choice(OPEN_STATUSES)
                     done_at = stamp(max(0, t - int(3600 * (2 + rand() * 94)))) \
                         if status in ("closed", "rejected") else None
+                    # the default due times (crmadmin.complaints.deadlines): first response, then resolution
+                    respond_due = stamp(t - RESPOND_HOURS[urgency] * 3600)
+                    due = stamp(t - (24 if urgency == "urgent" else 72) * 3600)
+                    responded = None if status == "received" else stamp(max(0, t - int(3600 * rand() * 6)))
+                    next_due = None if done_at else respond_due if responded is None else due
                     cp_rows.append((cid, choice(COMPLAINT_SUBJECTS), "Reported by the customer; see the call notes.",
                                     choice(COMPLAINT_CHANNELS), received, choice(COMPLAINT_TYPES),
                                     "major" if rand() < 0.1 else "general", urgency, status, owner, choice(DEPARTMENTS),
                                     choice(SOLUTIONS) if status == "closed" else None,
                                     choices((2, 3, 4, 5), (1, 2, 4, 3))[0] if status == "closed" else None,
-                                    stamp(t - (24 if urgency == "urgent" else 72) * 3600), done_at, 1, received,
+                                    due, done_at, respond_due, responded, next_due, 1, received,
                                     done_at or received))
 
                 if rand() < 0.12:

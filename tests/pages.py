@@ -10,3 +10,11 @@ def listed_ids(client, url: str) -> set[int]:
     response = client.get(f"{parts.path}?{query}")
     assert response.status_code == 200, url
     return {int(i) for i in re.findall(r"/details/\?id=(\d+)", response.get_data(as_text=True))}
+
+
+def listed_in_order(client, url: str) -> list[int]:
+    """The ids of the records a list page shows, in the order shown (from the rows' selection boxes)."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    html = response.get_data(as_text=True)
+    return [int(i) for i in re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', html)]

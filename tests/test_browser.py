@@ -243,3 +243,68 @@ def test_a_clerk_sees_only_their_customers_and_gains_delete_when_an_administrato
     expect(page.locator(".alert-success")).to_be_visible()
     with app.app_context():
         assert db.session.get(Interaction, note.id) is None
+
+
+def test_an_urgent_complaint_goes_from_a_clerk_to_a_supervisor_and_closed(app, live_server, browser):
+    """A clerk registers an urgent complaint; a supervisor assigns, works and closes it: does the dashboard's
+    open-urgent figure go up and then back down, and does the timeline show every step?"""
+    with app.app_context():
+        clerk = factories.user("clerk")
+        supervisor = factories.user("supervisor", display_name="Zhang Wei")
+        customer = factories.customer(name=f"刘洋{uuid.uuid4().hex[:6]}", owner_id=clerk.id)
+
+    def session():
+        context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        return context, context.new_page()
+
+    def open_urgent(page) -> int:
+        page.goto(f"{live_server}/admin/")
+        return int(page.locator("[data-figure='complaints:open_urgent']").inner_text().replace(",", ""))
+
+    clerk_context, desk = session()
+    boss_context, boss = session()
+    try:
+        sign_in(boss, live_server, supervisor.username)
+        before = open_urgent(boss)
+
+        sign_in(desk, live_server, clerk.username)
+        desk.goto(f"{live_server}/admin/complaint/new/")
+        desk.click("#s2id_customer .select2-choice")
+        desk.fill("#select2-drop input.select2-input", customer.name[:4])
+        desk.locator("#select2-drop .select2-result-label", has_text=customer.name).click()
+        desk.fill("#subject", "冰箱漏水")
+        desk.fill("#description", "新买的冰箱第二天开始漏水")
+        choose(desk, "channel", "Phone")
+        choose(desk, "type", "Product quality")
+        choose(desk, "urgency", "Urgent")
+        desk.click("form.admin-form input[type=submit][value='Save']")
+        expect(desk.locator(".alert-success")).to_contain_text("Record was successfully created.")
+        row = desk.locator("table.model-list tbody tr", has_text="冰箱漏水")
+        expect(row.locator(".complaint-status")).to_have_text("Received")
+        expect(row.locator(".complaint-due")).to_contain_text("response: 3 h")
+
+        assert open_urgent(boss) == before + 1
+        boss.goto(f"{live_server}/admin/complaint/")
+        boss.locator("table.model-list tbody tr", has_text="冰箱漏水").locator("a[href*='/details/']").first.click()
+        steps = [("assess", {}), ("assign", {"select#assignee": supervisor.username}),
+                 ("draft", {"#solution": "上门更换冰箱"}), ("start", {}),
+                 ("report", {"#action_taken": "已更换新冰箱"}),
+                 ("close", {"#customer_feedback": "客户满意", "select#satisfaction_score": "5"})]
+        for move, fields in steps:
+            boss.click(f".complaint-progress a[data-move='{move}']")
+            for selector, value in fields.items():
+                if selector.startswith("select"):
+                    option = boss.locator(f"{selector} option", has_text=value).first.get_attribute("value")
+                    boss.select_option(selector, option)
+                else:
+                    boss.fill(selector, value)
+            boss.click("form.complaint-move-form button[type=submit]")
+            expect(boss.locator(".alert-success")).to_be_visible()  # back on the details page
+        expect(boss.locator(".complaint-progress .complaint-status")).to_have_text("Closed")
+        expect(boss.locator("table.complaint-steps tbody tr, table.complaint-steps tr[data-move]")).to_have_count(7)
+        expect(boss.locator("table.complaint-steps tr[data-move='close']")).to_contain_text("Zhang Wei")
+        assert open_urgent(boss) == before
+    finally:
+        clerk_context.close()
+        boss_context.close()

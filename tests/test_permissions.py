@@ -22,7 +22,9 @@ SCREENS = {  # endpoint -> (permission resource, model)
 
 # Screens over derived figures: seen and exported with the customers permission, never written.
 STANDING_SCREENS = ("followups", "tiers", "churn")
-ADMIN_ONLY_PAGES = ("settings",)  # declare no permission: administrators only
+ADMIN_ONLY_PAGES = {"settings": "window_months", "complaint_deadlines": "resolve_hours_major"}  # no permission
+# Work lists over records, seen and exported with the records' permission; written only through their moves.
+WORK_SCREENS = {"overdue_complaints": "complaints"}
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -32,7 +34,7 @@ def _granted(role: str, resource: str, action: str) -> bool:
 def test_every_model_screen_is_covered_by_this_sweep(app):
     """Would a newly added screen escape the role sweep below?"""
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
-    assert endpoints - {"admin"} == set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES)
+    assert endpoints - {"admin"} == set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
@@ -55,16 +57,35 @@ def test_a_standing_screen_is_read_and_exported_as_granted_and_never_written(app
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
-def test_only_administrators_open_the_rules_settings(app, login_as, snapshot, role):
-    """Can anyone but an administrator read or change the tier and follow-up rules?"""
+@pytest.mark.parametrize("page", list(ADMIN_ONLY_PAGES))
+def test_only_administrators_open_the_rules_settings(app, login_as, snapshot, role, page):
+    """Can anyone but an administrator read or change the tier, follow-up or complaint due-time rules?"""
     client = login_as(role)
     allowed = role == "administrator"
-    assert client.get("/admin/settings/").status_code == (200 if allowed else 403)
+    assert client.get(f"/admin/{page}/").status_code == (200 if allowed else 403)
     if not allowed:
         token = csrf_token(client.get("/admin/").get_data(as_text=True))
         rows = snapshot()
-        assert client.post("/admin/settings/", data={"csrf_token": token, "window_months": "1"}).status_code == 403
+        assert client.post(f"/admin/{page}/", data={"csrf_token": token, ADMIN_ONLY_PAGES[page]: "1"}).status_code \
+            == 403
         assert snapshot() == rows
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", list(WORK_SCREENS))
+def test_a_work_list_is_read_and_exported_as_granted_and_never_created_on(app, login_as, snapshot, role, endpoint):
+    """Does a work list (overdue complaints) open and export as its records' permissions allow, with no create?"""
+    resource = WORK_SCREENS[endpoint]
+    client = login_as(role)
+    record_id = _one_record(app, "complaint", client.username)
+    for action, url in (("view", f"/admin/{endpoint}/"), ("view", f"/admin/{endpoint}/details/?id={record_id}"),
+                        ("export", f"/admin/{endpoint}/export/csv/")):
+        allowed = _granted(role, resource, "view") and _granted(role, resource, action)
+        assert client.get(url).status_code == (200 if allowed else 403), (role, url)
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    rows = snapshot()
+    assert client.post(f"/admin/{endpoint}/new/", data={"csrf_token": token, "subject": "x"}).status_code in (302, 403)
+    assert snapshot() == rows
 
 
 def _one_record(app, endpoint, owner: str):

@@ -9,10 +9,12 @@ from ..models import (AuditEntry, Campaign, CampaignParticipant, Complaint, Cust
                       Role, Transaction, User)
 from .accounts import RoleView, UserView
 from .audit_log import AuditLogView
+from .complaint_settings import ComplaintDeadlinesView
+from .complaints import ComplaintView, OverdueComplaintView
 from .dashboard import DashboardView
 from .followups import FollowUpView
 from .customers import CustomerView
-from .records import CampaignView, ComplaintView, InteractionView, ParticipantView, TransactionView
+from .records import CampaignView, InteractionView, ParticipantView, TransactionView
 from .settings import SettingsView
 from .tiers import ChurnView, TierView
 
@@ -37,9 +39,13 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(FollowUpView(CustomerStanding, db, name=_l("Follow-ups"), category=work, endpoint="followups"))
     admin.add_view(TierView(CustomerStanding, db, name=_l("Value tiers"), category=work, endpoint="tiers"))
     admin.add_view(ChurnView(CustomerStanding, db, name=_l("Churn warning"), category=work, endpoint="churn"))
+    admin.add_view(OverdueComplaintView(Complaint, db, name=_l("Overdue complaints"), category=work,
+                                        endpoint="overdue_complaints"))
     accounts = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), category=accounts, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=accounts, endpoint="role"))
     admin.add_view(SettingsView(name=_l("Tier and follow-up rules"), category=accounts, endpoint="settings"))
+    admin.add_view(ComplaintDeadlinesView(name=_l("Complaint due times"), category=accounts,
+                                          endpoint="complaint_deadlines"))
     admin.add_view(AuditLogView(AuditEntry, db, name=_l("Operation log"), category=accounts, endpoint="auditentry"))
     return admin

@@ -143,7 +143,7 @@ class DashboardView(AccessMixin, AdminIndexView):
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         data = cached(self._key("complaints", owner), lambda: figures.complaints(db.session, owner, now))
         still_open = ((Complaint.status, "not in list"), NOT_CLOSED)
-        past_due = ((Complaint.due_at, "smaller than"), f"{data['now']:%Y-%m-%d %H:%M:%S}")
+        past_due = ((Complaint.next_due_at, "smaller than"), f"{data['now']:%Y-%m-%d %H:%M:%S}")
         keys = list(choices.COMPLAINT_URGENCY.values)
         by_urgency = _chart("complaints", "bar", _("Open complaints by urgency"),
                             [choices.COMPLAINT_URGENCY.label(k) for k in keys], [
@@ -163,15 +163,35 @@ class DashboardView(AccessMixin, AdminIndexView):
                 "figures": [
             {"key": "open", "label": _("Open complaints"), "url": self._link("complaint", *still_open),
              "shown": format_decimal(sum(n for n, _late in data["open"].values()))},
+            {"key": "open_urgent", "label": _("Open urgent complaints"),
+             "url": self._link("complaint", *still_open, (Complaint.urgency, "equals"), "urgent"),
+             "shown": format_decimal(data["open"].get("urgent", (0, 0))[0])},
             {"key": "past_due", "label": _("Past due"), "url": self._link("complaint", *still_open, *past_due),
              "shown": format_decimal(sum(late for _n, late in data["open"].values()))},
+            *self._complaint_rates(owner),
             {"key": "csat", "label": _("Satisfied (scores 4–5)"), "url": answered,
              "shown": format_percent(data["satisfied_share"]) if recorded else _("not recorded yet")},
             {"key": "csat_average", "label": _("Average satisfaction score"), "url": answered,
              "shown": format_decimal(data["average"], "0.0") + " / 5" if recorded else _("not recorded yet")},
             {"key": "answered", "label": _("Complaints with a score"), "url": answered,
              "shown": format_decimal(data["answered"])},
-        ], "notes": [_("NPS (net promoter score) is not recorded yet: it will come from satisfaction surveys.")]}
+        ], "notes": [_("NPS (net promoter score) is not recorded yet: it will come from satisfaction surveys.")],
+            "links": [{"label": _("Overdue complaints"), "url": self._link("overdue_complaints")}]}
+
+    def _complaint_rates(self, owner: int | None) -> list[dict]:
+        """Complaints per 100 active customers, last month and this month so far."""
+        starts = figures.month_starts(today(), ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC")), 2)
+        months = cached(self._key("complaint_rate", owner), lambda: figures.complaint_rate(db.session, owner, starts))
+        stamp = "%Y-%m-%d %H:%M:%S"
+        labels = (_("Complaint rate last month (per 100 active customers)"),
+                  _("Complaint rate this month so far (per 100 active customers)"))
+        return [{"key": key, "label": label,
+                 "shown": format_decimal(m["rate"], "0.00") if m["rate"] is not None else "—",
+                 "url": self._link("complaint", (Complaint.received_at, "between"),
+                                   f"{m['start']:{stamp}} to {m['end']:{stamp}}",
+                                   (Complaint.received_at, "smaller than"), f"{m['end']:{stamp}}")}
+                for key, label, m in zip(("rate_last_month", "rate_this_month"), labels, months)]
+
 
     def _campaigns(self) -> dict:
         with_revenue = current_user.can("transactions.view")

@@ -1,4 +1,4 @@
-"""Screens for the records that hang off a customer: transactions, interactions, complaints, campaigns."""
+"""Screens for the records that hang off a customer: transactions, interactions, campaigns (complaints apart)."""
 from flask_babel import gettext as _
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -59,40 +59,6 @@ class InteractionView(SecureModelView):
         "occurred_at": {"validators": [DataRequired(), NotInFuture()]},
     }
     form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "handled_by": USER_LOOKUP}
-
-class ComplaintView(SecureModelView):
-    permission = "complaints"
-    scope = "customer"
-    column_labels = LABELS
-    column_list = ("id", "received_at", "customer", "subject", "type", "severity", "urgency",
-                   "status", "assignee", "due_at")
-    column_searchable_list = ("subject", "customer.name", "customer.mobile")
-    column_filters = ("status", "type", "severity", "urgency", "channel", "received_at", "due_at",
-                      "assignee.username", "department", "customer.name", "satisfaction_score")
-    column_sortable_list = ("id", "received_at", "type", "severity", "urgency", "status", "due_at",
-                            ("customer", "customer.name"), ("assignee", "assignee.username"))
-    column_default_sort = ("received_at", True)
-    form_choices, column_choices, column_formatters = choice_settings(
-        channel=choices.CONTACT_CHANNEL, type=choices.COMPLAINT_TYPE,
-        severity=choices.COMPLAINT_SEVERITY, urgency=choices.COMPLAINT_URGENCY,
-        status=choices.COMPLAINT_STATUS)
-    form_columns = ("customer", "subject", "description", "channel", "received_at", "type",
-                    "severity", "urgency", "status", "assignee", "department", "solution",
-                    "action_taken", "customer_feedback", "satisfaction_score", "due_at", "closed_at")
-    form_args = {
-        "customer": {"validators": [DataRequired()]},
-        "subject": {"validators": [DataRequired(), Length(max=200)]},
-        "description": {"validators": [DataRequired()]},
-        "received_at": {"validators": [DataRequired(), NotInFuture()]},
-        "satisfaction_score": {"validators": [Optional(), NumberRange(min=1, max=5)]},
-        "closed_at": {"validators": [Optional(), NotInFuture()]},
-        "department": {"validators": [EmptyToNone()]},
-    }
-    form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "assignee": USER_LOOKUP}
-
-    def on_model_change(self, form, model, is_created):
-        if model.closed_at and model.received_at and model.closed_at < model.received_at:
-            raise ValidationError(_("A complaint cannot be closed before it was received."))
 
 class CampaignView(SecureModelView):
     permission = "campaigns"

@@ -29,7 +29,13 @@ ACTION_LABELS = {
 
 # Rights that are not one of the five actions on a resource.
 ASSIGN_OWNERS = "customers.assign"
-SPECIAL_PERMISSIONS = {ASSIGN_OWNERS: _l("Assign customers to owners")}
+ASSIGN_COMPLAINTS = "complaints.assign"
+SUPERVISE_COMPLAINTS = "complaints.supervise"
+SPECIAL_PERMISSIONS = {
+    ASSIGN_OWNERS: _l("Assign customers to owners"),
+    ASSIGN_COMPLAINTS: _l("Assign complaints to a responsible person"),
+    SUPERVISE_COMPLAINTS: _l("Close, reject or downgrade major complaints; reopen complaints"),
+}
 
 
 def perm(resource: str, action: str) -> str:
@@ -57,8 +63,10 @@ BUILTIN_ROLES = {
         False,
     ),
     "supervisor": (
-        _l("Sees and works all customers of all owners, including delete, export, campaigns and reassigning owners."),
-        _grant(RECORD_RESOURCES, ACTIONS) | {ASSIGN_OWNERS, perm("audit", "view")},
+        _l("Sees and works all customers of all owners, including delete, export, campaigns and reassigning owners; "
+           "assigns complaints and closes major ones."),
+        _grant(RECORD_RESOURCES, ACTIONS)
+        | {ASSIGN_OWNERS, ASSIGN_COMPLAINTS, SUPERVISE_COMPLAINTS, perm("audit", "view")},
         False,
     ),
     "clerk": (

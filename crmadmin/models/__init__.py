@@ -5,12 +5,13 @@ from .customer import Customer
 from .campaign import Campaign, CampaignParticipant
 from .transaction import Transaction
 from .interaction import Interaction
-from .complaint import Complaint
+from .complaint import Complaint, ComplaintStep
 from .audit import AuditEntry
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 
 __all__ = [
-    "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "Customer", "CustomerStanding", "Interaction",
+    "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
+    "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
 ]

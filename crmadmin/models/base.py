@@ -35,11 +35,13 @@ class Money(types.TypeDecorator):
         return (Decimal(int(value)) / 100).quantize(CENT)
 
 
-def enum_column(choices: Choices, **kwargs):
-    """A VARCHAR with a CHECK on the allowed values: portable, and new values need no type swap."""
+def enum_column(choices: Choices, name: str | None = None, **kwargs):
+    """A VARCHAR with a CHECK on the allowed values: portable, and new values need no type swap.
+
+    `name` names the CHECK when one table has two columns of the same choices."""
     return db.Enum(
         *choices.values,
-        name=choices.name,
+        name=name or choices.name,
         native_enum=False,
         create_constraint=True,
         length=max(len(v) for v in choices.values),

@@ -18,6 +18,7 @@ CAMPAIGNS_SHOWN = ("running", "finished")
 RECENT_CAMPAIGNS = 5
 MONTHS = 12
 SATISFIED = 4  # CSAT: the share of scores 4 and 5 out of 5
+ACTIVE_STAGES = ("new", "active", "loyal", "at_risk")  # customers who buy: the base of the complaint rate
 
 
 def _mine(stmt: Select, owner_column, owner_id: int | None) -> Select:
@@ -55,8 +56,8 @@ def revenue_by_month(owner_id: int | None, firsts: list[date]) -> Select:
 
 
 def open_complaints_by_urgency(owner_id: int | None, now: datetime) -> Select:
-    """Complaints still being worked, per urgency, and how many of them are past their due time."""
-    past_due = func.sum(case((Complaint.due_at < now, 1), else_=0))
+    """Complaints still being worked, per urgency, and how many are past the deadline that applies now."""
+    past_due = func.sum(case((Complaint.next_due_at < now, 1), else_=0))
     stmt = (select(Complaint.urgency, func.count(), past_due)
             .where(Complaint.status.not_in(CLOSED_COMPLAINTS))
             .group_by(Complaint.urgency))
@@ -68,6 +69,17 @@ def satisfaction_scores(owner_id: int | None) -> Select:
     stmt = (select(Complaint.satisfaction_score, func.count())
             .where(Complaint.satisfaction_score.is_not(None))
             .group_by(Complaint.satisfaction_score))
+    return stmt if owner_id is None else stmt.where(_of_owned(Complaint.customer_id, owner_id))
+
+
+def complaints_per_month(owner_id: int | None, starts: list[datetime]) -> Select:
+    """Today's active customers (new, active, loyal, at risk), then complaints received in each month of `starts`."""
+    active = select(func.count()).select_from(CustomerStanding).where(CustomerStanding.stage.in_(ACTIVE_STAGES))
+    active = _mine(active, CustomerStanding.owner_id, owner_id)
+    received = Complaint.received_at
+    per_month = [func.coalesce(func.sum(case(((received >= start) & (received < end), 1), else_=0)), 0)
+                 for start, end in zip(starts, starts[1:])]
+    stmt = select(active.scalar_subquery(), *per_month).where(received >= starts[0], received < starts[-1])
     return stmt if owner_id is None else stmt.where(_of_owned(Complaint.customer_id, owner_id))
 
 
@@ -133,6 +145,18 @@ def complaints(session: Session, owner_id: int | None, now: datetime) -> dict:
     return {"now": now, "open": open_, "scores": scores, "answered": answered,
             "average": sum(s * n for s, n in scores.items()) / answered if answered else None,
             "satisfied_share": sum(n for s, n in scores.items() if s >= SATISFIED) / answered if answered else None}
+
+
+def complaint_rate(session: Session, owner_id: int | None, starts: list[datetime]) -> list[dict]:
+    """Complaints per 100 active customers in each month between `starts` (None where nobody is active).
+
+    The base is today's active customers: stages are not kept per month, and the rate is read for recent months.
+    """
+    active, *received = session.execute(complaints_per_month(owner_id, starts)).one()
+    active = active or 0
+    return [{"start": start, "end": end, "complaints": n, "active": active,
+             "rate": n * 100 / active if active else None}
+            for start, end, n in zip(starts, starts[1:], received)]
 
 
 def campaigns(session: Session, participant_owner_id: int | None, revenue_owner_id: int | None) -> list[dict]:
