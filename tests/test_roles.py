@@ -76,7 +76,9 @@ def _revision(prefix: str):
 def test_the_migrations_create_the_built_in_roles_as_the_code_defines_them():
     """Do the frozen role definitions in the migrations add up to crmadmin.auth.permissions?"""
     roles, audit_grants = _revision("7557a98785c8").ROLES, _revision("6352d1fc7373").GRANTS
-    migrated = {name: (perms | set(audit_grants.get(name, ())), scoped) for name, (_, perms, scoped) in roles.items()}
+    survey_grants = _revision("f49cd8e64f4a").GRANTS
+    migrated = {name: (perms | set(audit_grants.get(name, ())) | set(survey_grants.get(name, ())), scoped)
+                for name, (_, perms, scoped) in roles.items()}
     assert migrated == {name: (perms, scoped) for name, (_, perms, scoped) in BUILTIN_ROLES.items()}
 
 

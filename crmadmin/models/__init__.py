@@ -6,6 +6,7 @@ from .campaign import Campaign, CampaignParticipant
 from .transaction import Transaction
 from .interaction import Interaction
 from .complaint import Complaint
+from .survey import SurveyResponse
 from .audit import AuditEntry
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 
@@ -13,4 +14,5 @@ __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "Customer", "CustomerStanding", "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
+    "SurveyResponse",
 ]
