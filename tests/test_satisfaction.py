@@ -595,3 +595,27 @@ def test_the_export_carries_the_scores_as_numbers_and_the_kinds_as_words(app, lo
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export")) == 1
         assert db.session.scalar(select(func.count()).select_from(Customer)) == 1
+
+
+# --- the operation log ----------------------------------------------------------------------------
+def test_a_deleted_answer_is_restored_exactly_from_the_log(app, login_as):
+    """Can a supervisor undo the deletion of an answer, date and all, and does the log read in the user's words?"""
+    client = login_as("supervisor")
+    with app.app_context():
+        customer = factories.customer()
+        answer(customer, "csat", 2, on=today() - timedelta(days=3), comment="Slow")
+        saved = db.session.scalars(select(SurveyResponse)).one()
+        before = {c.key: getattr(saved, c.key) for c in SurveyResponse.__table__.c if c.key not in ("version",
+                                                                                                   "updated_at")}
+    token = csrf_token(client.get("/admin/survey/").get_data(as_text=True))
+    assert client.post("/admin/survey/delete/", data={"id": str(saved.id), "csrf_token": token}).status_code == 302
+    [deletion] = log_entries(app, action="delete", record_type="survey_response")
+    page = client.get(f"/admin/auditentry/details/?id={deletion.id}", headers=EN)
+    shown = text_of(page)
+    assert "Survey type" in shown and "CSAT (1–5)" in shown and "Answered on" in shown
+    response = client.post("/admin/auditentry/undo/", data={"id": str(deletion.id), "scope": "entry",
+                                                            "csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert response.status_code == 302
+    with app.app_context():
+        restored = db.session.get(SurveyResponse, saved.id)
+        assert {key: getattr(restored, key) for key in before} == before
