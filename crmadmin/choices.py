@@ -155,6 +155,11 @@ PARTICIPANT_RESPONSE = Choices(
     ("attended", _l("Attended")),
     ("converted", _l("Converted")),
 )
+SURVEY_KIND = Choices(
+    "survey_kind",
+    ("nps", _l("NPS (0–10)")),
+    ("csat", _l("CSAT (1–5)")),
+)
 # --- the operation log ------------------------------------------------------------------
 AUDIT_ACTION = Choices(
     "audit_action",
@@ -182,4 +187,5 @@ RECORD_TYPE = Choices(  # table names, as the operation log stores them
     ("user", _l("User")),
     ("role", _l("Role")),
     ("setting", _l("Rule setting")),
+    ("survey_response", _l("Survey response")),
 )

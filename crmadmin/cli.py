@@ -1,10 +1,11 @@
 """`flask crm ...`: accounts, built-in roles, demo data and first-run setup from the command line."""
+import csv
 import secrets
 import sys
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -148,6 +149,36 @@ def _refresh(rebuild_revenue: bool = False) -> None:
 def refresh_stats_command(revenue):
     """Recompute every customer's tier, lifecycle stage and due date; run daily (cron) as purchases age."""
     _refresh(rebuild_revenue=revenue)
+
+
+@crm.command("import-surveys")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="The file's encoding, e.g. gb18030.")
+@click.option("--skip-existing", is_flag=True, help="Skip answers stored already instead of refusing the file.")
+def import_surveys_command(path, encoding, skip_existing):
+    """Add NPS and CSAT answers from a CSV file: all of them, or none if any row is wrong.
+
+    Header: customer_id, mobile or email (to find the customer), kind (nps or csat), score, date (YYYY-MM-DD),
+    channel (phone, email, visit, social_media, online_chat, event), and optionally comment.
+    """
+    from .survey_import import read
+
+    try:
+        with open(path, encoding=encoding, newline="") as stream:
+            result = read(db.session, stream, today(), current_app.config["CRM_PHONE_REGION"], skip_existing)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise click.ClickException(f"Cannot read {path} as {encoding}: {error}. Try --encoding gb18030.")
+    except csv.Error as error:
+        raise click.ClickException(f"{path} is not a readable CSV file: {error}.")
+    if result.errors:
+        db.session.rollback()
+        for line, message in result.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(f"Nothing was imported: {len(result.errors)} rows have errors.")
+    db.session.add_all(result.responses)
+    db.session.commit()  # one transaction; each answer is in the operation log, as one batch
+    skipped = f" ({len(result.skipped)} stored already, skipped)" if result.skipped else ""
+    click.echo(f"Imported {len(result.responses)} survey responses{skipped}.")
 
 
 audit = AppGroup("audit", help="Check the operation log for tampering.")

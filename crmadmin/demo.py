@@ -35,11 +35,12 @@ from .auth.passwords import hash_password
 from .audit import log_event
 from .extensions import db
 from .models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User, utcnow
+from .models import SurveyResponse
 from .standing import refresh_all
 
 CHUNK = 10_000  # customers per chunk: one write per table and one commit per chunk
 REBUILD_MIN_CUSTOMERS = 50_000  # loads this big (and at least doubling the tables) rebuild the indexes at the end
-BULK_TABLES = (Customer, Transaction, Interaction, Complaint, CampaignParticipant)
+BULK_TABLES = (Customer, Transaction, Interaction, Complaint, CampaignParticipant, SurveyResponse)
 PG_MAINTENANCE_WORK_MEM = "512MB"  # sort memory for CREATE INDEX on PostgreSQL
 SQLITE_CACHE_KIB = 131_072  # page cache while seeding SQLite: random-valued indexes (name, mobile...) need it
 DAY = 86_400
@@ -110,6 +111,27 @@ COMPLAINT_COLUMNS = ("customer_id", "subject", "description", "channel", "receiv
                      "updated_at")
 PARTICIPANT_COLUMNS = ("campaign_id", "customer_id", "response", "responded_at", "version", "created_at",
                        "updated_at")
+SURVEY_COLUMNS = ("customer_id", "kind", "score", "channel", "answered_on", "comment", "complaint_id", "campaign_id",
+                  "entered_by_id", "version", "created_at", "updated_at")
+
+# Satisfaction surveys (回访, 满意度调查): drawn from a random stream of their own, so the rest stays as it was
+SURVEY_SEED_OFFSET = 7_919
+SURVEYED = 0.25  # share of customers who answered a survey (besides those about a complaint or a campaign)
+SURVEYS_PER_CUSTOMER = [1, 1, 1, 2, 3]
+NPS_SHARE = 0.55  # of those answers, NPS questions; the rest CSAT
+SURVEY_CHANNELS = (("phone", "email", "online_chat", "visit", "social_media"), (5, 3, 1, 1, 1))
+# weights of NPS scores 0..10 and CSAT scores 1..5: regular buyers are happier than one-off or no buyers
+NPS_WEIGHTS = {True: (1, 1, 1, 1, 2, 3, 5, 10, 16, 24, 20), False: (2, 2, 3, 4, 5, 8, 10, 14, 16, 12, 8)}
+CSAT_WEIGHTS = {True: (2, 4, 14, 42, 38), False: (5, 10, 25, 38, 22)}
+REGULAR_BUYER = 5  # paid purchases
+COMPLAINT_SURVEYED = 0.6  # of closed complaints, the share whose customer answered a CSAT question about it
+CAMPAIGN_SURVEYED = 0.3  # of those who attended or converted, the share who answered about the campaign
+SURVEY_COMMENTS = {
+    "good": ["Very helpful staff", "Fast delivery", "Will recommend to colleagues", "服务很周到", "产品质量不错",
+             "响应及时", "会推荐给朋友"],
+    "bad": ["Waited too long on the phone", "Price went up again", "Nobody called back", "售后响应太慢",
+            "价格偏高", "发票问题拖了很久"],
+}
 
 
 def ensure_demo_clerks(count: int = 5) -> list[int]:
@@ -218,6 +240,69 @@ def _campaigns(rng: random.Random, owners: list[int], now: datetime) -> tuple[li
             old = existing[row["name"]]
             row.update(id=old.id, starts_on=old.starts_on, ends_on=old.ends_on or old.starts_on)
     return wanted, len(new)
+
+
+def _closed_complaints(after_id: int) -> list:
+    """The closed complaints just written (ids past `after_id`): their survey answers refer to them."""
+    c = Complaint
+    return db.session.execute(select(c.id, c.customer_id, c.closed_at, c.satisfaction_score, c.assignee_id)
+                              .where(c.id > after_id, c.status == "closed", c.closed_at.is_not(None))).all()
+
+
+def _survey_rows(rng: random.Random, customers: list, purchases: list, complaints: list, participants: list,
+                 stamp, now: datetime) -> list[tuple]:
+    """Survey answers of a chunk of customers: NPS and CSAT after calls and e-mails, CSAT about a closed complaint
+    (its score at closing, by phone, within two days), and about a campaign the customer attended."""
+    paid = {}
+    for row in purchases:  # TRANSACTION_COLUMNS: customer_id at 1, status at 8
+        if row[8] == "paid":
+            paid[row[1]] = paid.get(row[1], 0) + 1
+    rows = []
+
+    def add(cid, kind, score, channel, age, comment, complaint_id, campaign_id, entered_by):
+        age = max(0, age)
+        answered = stamp(age)
+        entered = stamp(max(0, age - int(rng.random() * 8 * 3600)))  # typed in up to eight hours later
+        rows.append((cid, kind, score, channel, answered[:10], comment, complaint_id, campaign_id, entered_by, 1,
+                     entered, entered))
+
+    def comment_for(kind, score):
+        good = score >= (9 if kind == "nps" else 4)
+        bad = score <= (6 if kind == "nps" else 2)
+        if rng.random() < 0.3 and (good or bad):
+            return rng.choice(SURVEY_COMMENTS["good" if good else "bad"])
+        return None
+
+    for row in customers:  # CUSTOMER_COLUMNS: id at 0, owner_id at 17, created_at at 19
+        cid, owner, created = row[0], row[17], datetime.fromisoformat(row[19])
+        if rng.random() >= SURVEYED:
+            continue
+        regular = paid.get(cid, 0) >= REGULAR_BUYER
+        age = int((now - created).total_seconds())
+        for _ in range(rng.choice(SURVEYS_PER_CUSTOMER)):
+            kind = "nps" if rng.random() < NPS_SHARE else "csat"
+            scores = range(0, 11) if kind == "nps" else range(1, 6)
+            weights = NPS_WEIGHTS[regular] if kind == "nps" else CSAT_WEIGHTS[regular]
+            score = rng.choices(scores, weights)[0]
+            channel = rng.choices(*SURVEY_CHANNELS)[0]
+            add(cid, kind, score, channel, int(rng.random() * age), comment_for(kind, score), None, None,
+                None if channel == "email" else owner)  # e-mailed answers come in by import
+
+    for complaint_id, cid, closed_at, score, assignee in complaints:
+        if rng.random() >= COMPLAINT_SURVEYED or score is None:
+            continue
+        age = int((now - closed_at).total_seconds()) - int(rng.random() * 2 * 86_400)
+        add(cid, "csat", score, "phone", age, comment_for("csat", score), complaint_id, None, assignee)
+
+    owners = {row[0]: row[17] for row in customers}
+    for campaign_id, cid, response, answered, *_rest in participants:  # PARTICIPANT_COLUMNS
+        if response not in ("attended", "converted") or answered is None or rng.random() >= CAMPAIGN_SURVEYED:
+            continue
+        score = rng.choices(range(1, 6), CSAT_WEIGHTS[True])[0]
+        age = int((now - datetime.fromisoformat(answered)).total_seconds())
+        add(cid, "csat", score, rng.choice(("phone", "email")), age, comment_for("csat", score), None, campaign_id,
+            owners.get(cid))
+    return rows
 
 
 def _secondary_indexes(models) -> list:
@@ -345,6 +430,8 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                 for ago in (max(0, today.toordinal() - first_day - k) for k in range(len(day_text)))]
 
     counts = {"customers": 0, "transactions": 0, "interactions": 0, "complaints": 0, "participants": 0}
+    counts["surveys"] = 0
+    survey_rng = random.Random(seed_value + SURVEY_SEED_OFFSET)
     first_customer, next_tx = _next_id(Customer), _next_id(Transaction)
     if rebuild_indexes is None:
         rebuild_indexes = customers >= REBUILD_MIN_CUSTOMERS and customers >= first_customer - 1
@@ -490,8 +577,13 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
             _write(conn, "customer", CUSTOMER_COLUMNS, cust_rows)
             _write(conn, "transaction", TRANSACTION_COLUMNS, tx_rows)
             _write(conn, "interaction", INTERACTION_COLUMNS, ia_rows)
+            complaints_before = _next_id(Complaint) - 1
             _write(conn, "complaint", COMPLAINT_COLUMNS, cp_rows)
             _write(conn, "campaign_participant", PARTICIPANT_COLUMNS, part_rows)
+            survey_rows = _survey_rows(survey_rng, cust_rows, tx_rows, _closed_complaints(complaints_before),
+                                       part_rows, stamp, now)
+            _write(conn, "survey_response", SURVEY_COLUMNS, survey_rows)
+            counts["surveys"] += len(survey_rows)
             _bump_sequences(Customer, Transaction)
             db.session.commit()
             counts["customers"] += batch

@@ -2,7 +2,7 @@
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, select
 from sqlalchemy.orm import aliased, joinedload
 
-from .models import AuditEntry, CampaignParticipant, Complaint, Customer, Interaction, Transaction
+from .models import AuditEntry, CampaignParticipant, Complaint, Customer, Interaction, SurveyResponse, Transaction
 
 
 def customer_transactions(customer_id: int) -> Select:
@@ -35,10 +35,11 @@ def count_of(stmt: Select) -> Select:
 
 
 def customer_dependents(customer_id: int) -> Select:
-    """Records that keep a customer from being deleted: purchases and complaints are kept facts."""
+    """Records that keep a customer from being deleted: purchases, complaints and survey answers are kept facts."""
     return select(
         select(func.count()).where(Transaction.customer_id == customer_id).scalar_subquery(),
         select(func.count()).where(Complaint.customer_id == customer_id).scalar_subquery(),
+        select(func.count()).where(SurveyResponse.customer_id == customer_id).scalar_subquery(),
     )
 
 

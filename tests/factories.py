@@ -9,6 +9,8 @@ from crmadmin.auth.passwords import hash_password
 from crmadmin.extensions import db
 from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role,
                              Transaction, User, utcnow)
+from crmadmin.models import SurveyResponse
+from crmadmin.standing import today
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -75,3 +77,9 @@ def participant(campaign: Campaign, customer: Customer, **kw) -> CampaignPartici
 
 def role(name: str, permissions: set[str], own_customers_only: bool = False) -> Role:
     return _save(Role(name=name, permissions=permissions, own_customers_only=own_customers_only))
+
+
+def survey(customer: Customer, **kw) -> SurveyResponse:
+    values = dict(customer=customer, kind="nps", score=9, channel="phone", answered_on=today())
+    values.update(kw)
+    return _save(SurveyResponse(**values))

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import (AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
                       Role, Transaction, User)
+from ..models import SurveyResponse
 from .accounts import RoleView, UserView
 from .audit_log import AuditLogView
 from .complaint_settings import ComplaintDeadlinesView
@@ -16,6 +17,7 @@ from .followups import FollowUpView
 from .customers import CustomerView
 from .records import CampaignView, InteractionView, ParticipantView, TransactionView
 from .settings import SettingsView
+from .surveys import SatisfactionView, SurveyView
 from .tiers import ChurnView, TierView
 
 
@@ -35,12 +37,14 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=records, endpoint="campaign"))
     admin.add_view(ParticipantView(CampaignParticipant, db, name=_l("Campaign participants"), category=records,
                                    endpoint="campaignparticipant"))
+    admin.add_view(SurveyView(SurveyResponse, db, name=_l("Satisfaction surveys"), category=records, endpoint="survey"))
     work = _l("Customer care")
     admin.add_view(FollowUpView(CustomerStanding, db, name=_l("Follow-ups"), category=work, endpoint="followups"))
     admin.add_view(TierView(CustomerStanding, db, name=_l("Value tiers"), category=work, endpoint="tiers"))
     admin.add_view(ChurnView(CustomerStanding, db, name=_l("Churn warning"), category=work, endpoint="churn"))
     admin.add_view(OverdueComplaintView(Complaint, db, name=_l("Overdue complaints"), category=work,
                                         endpoint="overdue_complaints"))
+    admin.add_view(SatisfactionView(name=_l("Satisfaction"), category=work, endpoint="satisfaction"))
     accounts = _l("Administration")
     admin.add_view(UserView(User, db, name=_l("Users"), category=accounts, endpoint="user"))
     admin.add_view(RoleView(Role, db, name=_l("Roles"), category=accounts, endpoint="role"))

@@ -23,6 +23,7 @@ from .labels import AUDIT_LABELS
 RECORD_RESOURCES = {"customer": "customers", "transaction": "transactions", "interaction": "interactions",
                     "complaint": "complaints", "campaign": "campaigns", "campaign_participant": "campaigns",
                     "user": "users", "role": "roles"}
+RECORD_RESOURCES["survey_response"] = "surveys"
 
 # name -> filter; the names are what filter_url() takes, so links to "this batch" or "this record" stay stable.
 FILTERS = {

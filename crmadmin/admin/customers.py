@@ -1,6 +1,6 @@
 """The customer file screen, with the customer's whole history on the details page."""
 from flask import url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -99,11 +99,17 @@ class CustomerView(SecureModelView):
         return super().get_query().options(joinedload(Customer.standing))
 
     def on_model_delete(self, model):
-        transactions, complaints = db.session.execute(customer_dependents(model.id)).one()
+        transactions, complaints, surveys = db.session.execute(customer_dependents(model.id)).one()
         if transactions or complaints:
             raise ValidationError(_(
                 "%(name)s cannot be deleted: they have %(t)d transactions and %(c)d complaints, which are kept. "
                 "Nothing was changed.", name=model.name, t=transactions, c=complaints))
+        if surveys:
+            raise ValidationError(ngettext(
+                "%(name)s cannot be deleted: they answered %(num)d satisfaction survey, which is kept. "
+                "Nothing was changed.",
+                "%(name)s cannot be deleted: they answered %(num)d satisfaction surveys, which are kept. "
+                "Nothing was changed.", surveys, name=model.name))
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:

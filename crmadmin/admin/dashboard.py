@@ -1,5 +1,5 @@
 """The home page: the dashboard of the viewer's data scope, each figure a link to the list it counts."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
@@ -10,10 +10,13 @@ from flask_login import current_user
 from .. import choices
 from ..extensions import db
 from ..models import Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Transaction, User
+from ..models import SurveyResponse
+from ..reports import satisfaction
 from ..reports import cached, dashboard as figures
 from ..standing import today
 from .base import AccessMixin
 from .filter_links import filtered_url
+from .surveys import SURVEY_DAYS, csat_text, nps_text
 
 REGIONS_SHOWN = 10
 NOT_CLOSED = ",".join(figures.CLOSED_COMPLAINTS)  # for the "not in list" status filter
@@ -175,8 +178,7 @@ class DashboardView(AccessMixin, AdminIndexView):
              "shown": format_decimal(data["average"], "0.0") + " / 5" if recorded else _("not recorded yet")},
             {"key": "answered", "label": _("Complaints with a score"), "url": answered,
              "shown": format_decimal(data["answered"])},
-        ], "notes": [_("NPS (net promoter score) is not recorded yet: it will come from satisfaction surveys.")],
-            "links": [{"label": _("Overdue complaints"), "url": self._link("overdue_complaints")}]}
+        ], "links": [{"label": _("Overdue complaints"), "url": self._link("overdue_complaints")}]}
 
     def _complaint_rates(self, owner: int | None) -> list[dict]:
         """Complaints per 100 active customers, last month and this month so far."""
@@ -192,6 +194,26 @@ class DashboardView(AccessMixin, AdminIndexView):
                                    (Complaint.received_at, "smaller than"), f"{m['end']:{stamp}}")}
                 for key, label, m in zip(("rate_last_month", "rate_this_month"), labels, months)]
 
+    def _satisfaction(self) -> dict:
+        """NPS and average CSAT of the survey answers of the last 30 days, each a link to the answers it counts."""
+        owner, day = self._owner("surveys"), today()
+        since, until = day - timedelta(days=SURVEY_DAYS - 1), day + timedelta(days=1)
+        found = cached(self._key("surveys", owner, day), lambda: satisfaction.overall(db.session, owner, since, until))
+        answered = ((SurveyResponse.answered_on, "between"), f"{since.isoformat()} to {day.isoformat()}")
+        kind = (SurveyResponse.kind, "equals")
+        return {"id": "satisfaction", "title": _("Satisfaction surveys (last 30 days)"), "charts": [], "figures": [
+            {"key": "nps", "label": _("NPS (net promoter score)"), "shown": nps_text(found.nps),
+             "url": self._link("survey", kind, "nps", *answered)},
+            {"key": "csat", "label": _("Average CSAT (1–5)"), "shown": csat_text(found.csat_average),
+             "url": self._link("survey", kind, "csat", *answered)},
+            {"key": "responses", "label": _("Survey responses"), "shown": format_decimal(found.responses),
+             "url": self._link("survey", *answered)},
+        ], "links": [{"label": _("Satisfaction by month, owner and tier"), "url": self._page("satisfaction")}]}
+
+    def _page(self, endpoint: str) -> str | None:
+        """A custom screen's address, if the viewer may open it."""
+        view = next((v for v in self.admin._views if v.endpoint == endpoint), None)
+        return url_for(f"{endpoint}.index") if view is not None and view.is_accessible() else None
 
     def _campaigns(self) -> dict:
         with_revenue = current_user.can("transactions.view")
@@ -230,6 +252,7 @@ class DashboardView(AccessMixin, AdminIndexView):
     def index(self):
         plan = [("customers", self._customers), ("transactions", self._revenue),
                 ("complaints", self._complaints), ("campaigns", self._campaigns)]
+        plan.append(("surveys", self._satisfaction))
         sections = [build() for resource, build in plan if current_user.can(f"{resource}.view")]
         charts = [chart for section in sections for chart in section["charts"]]
         seconds = current_app.config.get("CRM_SUMMARY_SECONDS", 0)

@@ -2,7 +2,7 @@
 import json
 
 from flask import url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import false
 
@@ -22,6 +22,7 @@ SECRET_MARKERS = {"(secret)": lambda: _("(secret)"), "(changed)": lambda: _("(ch
 RECORD_ENDPOINTS = {"customer": "customer", "transaction": "transaction", "interaction": "interaction",
                     "complaint": "complaint", "campaign": "campaign", "campaign_participant": "campaignparticipant",
                     "user": "user", "role": "role"}
+RECORD_ENDPOINTS["survey_response"] = "survey"
 # (record_type, field) -> the choices whose label is shown instead of the stored value
 FIELD_CHOICES = {
     ("customer", "kind"): choices.CUSTOMER_KIND, ("customer", "gender"): choices.GENDER,
@@ -37,6 +38,10 @@ FIELD_CHOICES = {
     ("campaign", "status"): choices.CAMPAIGN_STATUS,
     ("campaign_participant", "response"): choices.PARTICIPANT_RESPONSE,
 }
+FIELD_CHOICES.update({("survey_response", "kind"): choices.SURVEY_KIND,
+                      ("survey_response", "channel"): choices.CONTACT_CHANNEL})
+# (record_type, field) -> the label where the shared one (LABELS) means something else for that record
+FIELD_LABELS = {("survey_response", "kind"): _l("Survey type")}
 
 
 # --- who may read what ---------------------------------------------------------------------
@@ -103,7 +108,8 @@ def readable_changes(entry: AuditEntry) -> dict:
         for name in sorted(data, key=lambda n: (n != "name", n)):
             choice = FIELD_CHOICES.get((entry.record_type, name))
             before, after = data[name]
-            fields.append({"name": name, "label": str(LABELS.get(name, name)), "before": _cell(before, choice),
+            label = FIELD_LABELS.get((entry.record_type, name)) or LABELS.get(name, name)
+            fields.append({"name": name, "label": str(label), "before": _cell(before, choice),
                            "after": _cell(after, choice)})
         return {"fields": fields, "details": []}
     return {"fields": [], "details": [{"name": name, "label": str(LABELS.get(name, name)), "value": _cell(value)}

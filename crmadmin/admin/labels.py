@@ -101,6 +101,15 @@ LABELS.update({
     "session_token": _l("Session key"),
 })
 
+# Survey responses, as the operation log names their fields.
+LABELS.update({
+    "score": _l("Score"),
+    "answered_on": _l("Answered on"),
+    "comment": _l("Comment"),
+    "complaint_id": _l("About complaint (ID)"),
+    "entered_by_id": _l("Entered by (ID)"),
+})
+
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.
 AUDIT_LABELS = {
     **LABELS,

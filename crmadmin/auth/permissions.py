@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 ACTIONS = ("view", "create", "edit", "delete", "export")
-RECORD_RESOURCES = ("customers", "transactions", "interactions", "complaints", "campaigns")
+RECORD_RESOURCES = ("customers", "transactions", "interactions", "complaints", "campaigns", "surveys")
 ADMIN_RESOURCES = ("users", "roles")
 RESOURCES = RECORD_RESOURCES + ADMIN_RESOURCES + ("audit",)
 # The operation log is read and exported, never written through the panel.
@@ -14,6 +14,7 @@ RESOURCE_LABELS = {
     "interactions": _l("Interactions"),
     "complaints": _l("Complaints"),
     "campaigns": _l("Campaigns"),
+    "surveys": _l("Satisfaction surveys"),
     "users": _l("Users"),
     "roles": _l("Roles"),
     "audit": _l("Operation log"),
@@ -72,7 +73,8 @@ BUILTIN_ROLES = {
     "clerk": (
         _l("Enters and updates their own customers' files, transactions, interactions and complaints; views campaigns."),
         _grant(("customers", "transactions", "interactions", "complaints"), ("view", "create", "edit"))
-        | {perm("campaigns", "view")},
+        | {perm("campaigns", "view")}
+        | _grant(("surveys",), ("view", "create", "edit")),
         True,
     ),
     "auditor": (

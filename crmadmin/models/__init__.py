@@ -6,6 +6,7 @@ from .campaign import Campaign, CampaignParticipant
 from .transaction import Transaction
 from .interaction import Interaction
 from .complaint import Complaint, ComplaintStep
+from .survey import SurveyResponse
 from .audit import AuditEntry
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 
@@ -14,4 +15,5 @@ __all__ = [
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
+    "SurveyResponse",
 ]
