@@ -23,6 +23,7 @@ SCREENS = {  # endpoint -> (permission resource, model)
 # Screens over derived figures: seen and exported with the customers permission, never written.
 STANDING_SCREENS = ("followups", "tiers", "churn")
 ADMIN_ONLY_PAGES = ("settings",)  # declare no permission: administrators only
+REPORT_SCREENS = {"campaigncomparison": "campaigns"}  # read-only figures: opened with view, exported with export
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -32,7 +33,19 @@ def _granted(role: str, resource: str, action: str) -> bool:
 def test_every_model_screen_is_covered_by_this_sweep(app):
     """Would a newly added screen escape the role sweep below?"""
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
-    assert endpoints - {"admin"} == set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES)
+    assert endpoints - {"admin"} == set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(REPORT_SCREENS)
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", list(REPORT_SCREENS))
+def test_a_report_screen_opens_and_exports_exactly_as_granted(app, login_as, role, endpoint):
+    """Does a figures screen open with its resource's view permission and export with its export permission?"""
+    resource = REPORT_SCREENS[endpoint]
+    client = login_as(role)
+    may_view = _granted(role, resource, "view")
+    assert client.get(f"/admin/{endpoint}/").status_code == (200 if may_view else 403)
+    assert client.get(f"/admin/{endpoint}/export/").status_code == (
+        200 if may_view and _granted(role, resource, "export") else 403)
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))

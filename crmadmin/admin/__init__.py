@@ -12,7 +12,9 @@ from .audit_log import AuditLogView
 from .dashboard import DashboardView
 from .followups import FollowUpView
 from .customers import CustomerView
-from .records import CampaignView, ComplaintView, InteractionView, ParticipantView, TransactionView
+from .campaign_comparison import CampaignComparisonView
+from .campaigns import CampaignView, ParticipantView
+from .records import ComplaintView, InteractionView, TransactionView
 from .settings import SettingsView
 from .tiers import ChurnView, TierView
 
@@ -33,6 +35,8 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(CampaignView(Campaign, db, name=_l("Campaigns"), category=records, endpoint="campaign"))
     admin.add_view(ParticipantView(CampaignParticipant, db, name=_l("Campaign participants"), category=records,
                                    endpoint="campaignparticipant"))
+    admin.add_view(CampaignComparisonView(name=_l("Campaign comparison"), category=records,
+                                          endpoint="campaigncomparison"))
     work = _l("Customer care")
     admin.add_view(FollowUpView(CustomerStanding, db, name=_l("Follow-ups"), category=work, endpoint="followups"))
     admin.add_view(TierView(CustomerStanding, db, name=_l("Value tiers"), category=work, endpoint="tiers"))
