@@ -165,7 +165,8 @@ def per_segment(counts: list, revenue: list, campaign: Results, with_revenue: bo
     unlisted = sum((amount for _segment, on_list, amount in revenue if on_list is None), Decimal(0))
     total = sum(row[1] for row in counts)
     rows = []
-    for segment, invited, responded, attended, converted in counts:
+    # named segments by name, then those added one by one
+    for segment, invited, responded, attended, converted in sorted(counts, key=lambda c: (c[0] is None, c[0] or "")):
         share = (campaign.cost * invited / total).quantize(Decimal("0.01")) \
             if campaign.cost is not None and total and campaign.whole_list else None
         rows.append((segment, True, Results(
