@@ -172,6 +172,10 @@ def test_adding_a_segment_is_one_statement_and_one_log_entry(app, login_as, cust
         assert details["segment"] == "Industry: Finance · Tags: wholesale, vip"  # named after the criteria
         assert not db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == "campaign_participant")).all()
     assert list(on_list(app, customers["campaign"]).values()) == ["Industry: Finance · Tags: wholesale, vip"]
+    history = client.get(f"/admin/campaign/details/?id={customers['campaign']}").get_data(as_text=True)
+    assert "Bulk load" in history  # in the campaign's own history
+    entry_page = client.get(f"/admin/auditentry/details/?id={entry.id}")
+    assert entry_page.status_code == 200 and "campaign targets" in entry_page.get_data(as_text=True)
 
 
 def test_adding_a_segment_twice_or_an_overlapping_one_adds_nobody_twice(app, login_as, customers):
@@ -589,8 +593,8 @@ def comparison(client, **args) -> list[tuple[str, dict]]:
 def test_campaigns_side_by_side_with_their_figures(login_as, compared):
     rows = dict(comparison(login_as("supervisor")))
     assert rows["Launch"] == {"invited": "4", "responded": "1", "response_rate": "25.0%", "converted": "1",
-                              "revenue": "2,000.00", "cost": "1,000.00", "cost_per_conversion": "1,000.00",
-                              "roi": "100.0%"}
+                              "revenue": "2,000.00", "cost": "1,000.00", "cost_from": "actual cost",
+                              "cost_per_conversion": "1,000.00", "roi": "100.0%"}
     assert (rows["Seminar"]["response_rate"], rows["Seminar"]["cost_per_conversion"], rows["Seminar"]["roi"]) \
         == ("100.0%", "400.00", "-50.0%")
     assert (rows["Greeting"]["cost_per_conversion"], rows["Greeting"]["roi"]) == ("—", "—")
@@ -650,3 +654,18 @@ def test_the_comparison_runs_the_same_statements_for_2_campaigns_as_for_12(app, 
         for _ in range(10):
             factories.participant(factories.campaign(), factories.customer())
     assert statements() == few
+
+
+def test_the_dashboard_counts_cost_and_return_as_the_campaign_page_does(app, login_as):
+    """No actual cost yet: do the dashboard and the campaign page both take the budget, and agree on the return?"""
+    client = login_as("supervisor")
+    with app.app_context():
+        campaign = factories.campaign(status="running", actual_cost=None, budget=Decimal("800.00"))
+        customer = factories.customer()
+        factories.participant(campaign, customer, response="converted", responded_at=utcnow())
+        factories.transaction(customer, amount=Decimal("1000.00"), campaign_id=campaign.id)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert re.search(rf'data-figure="campaign:{campaign.id}:return">\s*25%', home)
+    assert "800.00 (budget)" in home
+    figures, _segments = results_page(client, campaign.id)
+    assert (figures["cost"], figures["cost_from"], figures["roi"]) == ("800.00", "budget", "25.0%")

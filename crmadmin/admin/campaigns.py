@@ -117,10 +117,10 @@ class CampaignView(SecureModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["results"] = self.results(kwargs["model"])
+            kwargs["results"] = self.results_of(kwargs["model"])
         return super().render(template, **kwargs)
 
-    def results(self, campaign: Campaign) -> dict:
+    def results_of(self, campaign: Campaign) -> dict:
         """The campaign's figures and the same per segment: three statements whatever the size of the list."""
         scope = viewer_scope()
         row = db.session.execute(figures.results(scope["participant_owner"], scope["revenue_owner"])
