@@ -17,6 +17,7 @@ from crmadmin.models import AuditEntry, Campaign, CampaignParticipant, Customer,
 from crmadmin.reports.campaigns import Results, campaign_cost
 from tests import factories
 from tests.forms import csrf_token, read_form
+from tests.pages import listed_ids
 
 CAMPAIGN_CLERK = "campaign clerk"  # may build lists and record responses, for their own customers only
 
@@ -669,3 +670,17 @@ def test_the_dashboard_counts_cost_and_return_as_the_campaign_page_does(app, log
     assert "800.00 (budget)" in home
     figures, _segments = results_page(client, campaign.id)
     assert (figures["cost"], figures["cost_from"], figures["roi"]) == ("800.00", "budget", "25.0%")
+
+
+def test_each_segment_links_to_its_participants(app, login_as, results_book):
+    """Does a segment's name on the campaign page open the participant list of that segment only?"""
+    client = login_as("supervisor")
+    html = client.get(f"/admin/campaign/details/?id={results_book['campaign']}").get_data(as_text=True)
+    row = r'<tr class="campaign-segment[^"]*" data-segment="[^"]*">\s*<td><a href="([^"]+)">([^<]+)</a>'
+    links = {unescape(name): unescape(url) for url, name in re.findall(row, html)}
+    with app.app_context():
+        segments = dict(db.session.execute(select(CampaignParticipant.id, CampaignParticipant.segment)
+                                           .where(CampaignParticipant.campaign_id == results_book["campaign"])).all())
+    assert set(links) == {"Gold", "Silver", "Added one by one"}
+    for name, segment in (("Gold", "Gold"), ("Silver", "Silver"), ("Added one by one", None)):
+        assert listed_ids(client, links[name]) == {i for i, s in segments.items() if s == segment}
