@@ -39,11 +39,11 @@ class Segment:
 
 
 def _normalised_tags(column) -> ColumnElement:
-    """",vip,key account," from "VIP, Key account": every separator a comma, no spaces, lower case, commas around."""
-    text = func.coalesce(column, "")
+    """",vip,keyaccount," from "VIP, Key account": every separator a comma, no spaces, lower case, commas around."""
+    tags = func.coalesce(column, "")
     for separator in TAG_SEPARATORS:
-        text = func.replace(text, separator, ",")
-    return literal(",") + func.lower(func.replace(text, " ", "")) + literal(",")
+        tags = func.replace(tags, separator, ",")
+    return literal(",") + func.lower(func.replace(tags, " ", "")) + literal(",")
 
 
 def tag_pattern(tag: str) -> str:
@@ -56,12 +56,13 @@ def tag_pattern(tag: str) -> str:
     return f"%,{tag},%"
 
 
-def split_tags(text: str | None) -> tuple[str, ...]:
+def split_tags(typed: str | None) -> tuple[str, ...]:
     """The tags typed in one field ("VIP, 重点客户"), without blanks or repeats, in the order given."""
+    typed = typed or ""
     for separator in TAG_SEPARATORS:
-        text = (text or "").replace(separator, ",")
+        typed = typed.replace(separator, ",")
     seen = []
-    for tag in (part.strip() for part in (text or "").split(",")):
+    for tag in (part.strip() for part in typed.split(",")):
         if tag and tag not in seen:
             seen.append(tag)
     return tuple(seen)
