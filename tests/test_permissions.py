@@ -28,6 +28,7 @@ ADMIN_ONLY_PAGES = {"settings": "window_months", "complaint_deadlines": "resolve
 # Work lists over records, seen and exported with the records' permission; written only through their moves.
 WORK_SCREENS = {"overdue_complaints": "complaints"}
 FIGURE_PAGES = ("satisfaction",)  # read-only figures, opened as their permission allows (tests/test_satisfaction.py)
+REPORT_SCREENS = {"campaigncomparison": "campaigns"}  # read-only figures: view opens them, export exports
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -38,7 +39,19 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     """Would a newly added screen escape the role sweep below?"""
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
     assert endpoints - {"admin"} == (set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
-                                     | set(FIGURE_PAGES))
+                                     | set(FIGURE_PAGES) | set(REPORT_SCREENS))
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", list(REPORT_SCREENS))
+def test_a_report_screen_opens_and_exports_exactly_as_granted(app, login_as, role, endpoint):
+    """Does a figures screen open with its resource's view permission and export with its export permission?"""
+    resource = REPORT_SCREENS[endpoint]
+    client = login_as(role)
+    may_view = _granted(role, resource, "view")
+    assert client.get(f"/admin/{endpoint}/").status_code == (200 if may_view else 403)
+    assert client.get(f"/admin/{endpoint}/export/").status_code == (
+        200 if may_view and _granted(role, resource, "export") else 403)
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))

@@ -15,7 +15,9 @@ from .complaints import ComplaintView, OverdueComplaintView
 from .dashboard import DashboardView
 from .followups import FollowUpView
 from .customers import CustomerView
-from .records import CampaignView, InteractionView, ParticipantView, TransactionView
+from .campaign_comparison import CampaignComparisonView
+from .campaigns import CampaignView, ParticipantView
+from .records import InteractionView, TransactionView
 from .settings import SettingsView
 from .surveys import SatisfactionView, SurveyView
 from .tiers import ChurnView, TierView
@@ -38,6 +40,8 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ParticipantView(CampaignParticipant, db, name=_l("Campaign participants"), category=records,
                                    endpoint="campaignparticipant"))
     admin.add_view(SurveyView(SurveyResponse, db, name=_l("Satisfaction surveys"), category=records, endpoint="survey"))
+    admin.add_view(CampaignComparisonView(name=_l("Campaign comparison"), category=records,
+                                          endpoint="campaigncomparison"))
     work = _l("Customer care")
     admin.add_view(FollowUpView(CustomerStanding, db, name=_l("Follow-ups"), category=work, endpoint="followups"))
     admin.add_view(TierView(CustomerStanding, db, name=_l("Value tiers"), category=work, endpoint="tiers"))

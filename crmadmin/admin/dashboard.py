@@ -245,7 +245,8 @@ class DashboardView(AccessMixin, AdminIndexView):
                 "status_label": choices.CAMPAIGN_STATUS.label(r["status"]),
                 "rate_shown": format_percent(r["response_rate"]) if r["response_rate"] is not None else "—",
                 "revenue_shown": _money(r["revenue"]) if with_revenue else None, "revenue_url": revenue_url,
-                "cost_shown": _money(r["cost"]) if r["cost"] is not None else "—",
+                "cost_shown": _money(r["cost"]) + (" " + _("(budget)") if r.get("cost_from") == "budget" else "")
+                if r["cost"] is not None else "—",
                 "return_shown": format_percent(r["return"]) if with_revenue and r["return"] is not None else "—"}
 
     @expose("/")

@@ -77,6 +77,7 @@ LABELS = {
     "actual_cost": _l("Actual cost"),
     "response": _l("Response"),
     "responded_at": _l("Responded at"),
+    "segment": _l("Segment"),
     "note": _l("Note"),
     "username": _l("User name"),
     "display_name": _l("Display name"),

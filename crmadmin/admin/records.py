@@ -1,11 +1,10 @@
-"""Screens for the records that hang off a customer: transactions, interactions, campaigns (complaints apart)."""
-from flask_babel import gettext as _
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+"""Screens for purchases and contacts; complaints and campaigns have modules of their own."""
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import choices
 from .base import SecureModelView
-from .fields import (CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, USER_LOOKUP, CurrencyCode, EmptyToNone, NotInFuture, choice_settings,
-                     money_field)
+from .fields import (CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, USER_LOOKUP, CurrencyCode, EmptyToNone, NotInFuture,
+                     choice_settings, money_field)
 from .labels import LABELS
 
 class TransactionView(SecureModelView):
@@ -60,51 +59,3 @@ class InteractionView(SecureModelView):
     }
     form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "handled_by": USER_LOOKUP}
 
-class CampaignView(SecureModelView):
-    permission = "campaigns"
-    column_labels = LABELS
-    column_list = ("id", "name", "type", "channel", "status", "starts_on", "ends_on", "budget",
-                   "actual_cost", "owner")
-    column_searchable_list = ("name",)
-    column_filters = ("type", "channel", "status", "starts_on", "ends_on", "owner.username")
-    column_sortable_list = ("id", "name", "type", "channel", "status", "starts_on", "ends_on",
-                            "budget", "actual_cost", ("owner", "owner.username"))
-    column_default_sort = ("starts_on", True)
-    form_choices, column_choices, column_formatters = choice_settings(type=choices.CAMPAIGN_TYPE,
-                                                   channel=choices.CONTACT_CHANNEL,
-                                                   status=choices.CAMPAIGN_STATUS)
-    form_columns = ("name", "type", "channel", "status", "starts_on", "ends_on", "budget",
-                    "actual_cost", "description", "owner")
-    form_overrides = {"budget": money_field()[0], "actual_cost": money_field()[0]}
-    form_args = {
-        "name": {"validators": [DataRequired(), Length(max=200)]},
-        "starts_on": {"validators": [DataRequired()]},
-        "budget": money_field(required=False, positive=False)[1],
-        "actual_cost": money_field(required=False, positive=False)[1],
-    }
-    form_ajax_refs = {"owner": USER_LOOKUP}
-
-    def on_model_change(self, form, model, is_created):
-        if model.ends_on and model.starts_on and model.ends_on < model.starts_on:
-            raise ValidationError(_("A campaign cannot end before it starts."))
-
-class ParticipantView(SecureModelView):
-    """The target lists of campaigns, one row per invited customer, with their response."""
-
-    permission = "campaigns"
-    scope = "customer"
-    column_labels = LABELS
-    column_list = ("id", "campaign", "customer", "response", "responded_at", "note")
-    column_searchable_list = ("customer.name", "campaign.name")
-    column_filters = ("campaign.name", "response", "responded_at", "customer.name")
-    column_sortable_list = ("id", "response", "responded_at", ("campaign", "campaign.name"),
-                            ("customer", "customer.name"))
-    column_default_sort = ("id", True)
-    form_choices, column_choices, column_formatters = choice_settings(response=choices.PARTICIPANT_RESPONSE)
-    form_columns = ("campaign", "customer", "response", "responded_at", "note")
-    form_args = {
-        "campaign": {"validators": [DataRequired()]},
-        "customer": {"validators": [DataRequired()]},
-        "responded_at": {"validators": [Optional(), NotInFuture()]},
-    }
-    form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "campaign": CAMPAIGN_LOOKUP}

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import choices
@@ -11,6 +11,8 @@ from ..extensions import db
 from .base import Money, VersionedMixin, enum_column
 from .customer import Customer
 from .user import User
+
+SEGMENT_LABEL_CHARS = 120
 
 
 class Campaign(VersionedMixin, db.Model):
@@ -25,7 +27,8 @@ class Campaign(VersionedMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
     type: Mapped[str] = mapped_column(enum_column(choices.CAMPAIGN_TYPE), nullable=False, index=True)
     channel: Mapped[str] = mapped_column(enum_column(choices.CONTACT_CHANNEL), nullable=False, index=True)
-    status: Mapped[str] = mapped_column(enum_column(choices.CAMPAIGN_STATUS), nullable=False, default="planned", index=True)
+    status: Mapped[str] = mapped_column(enum_column(choices.CAMPAIGN_STATUS), nullable=False, default="planned",
+                                        index=True)
     starts_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
     ends_on: Mapped[Optional[date]] = mapped_column(Date, index=True)
     budget: Mapped[Optional[Decimal]] = mapped_column(Money, index=True)
@@ -46,7 +49,11 @@ class CampaignParticipant(VersionedMixin, db.Model):
     """A customer on a campaign's target list and how far they responded."""
 
     __tablename__ = "campaign_participant"
-    __table_args__ = (UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_participant_campaign_customer"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_participant_campaign_customer"),
+        # a campaign's results per segment and response, counted from the index alone
+        Index("ix_campaign_participant_campaign_id_segment_response", "campaign_id", "segment", "response"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), nullable=False)
@@ -56,6 +63,8 @@ class CampaignParticipant(VersionedMixin, db.Model):
     )
     responded_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     note: Mapped[Optional[str]] = mapped_column(String(255))
+    # the segment whose criteria put them on the list (None: added one by one), so results can be shown per segment
+    segment: Mapped[Optional[str]] = mapped_column(String(SEGMENT_LABEL_CHARS), index=True)
 
     campaign: Mapped[Campaign] = relationship(back_populates="participants")
     customer: Mapped[Customer] = relationship(back_populates="participations")

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, RevenueMonth, User
+from ..models import Campaign, Complaint, Customer, CustomerStanding, RevenueMonth, User
 from ..queries import of_owned_customer
+from . import campaigns as campaign_figures
 
 CLOSED_COMPLAINTS = ("closed", "rejected")  # every other status is still being worked
-RESPONDED = ("responded", "attended", "converted")
+RESPONDED = campaign_figures.RESPONDED
 CAMPAIGNS_SHOWN = ("running", "finished")
 RECENT_CAMPAIGNS = 5
 MONTHS = 12
@@ -85,18 +86,7 @@ def complaints_per_month(owner_id: int | None, starts: list[datetime]) -> Select
 
 def recent_campaigns(participant_owner_id: int | None, revenue_owner_id: int | None) -> Select:
     """The latest running or finished campaigns with their target list's responses and the paid revenue they brought."""
-    def participants(*where):
-        stmt = select(func.count()).where(CampaignParticipant.campaign_id == Campaign.id, *where)
-        if participant_owner_id is not None:
-            stmt = stmt.where(_of_owned(CampaignParticipant.customer_id, participant_owner_id))
-        return stmt.scalar_subquery()
-
-    revenue = select(func.coalesce(func.sum(RevenueMonth.amount), 0)).where(RevenueMonth.campaign_id == Campaign.id)
-    if revenue_owner_id is not None:
-        revenue = revenue.where(RevenueMonth.owner_id == revenue_owner_id)
-    return (select(Campaign.id, Campaign.name, Campaign.status, Campaign.starts_on, Campaign.actual_cost,
-                   participants(), participants(CampaignParticipant.response.in_(RESPONDED)),
-                   participants(CampaignParticipant.response == "converted"), revenue.scalar_subquery())
+    return (campaign_figures.results(participant_owner_id, revenue_owner_id)
             .where(Campaign.status.in_(CAMPAIGNS_SHOWN))
             .order_by(Campaign.starts_on.desc(), Campaign.id.desc())
             .limit(RECENT_CAMPAIGNS))
@@ -162,11 +152,10 @@ def complaint_rate(session: Session, owner_id: int | None, starts: list[datetime
 def campaigns(session: Session, participant_owner_id: int | None, revenue_owner_id: int | None) -> list[dict]:
     """Response rate always; the return on cost only over all revenue, as a part of it would understate it."""
     rows = []
-    for id_, name, status, starts_on, cost, invited, responded, converted, revenue_ in session.execute(
-            recent_campaigns(participant_owner_id, revenue_owner_id)):
-        whole = revenue_owner_id is None and cost is not None and cost > 0
-        rows.append({"id": id_, "name": name, "status": status, "starts_on": starts_on, "cost": cost,
-                     "invited": invited, "responded": responded, "converted": converted, "revenue": revenue_,
-                     "response_rate": responded / invited if invited else None,
-                     "return": (revenue_ - cost) / cost if whole else None})
+    for row in session.execute(recent_campaigns(participant_owner_id, revenue_owner_id)):
+        figures = campaign_figures.campaign_results(row, True, participant_owner_id is None, revenue_owner_id is None)
+        rows.append({"id": row.id, "name": row.name, "status": row.status, "starts_on": row.starts_on,
+                     "cost": figures.cost, "cost_from": figures.cost_from, "invited": row.invited,
+                     "responded": row.responded, "converted": row.converted, "revenue": row.revenue,
+                     "response_rate": figures.response_rate, "return": figures.roi})
     return rows
