@@ -121,7 +121,7 @@ def test_the_csv_export_carries_the_filtered_rows_and_needs_the_export_permissio
     url = _filtered(app, batch_id=edited["updated"].batch_id).replace(LOG, f"{LOG}export/csv/")
     response = login_as("auditor").get(url)
     assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [int(r["ID"]) for r in rows] == [edited["updated"].id]
     assert rows[0]["Action"] == "update" and rows[0]["Hash"] == edited["updated"].hash
     assert '"name": ["Zhao Lei", "Zhao Lei Jr."]' in rows[0]["Changes"]

@@ -93,7 +93,7 @@ def test_an_export_carries_only_the_clerks_own_customers(app):
         factories.customer(name="Not exported")
     client = app.test_client()
     sign_in(client, user.username)
-    body = client.get("/admin/customer/export/csv/").get_data(as_text=True)
+    body = client.get("/admin/customer/export/csv/").get_data().decode("utf-8-sig")
     names = [row["Name"] for row in csv.DictReader(io.StringIO(body))]
     assert names == ["Exported"]
 

@@ -19,7 +19,7 @@ def test_an_export_larger_than_a_batch_carries_every_row_once_in_the_lists_order
     with count_queries() as statements:
         response = client.get("/admin/customer/export/csv/?sort=6&desc=1")
         assert response.is_streamed
-        body = response.get_data(as_text=True)
+        body = response.get_data().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert [int(r["ID"]) for r in rows] == listed
     assert sorted(listed) == sorted(made)
@@ -33,5 +33,5 @@ def test_an_export_follows_the_search(app, login_as):
         wanted = {factories.customer(name=f"北京客户{i}").id for i in range(3)}
         factories.customer(name="上海客户")
     client = login_as("administrator")
-    body = client.get("/admin/customer/export/csv/?search=北京客户").get_data(as_text=True)
+    body = client.get("/admin/customer/export/csv/?search=北京客户").get_data().decode("utf-8-sig")
     assert {int(r["ID"]) for r in csv.DictReader(io.StringIO(body))} == wanted

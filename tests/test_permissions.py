@@ -233,7 +233,7 @@ def test_an_export_cannot_carry_a_spreadsheet_formula(app, login_as):
     """Could a customer named =HYPERLINK(...) run as a formula in the exported file?"""
     with app.app_context():
         factories.customer(name='=HYPERLINK("http://evil.example","click")', notes="x", tags="@SUM(A1)")
-    body = login_as("supervisor").get("/admin/customer/export/csv/").get_data(as_text=True)
+    body = login_as("supervisor").get("/admin/customer/export/csv/").get_data().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert rows[0]["Name"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"
     assert rows[0]["Tags"] == "'@SUM(A1)"

@@ -589,7 +589,7 @@ def test_the_export_carries_the_scores_as_numbers_and_the_kinds_as_words(app, lo
     client = login_as("auditor")
     with app.app_context():
         answer(factories.customer(name="Exported"), "nps", 9)
-    body = client.get("/admin/survey/export/csv/").get_data(as_text=True)
+    body = client.get("/admin/survey/export/csv/").get_data().decode("utf-8-sig")
     assert "Exported" in body and "NPS (0–10)" in body and ",9," in body
     assert log_entries(app, action="export")[-1].changes.count("survey") >= 1
     with app.app_context():

@@ -79,7 +79,7 @@ def test_the_churn_warning_lists_at_risk_customers_with_the_reason(app, login_as
 
 def test_the_tier_export_carries_the_figures_and_the_reason(app, login_as, book):
     """Does exporting the tiers list give each customer's R, F, M and reason as text?"""
-    body = login_as("supervisor").get("/admin/tiers/export/csv/").get_data(as_text=True)
+    body = login_as("supervisor").get("/admin/tiers/export/csv/").get_data().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     first = rows[0]
     assert first["Customer"] == "高价值甲" and first["Value tier"] == "High value"

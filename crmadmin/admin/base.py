@@ -2,7 +2,9 @@
 import logging
 from datetime import datetime
 
-from flask import abort, flash, g, redirect, request, url_for
+import time
+
+from flask import Response, abort, flash, g, redirect, request, stream_with_context, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
@@ -18,6 +20,7 @@ from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
 from .counting import CappedCountQuery
+from .exporting import CSV_MIMETYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .scope import ScopedAjaxLoader, restrict
@@ -33,10 +36,6 @@ ENDPOINT_ACTIONS = {
     "export": "export",
     "ajax_update": "edit",
 }
-
-# A cell starting with one of these runs as a formula in Excel or LibreOffice.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
 
 def _minutes(view, value, name) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
@@ -97,9 +96,10 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     form_excluded_columns = ("created_at", "updated_at", "version")
     column_details_exclude_list = ("version",)
     column_editable_list = ()  # no inline editing: it bypasses form validation and the version check
-    export_types = ["csv"]
+    export_types = ["csv", "xlsx"]
     export_max_rows = 0  # every row: exports stream in batches (`_export_data`), so their size does not bound memory
     export_batch_rows = 1000
+    export_xlsx_max_rows = XLSX_MAX_ROWS  # a worksheet's rows: a longer list is refused as XLSX, offered as CSV
     column_auto_select_related = True
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
@@ -122,24 +122,50 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     def can_export(self):
         return self._may("export")
 
-    def _export_data(self):
+    def _export_data(self, limit: int | None = None):
         """The list's rows (scope, search, filters, order), read in batches while the file is sent; the export is
-        logged first with its screen, filters and exact row count."""
+        logged first with its screen, filters and exact row count. Over `limit` rows nothing is read or logged."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
                                  view_args.filters, execute=False, page_size=0)
         count = query.order_by(None).count()
+        if limit is not None and count > limit:
+            return count, None
         log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
-                                         "rows": count})
+                                         "rows": count, "format": request.view_args.get("export_type", "csv")})
         return count, walk(query, list(g.crm_list.keys), self.export_batch_rows)
 
-    def get_export_value(self, model, name):
-        """Cells a spreadsheet would run as a formula are exported as text (OWASP CSV injection)."""
-        value = super().get_export_value(model, name)
-        if isinstance(value, str) and value[:1] in FORMULA_TRIGGERS:
-            return "'" + value
-        return value
+    def get_export_name(self, export_type: str = "csv") -> str:
+        """ASCII file names (the screen's endpoint): a translated screen name would be stripped to nothing."""
+        return f"{self.endpoint}_{time.strftime('%Y-%m-%d_%H-%M-%S')}.{export_type}"
+
+    def _export_rows(self, limit: int | None = None):
+        count, models = self._export_data(limit)
+        titles = [c[1] for c in self._export_columns]
+        rows = None if models is None else (
+            [self.get_export_value(m, c[0]) for c in self._export_columns] for m in models)
+        return count, titles, rows
+
+    def _download(self, chunks, export_type: str, mimetype: str) -> Response:
+        return Response(stream_with_context(chunks), mimetype=mimetype, headers={
+            "Content-Disposition": f"attachment; filename={self.get_export_name(export_type)}"})
+
+    def _export_csv(self, return_url):
+        """The rows as RFC 4180 CSV with a UTF-8 BOM, formula cells neutralised (admin/exporting.py)."""
+        _count, titles, rows = self._export_rows()
+        return self._download(csv_lines(titles, rows), "csv", CSV_MIMETYPE)
+
+    def _export_tablib(self, export_type: str, return_url: str):
+        """XLSX: typed cells, never formulas (admin/exporting.py); a list longer than a worksheet is refused."""
+        if export_type != "xlsx":
+            abort(404)
+        count, titles, rows = self._export_rows(limit=self.export_xlsx_max_rows)
+        if rows is None:
+            flash(_("%(num)s rows do not fit in one Excel worksheet: narrow the list with filters, or export CSV.",
+                    num=f"{count:,}"), "error")
+            return redirect(return_url)
+        return self._download(xlsx_chunks(titles, rows, str(self.name)), "xlsx", XLSX_MIMETYPE)
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":

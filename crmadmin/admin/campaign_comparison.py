@@ -1,7 +1,6 @@
 """Campaign comparison (营销活动对比): campaigns side by side with response rate (客户响应率), conversions, revenue,
 cost per conversion and return on investment (投入产出比), filtered, sorted and exported."""
-import csv
-import io
+from decimal import Decimal
 
 from flask import Response, request, url_for
 from flask_admin import BaseView, expose
@@ -15,8 +14,9 @@ from ..audit import log_event_now
 from ..extensions import db
 from ..models import Campaign
 from ..reports import campaigns as figures
-from .base import FORMULA_TRIGGERS, AccessMixin
+from .base import AccessMixin
 from .campaigns import shown, viewer_scope
+from .exporting import CSV_MIMETYPE, csv_lines
 
 ROWS_SHOWN = 200  # campaigns on the page; the export has them all
 DEFAULT_SORT = "starts_on"
@@ -113,24 +113,19 @@ class CampaignComparisonView(AccessMixin, BaseView):
         columns = _columns(scope["with_revenue"])
         log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
                                          "rows": len(found)})
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([label for _key, label, _sortable in columns] + [_("Cost source")])
+        titles = [label for _key, label, _sortable in columns] + [_("Cost source")]
+        lines = []
         for row, r in found:
-            values = {"name": _text(row.name), "type": choices.CAMPAIGN_TYPE.label(row.type),
+            values = {"name": row.name, "type": choices.CAMPAIGN_TYPE.label(row.type),
                       "status": choices.CAMPAIGN_STATUS.label(row.status), "starts_on": row.starts_on.isoformat(),
                       "invited": r.invited, "responded": r.responded, "response_rate": _plain(r.response_rate, 4),
                       "converted": r.converted, "revenue": _plain(r.revenue), "cost": _plain(r.cost),
                       "cost_per_conversion": _plain(r.cost_per_conversion), "roi": _plain(r.roi, 4)}
-            writer.writerow([values[key] for key, _label, _sortable in columns] + [shown(r)["cost_from"]])
-        return Response(out.getvalue(), mimetype="text/csv", headers={
+            lines.append([values[key] for key, _label, _sortable in columns] + [shown(r)["cost_from"]])
+        return Response(csv_lines(titles, lines), mimetype=CSV_MIMETYPE, headers={
             "Content-Disposition": "attachment; filename=campaign_comparison.csv"})
 
 
-def _plain(value, places: int = 2) -> str:
-    return "" if value is None else f"{value:.{places}f}"
-
-
-def _text(text: str) -> str:
-    """Text a spreadsheet would run as a formula is written as text (OWASP CSV injection)."""
-    return "'" + text if text[:1] in FORMULA_TRIGGERS else text
+def _plain(value, places: int = 2) -> Decimal | None:
+    """A figure rounded for the file, as a number (never text that a spreadsheet could read as a formula)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
