@@ -1,5 +1,6 @@
 """Read list pages the way a user does: which records a page shows, and where its pager leads."""
 import re
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 
@@ -18,3 +19,33 @@ def listed_in_order(client, url: str) -> list[int]:
     assert response.status_code == 200, url
     html = response.get_data(as_text=True)
     return [int(i) for i in re.findall(r'name="rowid" class="action-checkbox" value="(\d+)"', html)]
+
+
+class FigureParser(HTMLParser):
+    """Every element marked data-figure: its text and, for a link, where it leads."""
+
+    def __init__(self):
+        super().__init__()
+        self.found, self._open = {}, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-figure" in attrs:
+            self._open = attrs["data-figure"]
+            self.found[self._open] = ["", attrs.get("href")]
+
+    def handle_data(self, data):
+        if self._open:
+            self.found[self._open][0] += data
+
+    def handle_endtag(self, tag):
+        self._open = None
+
+
+def figures_on(client, url: str, headers=None) -> dict[str, tuple[str, str | None]]:
+    """The figures a page shows (dashboard, Satisfaction): key -> (text, link or None)."""
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, (url, response.status_code)
+    parser = FigureParser()
+    parser.feed(response.get_data(as_text=True))
+    return {key: (text.strip(), href) for key, (text, href) in parser.found.items()}

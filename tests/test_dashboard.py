@@ -3,7 +3,6 @@ import json
 import re
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,37 +13,12 @@ from crmadmin.models import CustomerStanding, User, utcnow
 from crmadmin.reports.dashboard import month_firsts
 from crmadmin.standing import today
 from tests import factories
-from tests.pages import listed_ids
+from tests.pages import FigureParser, figures_on, listed_ids
 from tests.test_browser import browser, live_server, page, sign_in  # noqa: F401 (fixtures)
 
 
-class _Figures(HTMLParser):
-    """Every element marked data-figure: its text and, for a link, where it leads."""
-
-    def __init__(self):
-        super().__init__()
-        self.found, self._open = {}, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "data-figure" in attrs:
-            self._open = attrs["data-figure"]
-            self.found[self._open] = ["", attrs.get("href")]
-
-    def handle_data(self, data):
-        if self._open:
-            self.found[self._open][0] += data
-
-    def handle_endtag(self, tag):
-        self._open = None
-
-
 def figures(client) -> dict[str, tuple[str, str | None]]:
-    response = client.get("/admin/")
-    assert response.status_code == 200
-    parser = _Figures()
-    parser.feed(response.get_data(as_text=True))
-    return {key: (text.strip(), href) for key, (text, href) in parser.found.items()}
+    return figures_on(client, "/admin/")
 
 
 def number(shown: str) -> Decimal:
@@ -342,7 +316,7 @@ def test_a_stale_summary_is_served_at_once_and_renewed_after_the_response(app, l
             value, _computed_at = cache.get("dashboard:customers:all")
             cache.set("dashboard:customers:all", (value, datetime.now().timestamp() - 61))  # computed a minute ago
         response = supervisor.get("/admin/")
-        parser = _Figures()
+        parser = FigureParser()
         parser.feed(response.get_data(as_text=True))
         assert parser.found["customers:customers"][0].strip() == "1"  # served stale, nobody waited
         response.close()  # what the WSGI server does once the page is sent: the summary is recomputed

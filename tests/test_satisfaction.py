@@ -3,7 +3,6 @@ import html
 import re
 from datetime import timedelta
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from crmadmin.standing import today
 from tests import factories
 from tests.conftest import log_entries
 from tests.forms import csrf_token, submit
+from tests import pages
 from tests.pages import listed_ids
 
 EN = {"Accept-Language": "en"}
@@ -39,33 +39,8 @@ def user_id(app, username: str) -> int:
         return db.session.scalar(select(User.id).where(User.username == username))
 
 
-class _Figures(HTMLParser):
-    """Every element marked data-figure: its text and, for a link, where it leads."""
-
-    def __init__(self):
-        super().__init__()
-        self.found, self._open = {}, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "data-figure" in attrs:
-            self._open = attrs["data-figure"]
-            self.found[self._open] = ["", attrs.get("href")]
-
-    def handle_data(self, data):
-        if self._open:
-            self.found[self._open][0] += data
-
-    def handle_endtag(self, tag):
-        self._open = None
-
-
 def figures_on(client, url: str, headers=EN) -> dict[str, tuple[str, str | None]]:
-    response = client.get(url, headers=headers)
-    assert response.status_code == 200, (url, response.status_code)
-    parser = _Figures()
-    parser.feed(response.get_data(as_text=True))
-    return {key: (text.strip(), href) for key, (text, href) in parser.found.items()}
+    return pages.figures_on(client, url, headers)
 
 
 def text_of(response) -> str:
