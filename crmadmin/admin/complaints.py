@@ -19,7 +19,7 @@ from wtforms.validators import ValidationError
 
 from .. import choices
 from ..auth.routes import safe_next
-from ..complaints import MOVES, MoveRefused, allowed, apply
+from ..complaints import MOVES, MoveRefused, allowed, apply, refusal
 from ..complaints.workflow import FINISHED
 from ..extensions import db
 from ..models import Complaint, ComplaintStep, User, utcnow
@@ -293,11 +293,12 @@ class ComplaintView(SecureModelView):
 
     def _blocked(self, complaint: Complaint, move) -> str | None:
         """Why this complaint cannot take the step, shown before the user submits; None if it can."""
-        if move in allowed(complaint.status, complaint.severity, _can):
+        reason = refusal(move, complaint.status, complaint.severity, _can)
+        if reason is None:
             return None
-        if complaint.status in move.sources:
-            return _("major complaint: a supervisor's step")
-        return _("not possible from “%(status)s”", status=choices.COMPLAINT_STATUS.label(complaint.status))
+        if reason == "state":
+            return _("not possible from “%(status)s”", status=choices.COMPLAINT_STATUS.label(complaint.status))
+        return _("major complaint: a supervisor's step")
 
     # --- the details page: the record, the steps it went through, the next steps ---------------------
     def render(self, template, **kwargs):
@@ -309,6 +310,7 @@ class ComplaintView(SecureModelView):
             kwargs["next_moves"] = [(m, self.move_url(m.name, [model.id], request.full_path))
                                     for m in allowed(model.status, model.severity, _can)] if self.can_edit else []
             kwargs["due"] = due_state(model, utcnow())
+            kwargs["status_css"] = BADGES.get(model.status, "badge-secondary")
         return super().render(template, **kwargs)
 
 

@@ -4,7 +4,6 @@ Pure rules, no Flask and no database: the screens offer exactly the moves `allow
 `apply` asks again before it changes anything, so a move that is not offered is also not accepted.
 """
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -72,13 +71,3 @@ def refusal(move: Move, status: str, severity: str, can, new_severity: str | Non
 def allowed(status: str, severity: str, can) -> list[Move]:
     """The moves to offer on a complaint in `status`, in process order."""
     return [m for m in MOVES.values() if refusal(m, status, severity, can) is None]
-
-
-def possible_from(status: str) -> list[Move]:
-    """Every move the process allows from `status`, whoever makes it."""
-    return [m for m in MOVES.values() if status in m.sources]
-
-
-def overdue_by(deadline: datetime | None, now: datetime):
-    """How far past its deadline (a timedelta, negative when time is left), or None when there is none."""
-    return None if deadline is None else now - deadline
