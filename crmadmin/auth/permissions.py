@@ -32,10 +32,16 @@ ACTION_LABELS = {
 ASSIGN_OWNERS = "customers.assign"
 ASSIGN_COMPLAINTS = "complaints.assign"
 SUPERVISE_COMPLAINTS = "complaints.supervise"
+IMPORT_RECORDS = "records.import"
+MERGE_CUSTOMERS = "customers.merge"
+ERASE_PERSONAL_DATA = "customers.erase"
 SPECIAL_PERMISSIONS = {
     ASSIGN_OWNERS: _l("Assign customers to owners"),
     ASSIGN_COMPLAINTS: _l("Assign complaints to a responsible person"),
     SUPERVISE_COMPLAINTS: _l("Close, reject or downgrade major complaints; reopen complaints"),
+    IMPORT_RECORDS: _l("Import customers, transactions and interactions from files, and undo an import"),
+    MERGE_CUSTOMERS: _l("Merge duplicate customers, and undo a merge"),
+    ERASE_PERSONAL_DATA: _l("Erase a customer's personal data on their request"),
 }
 
 
@@ -65,9 +71,11 @@ BUILTIN_ROLES = {
     ),
     "supervisor": (
         _l("Sees and works all customers of all owners, including delete, export, campaigns and reassigning owners; "
-           "assigns complaints and closes major ones."),
+           "assigns complaints and closes major ones; imports files, merges duplicates and erases personal data "
+           "on request."),
         _grant(RECORD_RESOURCES, ACTIONS)
-        | {ASSIGN_OWNERS, ASSIGN_COMPLAINTS, SUPERVISE_COMPLAINTS, perm("audit", "view")},
+        | {ASSIGN_OWNERS, ASSIGN_COMPLAINTS, SUPERVISE_COMPLAINTS, IMPORT_RECORDS, MERGE_CUSTOMERS, ERASE_PERSONAL_DATA,
+           perm("audit", "view")},
         False,
     ),
     "clerk": (
