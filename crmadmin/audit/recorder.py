@@ -128,13 +128,15 @@ def append(connection, entries: list[dict]) -> None:
     previous = connection.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
     actor = current_actor()
     now = utcnow()
+    rows = []
     for entry in entries:
         row = {"occurred_at": now, "batch_id": actor.batch_id, "actor_id": actor.actor_id, "actor": actor.actor,
                "source": actor.source, "command": actor.command, "ip": actor.ip, "user_agent": actor.user_agent,
                "request_id": actor.request_id, "record_type": None, "record_id": None, "record_label": None,
                "changes": None, **entry, "prev_hash": previous}
         row["hash"] = previous = entry_hash(row)
-        connection.execute(insert(table), row)
+        rows.append(row)
+    connection.execute(insert(table), rows)  # one executemany: a batch of thousands is one round trip
 
 
 def _after_flush(session: Session, flush_context) -> None:
