@@ -193,6 +193,14 @@ def test_changing_any_field_of_any_entry_is_caught_and_named(app, thousand_entri
     assert _verdict(app).ok  # and every repair restores the chain
 
 
+def test_changing_an_entrys_seal_is_caught(app, thousand_entries):
+    """The seal is not hashed itself, but every value's commitment hangs on it: is a new seal caught?"""
+    ids, _ = thousand_entries
+    _tamper(app, ("UPDATE audit_entry SET seal = :v WHERE id = :id", {"v": "ab" * 16, "id": ids[10]}))
+    verdict = _verdict(app)
+    assert not verdict.ok and verdict.entry_id == ids[10]
+
+
 @pytest.mark.parametrize("position", [0, 500, 998])
 def test_deleting_an_entry_is_caught_at_the_next_one(app, thousand_entries, position):
     """Remove one entry: does verify stop at the entry that followed it?"""

@@ -1,5 +1,12 @@
-"""The hash chain: how an entry's hash is computed, and how the whole log is checked for tampering."""
+"""The hash chain: how an entry's hash is computed, and how the whole log is checked for tampering.
+
+An entry's hash does not cover its label and changes as they are, but a commitment to each of their values: an
+HMAC of the value under a key derived from the entry's random `seal`. Erasing a person's data replaces a value by a
+marker, keeps the value's commitment in `erasure` and destroys the seal (the keys of the values that stay are kept),
+so the chain still verifies while the erased value can no longer be recovered, not even by trying every phone number.
+"""
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -8,9 +15,11 @@ from sqlalchemy import select
 from ..models import AuditEntry
 
 GENESIS = "0" * 64
+ERASED = "(erased)"  # what an erased value reads as, in the label and the changes
 # Every column an entry's hash covers, in a fixed order (id and hash itself excepted).
 HASHED_FIELDS = ("occurred_at", "batch_id", "actor_id", "actor", "source", "command", "ip", "user_agent",
                  "request_id", "action", "record_type", "record_id", "record_label", "changes", "prev_hash")
+SEALED_FIELDS = ("record_label", "changes")  # covered through the commitments to their values
 
 
 def _canonical(value):
@@ -21,10 +30,87 @@ def _canonical(value):
     return str(value)
 
 
+def _dump(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def leaf_key(seal: str, path: str) -> str:
+    """The key of one value of an entry: derived from the entry's seal and the value's place in it."""
+    return hmac.new(bytes.fromhex(seal), path.encode(), hashlib.sha256).hexdigest()
+
+
+def commitment(key: str, value) -> str:
+    return hmac.new(bytes.fromhex(key), _dump(value).encode(), hashlib.sha256).hexdigest()
+
+
+def leaves(field: str, text):
+    """(path, value) of every value of a label or a changes document; a path names the value's place."""
+    if text is None:
+        return
+    if field == "record_label":
+        yield json.dumps(["label"]), text
+        return
+    try:
+        document = json.loads(text)
+    except ValueError:  # not JSON (only a tampered entry has such changes): the whole text is one value
+        yield json.dumps(["changes", "text"]), text
+        return
+    yield from _walk(document, ["changes"])
+
+
+def _walk(node, path):
+    if isinstance(node, dict):
+        for key in sorted(node):
+            yield from _walk(node[key], [*path, key])
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _walk(item, [*path, index])
+    else:
+        yield json.dumps(path, ensure_ascii=False), node
+
+
+def _shape(node):
+    """The document with its values taken out: the hash covers its structure too."""
+    if isinstance(node, dict):
+        return {key: _shape(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_shape(item) for item in node]
+    return None
+
+
+def sealed_digest(fields: dict) -> list:
+    """What the hash covers of the label and changes: their shape and the commitment to every value."""
+    seal = fields.get("seal")
+    try:
+        erasure = json.loads(fields.get("erasure") or "{}")
+        keys, erased = erasure.get("keys", {}), erasure.get("erased", {})
+    except (ValueError, AttributeError):  # a forged erasure record: no value can be vouched for
+        seal, keys, erased = None, {}, {}
+    digest = []
+    for field in SEALED_FIELDS:
+        text = fields.get(field)
+        try:
+            shape = _shape(json.loads(text)) if field == "changes" and text is not None else None
+        except ValueError:
+            shape = "text"
+        commitments = []
+        for path, value in leaves(field, text):
+            if path in erased:
+                commitments.append(erased[path] if value == ERASED else "altered")
+            elif path in keys:
+                commitments.append(commitment(keys[path], value))
+            elif seal:
+                commitments.append(commitment(leaf_key(seal, path), value))
+            else:
+                commitments.append("unsealed")
+        digest.append([text is None, shape, commitments])
+    return digest
+
+
 def entry_hash(fields: dict) -> str:
     """sha256 over the canonical JSON of the hashed fields, so any edit to any of them changes it."""
-    payload = json.dumps([_canonical(fields.get(name)) for name in HASHED_FIELDS], ensure_ascii=False,
-                         separators=(",", ":"))
+    values = [_canonical(fields.get(name)) for name in HASHED_FIELDS if name not in SEALED_FIELDS]
+    payload = _dump([values, sealed_digest(fields)])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

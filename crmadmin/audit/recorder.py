@@ -1,5 +1,6 @@
 """Session events that write the operation log in the same transaction as every ORM change, by any path."""
 import json
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -133,7 +134,7 @@ def append(connection, entries: list[dict]) -> None:
         row = {"occurred_at": now, "batch_id": actor.batch_id, "actor_id": actor.actor_id, "actor": actor.actor,
                "source": actor.source, "command": actor.command, "ip": actor.ip, "user_agent": actor.user_agent,
                "request_id": actor.request_id, "record_type": None, "record_id": None, "record_label": None,
-               "changes": None, **entry, "prev_hash": previous}
+               "changes": None, **entry, "prev_hash": previous, "seal": secrets.token_hex(16)}
         row["hash"] = previous = entry_hash(row)
         rows.append(row)
     connection.execute(insert(table), rows)  # one executemany: a batch of thousands is one round trip

@@ -32,6 +32,10 @@ class AuditEntry(db.Model):
     record_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     record_label: Mapped[Optional[str]] = mapped_column(String(255))
     changes: Mapped[Optional[str]] = mapped_column(Text)  # JSON {field: [before, after]} or details
+    # the key behind the commitments to the label's and changes' values (see audit/chain.py), destroyed by erasure;
+    # after erasure, the commitments of the erased values and the keys of the others
+    seal: Mapped[Optional[str]] = mapped_column(String(32))
+    erasure: Mapped[Optional[str]] = mapped_column(Text)
     # the chain: each hash covers this entry's content and the previous entry's hash
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
