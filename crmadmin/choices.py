@@ -173,6 +173,8 @@ AUDIT_ACTION = Choices(
     ("export", _l("Exported")),
     ("refused", _l("Refused")),
     ("bulk_insert", _l("Bulk load")),
+    ("personal_data_erased", _l("Personal data erased")),
+    ("log_resealed", _l("Log re-sealed")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them
@@ -188,4 +190,7 @@ RECORD_TYPE = Choices(  # table names, as the operation log stores them
     ("role", _l("Role")),
     ("setting", _l("Rule setting")),
     ("survey_response", _l("Survey response")),
+    ("personal_data_request", _l("Personal data request")),
 )
+PERSONAL_DATA_REQUEST = Choices(
+    "personal_data_request_kind", ("correction", _l("Correction")), ("erasure", _l("Erasure")))

@@ -245,6 +245,15 @@ def test_postgresql_refuses_to_update_delete_or_truncate_the_log(app):
                 with db.engine.begin() as connection:
                     connection.execute(text(statement))
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
+        # the one update let through is an erasure's, and only of the label, changes and seal
+        erasing = "SELECT set_config('crm.erasing', 'on', true)"
+        for statements in (["UPDATE audit_entry SET seal = NULL, erasure = '{}'"],
+                           [erasing, "UPDATE audit_entry SET actor = 'x', seal = NULL, erasure = '{}'"],
+                           [erasing, "UPDATE audit_entry SET changes = '{}'"]):
+            with pytest.raises(Exception, match="append-only"):
+                with db.engine.begin() as connection:
+                    for statement in statements:
+                        connection.execute(text(statement))
         assert _verdict(app).ok
 
 

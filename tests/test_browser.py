@@ -308,3 +308,31 @@ def test_an_urgent_complaint_goes_from_a_clerk_to_a_supervisor_and_closed(app, l
     finally:
         clerk_context.close()
         boss_context.close()
+
+
+def test_a_supervisor_erases_a_customers_personal_data_on_request(app, live_server, page):
+    """From the customer's page, does an erasure on request leave the customer, the search and the log without
+    their name, while their purchase stays?"""
+    name = f"司马{uuid.uuid4().hex[:6]}"
+    with app.app_context():
+        supervisor = factories.user("supervisor")
+        customer = factories.customer(name=name, mobile="+8613966667777")
+        factories.transaction(customer, product="会员卡")
+    sign_in(page, live_server, supervisor.username)
+    page.goto(f"{live_server}/admin/customer/details/?id={customer.id}")
+    page.click("text=Erase personal data")
+    expect(page.locator("table.erasure-fields")).to_contain_text(name)
+    page.fill("#received_on", "2026-11-20")
+    page.select_option("#channel", label="Email")
+    page.fill("#reference", "REQ-7")
+    page.check("#confirm")
+    page.click("form.personal-data-form button[type=submit]")
+    expect(page.locator(".alert-success")).to_contain_text(f"Personal data of customer #{customer.id} erased")
+    expect(page.locator(".customer-erased")).to_be_visible()
+    expect(page.locator("#history-transaction")).to_contain_text("会员卡")
+    page.goto(f"{live_server}/admin/customer/?search={name}")
+    expect(page.locator("table.model-list")).not_to_contain_text(name)
+    page.goto(f"{live_server}/admin/auditentry/?search={name}")
+    expect(page.locator("body")).not_to_contain_text(name)
+    page.goto(f"{live_server}/admin/personaldata/")
+    expect(page.locator("table.model-list")).to_contain_text("REQ-7")

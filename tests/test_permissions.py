@@ -24,6 +24,8 @@ SCREENS["survey"] = ("surveys", SurveyResponse)
 
 # Screens over derived figures: seen and exported with the customers permission, never written.
 STANDING_SCREENS = ("followups", "tiers", "churn")
+# Records written only through their own pages (a request is recorded by the correction or erasure it goes with).
+REQUEST_LISTS = ("personaldata",)
 ADMIN_ONLY_PAGES = {"settings": "window_months", "complaint_deadlines": "resolve_hours_major"}  # no permission
 # Work lists over records, seen and exported with the records' permission; written only through their moves.
 WORK_SCREENS = {"overdue_complaints": "complaints"}
@@ -39,7 +41,7 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     """Would a newly added screen escape the role sweep below?"""
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
     assert endpoints - {"admin"} == (set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
-                                     | set(FIGURE_PAGES) | set(REPORT_SCREENS))
+                                     | set(FIGURE_PAGES) | set(REPORT_SCREENS) | set(REQUEST_LISTS))
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
@@ -55,9 +57,9 @@ def test_a_report_screen_opens_and_exports_exactly_as_granted(app, login_as, rol
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
-@pytest.mark.parametrize("endpoint", STANDING_SCREENS)
+@pytest.mark.parametrize("endpoint", STANDING_SCREENS + REQUEST_LISTS)
 def test_a_standing_screen_is_read_and_exported_as_granted_and_never_written(app, login_as, snapshot, role, endpoint):
-    """Does a tiers, churn or follow-ups screen open and export exactly as customers.view/export allow, and refuse writes?"""
+    """Does a tiers, churn, follow-ups or requests list open and export as customers.view/export allow, never written?"""
     client = login_as(role)
     _one_record(app, "customer", client.username)
     may_view = _granted(role, "customers", "view")

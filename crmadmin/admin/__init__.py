@@ -7,12 +7,13 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import (AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
                       Role, Transaction, User)
-from ..models import SurveyResponse
+from ..models import PersonalDataRequest, SurveyResponse
 from .accounts import RoleView, UserView
 from .audit_log import AuditLogView
 from .complaint_settings import ComplaintDeadlinesView
 from .complaints import ComplaintView, OverdueComplaintView
 from .dashboard import DashboardView
+from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
 from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
@@ -40,6 +41,8 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ParticipantView(CampaignParticipant, db, name=_l("Campaign participants"), category=records,
                                    endpoint="campaignparticipant"))
     admin.add_view(SurveyView(SurveyResponse, db, name=_l("Satisfaction surveys"), category=records, endpoint="survey"))
+    admin.add_view(PersonalDataRequestView(PersonalDataRequest, db, name=_l("Personal data requests"),
+                                           category=records, endpoint="personaldata"))
     admin.add_view(CampaignComparisonView(name=_l("Campaign comparison"), category=records,
                                           endpoint="campaigncomparison"))
     work = _l("Customer care")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from .. import choices
-from ..auth.permissions import ASSIGN_OWNERS
+from ..auth.permissions import ASSIGN_OWNERS, ERASE_PERSONAL_DATA
 from ..extensions import db
 from ..models import Customer, StandingChange
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
@@ -115,7 +115,15 @@ class CustomerView(SecureModelView):
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history"] = self._history(kwargs["model"].id)
             kwargs["standing"] = self._standing(kwargs["model"])
+            kwargs["privacy"] = self._privacy_links(kwargs["model"])
         return super().render(template, **kwargs)
+
+    def _privacy_links(self, customer) -> dict:
+        """The personal data requests this user may carry out on the customer."""
+        may_edit = self.can_edit and customer.erased_at is None
+        return {"correct": url_for("personaldata.correct_view", id=customer.id) if may_edit else None,
+                "erase": url_for("personaldata.erase_view", id=customer.id)
+                if may_edit and current_user.can(ERASE_PERSONAL_DATA) else None}
 
     def _standing(self, customer) -> dict | None:
         """Tier and stage with why, the R/F/M figures, the follow-up dates, and how the standing changed."""

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import AuditEntry, Money, Role, User
+from .chain import ERASED
 from .recorder import SECRET
 
 ROW_ACTIONS = ("create", "update", "delete")
@@ -52,6 +53,8 @@ def _later_changes(session: Session, entry: AuditEntry, batch: str | None = None
 def _assign(session: Session, record, field: str, value) -> None:
     if value == SECRET or value == "(changed)":
         raise UndoRefused(_("A password cannot be put back; set a new one instead."))
+    if value == ERASED:
+        raise UndoRefused(_("%(record)s: erased personal data cannot be put back.", record=record))
     if isinstance(record, User) and field == "roles":
         record.roles = list(session.scalars(select(Role).where(Role.name.in_(value or []))))
     elif isinstance(record, Role) and field == "permissions":

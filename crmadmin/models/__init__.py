@@ -8,6 +8,7 @@ from .interaction import Interaction
 from .complaint import Complaint, ComplaintStep
 from .survey import SurveyResponse
 from .audit import AuditEntry
+from .privacy import PersonalDataRequest
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 
 __all__ = [
@@ -15,5 +16,5 @@ __all__ = [
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
-    "SurveyResponse",
+    "SurveyResponse", "PersonalDataRequest",
 ]

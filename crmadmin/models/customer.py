@@ -1,8 +1,8 @@
 """The customer file (客户档案): identity, contact, company, source, owner and derived standing."""
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, CheckConstraint, Index
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, CheckConstraint, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import choices
@@ -60,6 +60,8 @@ class Customer(VersionedMixin, db.Model):
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
     # the follow-up cadence for this customer, if not their tier's (the standing keeps the due date)
     follow_up_days: Mapped[Optional[int]] = mapped_column(Integer)
+    # set when the customer's personal data was erased on their request (crmadmin/privacy.py)
+    erased_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     owner: Mapped[Optional[User]] = relationship(foreign_keys=[owner_id])
     referred_by: Mapped[Optional["Customer"]] = relationship(remote_side=[id], foreign_keys=[referred_by_id])

@@ -81,7 +81,8 @@ def _rechain(connection, table, rows, hasher, seal) -> None:
     for row in rows:
         row.update(prev_hash=previous, seal=seal())
         row["hash"] = previous = hasher(row)
-        updates.append({"key": row["id"], "new_prev": row["prev_hash"], "new_hash": row["hash"], "new_seal": row["seal"]})
+        updates.append({"key": row["id"], "new_prev": row["prev_hash"], "new_hash": row["hash"],
+                        "new_seal": row["seal"]})
     statement = table.update().where(table.c.id == sa.bindparam("key"))
     for start in range(0, len(updates), 5000):
         connection.execute(statement.values(prev_hash=sa.bindparam("new_prev"), hash=sa.bindparam("new_hash"),
