@@ -10,6 +10,8 @@ from ..extensions import cache
 T = TypeVar("T")
 KEEP_SECONDS = 7 * 24 * 3600  # a summary is kept this long to be served while a fresh one is computed
 LOCK_SECONDS = 600  # one recomputation per key at a time, across workers and hosts when the cache is Redis
+WAIT_SECONDS = 30  # how long a request waits for another worker's first computation before doing its own
+POLL_SECONDS = 0.05
 
 
 def cached(key: str, compute: Callable[[], T]) -> T:
@@ -21,13 +23,34 @@ def cached(key: str, compute: Callable[[], T]) -> T:
         return compute()
     stored = cache.get(key)
     if stored is None:
-        value = compute()
-        cache.set(key, (value, time.time()), timeout=KEEP_SECONDS)
-        return value
+        return _compute_once(key, compute)
     value, computed_at = stored
     if time.time() - computed_at > seconds and cache.add(f"{key}:refreshing", 1, timeout=LOCK_SECONDS):
         _recompute_after_response(key, compute)
     return value
+
+
+def _compute_once(key: str, compute: Callable[[], T]) -> T:
+    """A summary nobody has yet: one worker computes it, the others wait for that value instead of computing it too
+    (a cold start after a deploy would otherwise run the same minute-long query once per worker)."""
+    lock = f"{key}:computing"
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not cache.add(lock, 1, timeout=LOCK_SECONDS):
+        time.sleep(POLL_SECONDS)
+        stored = cache.get(key)
+        if stored is not None:
+            return stored[0]
+        if time.monotonic() > deadline:  # the other worker died or is very slow: do not wait for ever
+            return compute()
+    try:
+        stored = cache.get(key)  # computed and stored between our look and our lock
+        if stored is not None:
+            return stored[0]
+        value = compute()
+        cache.set(key, (value, time.time()), timeout=KEEP_SECONDS)
+        return value
+    finally:
+        cache.delete(lock)
 
 
 def _recompute_after_response(key: str, compute: Callable[[], T]) -> None:

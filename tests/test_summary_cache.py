@@ -1,0 +1,65 @@
+"""Summaries over every customer are computed once, even when several workers ask for them at the same moment."""
+import os
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+
+from crmadmin import reports
+from crmadmin.extensions import cache
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def shared_cache(app):
+    """The app's summary cache on Redis, as in production with several workers, then back to the test default."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not running on 127.0.0.1:6379, and CI must not skip this test")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"test-{uuid.uuid4()}:"}
+    cache.init_app(app, config=config)
+    app.config["CRM_SUMMARY_SECONDS"] = 60
+    try:
+        yield
+    finally:
+        app.config["CRM_SUMMARY_SECONDS"] = 0
+        with app.app_context():
+            cache.clear()
+        cache.init_app(app, config={"CACHE_TYPE": app.config["CACHE_TYPE"]})
+
+
+def test_a_cold_summary_asked_by_eight_workers_at_once_is_computed_once(app, shared_cache):
+    """Eight requests for a summary nobody has yet: does one compute it while the others wait for its value?"""
+    calls, results, start = [], [], threading.Barrier(8)
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.5)  # a query over a million customers
+        return {"customers": 1_000_000}
+
+    def worker():
+        with app.app_context():
+            start.wait()
+            results.append(reports.cached("dashboard:cold", compute))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(calls) == 1
+    assert results == [{"customers": 1_000_000}] * 8
+
+
+def test_a_worker_that_gives_up_waiting_computes_the_summary_itself(app, shared_cache, monkeypatch):
+    """If the worker computing a summary is gone, does the next request still get an answer after its wait?"""
+    monkeypatch.setattr(reports, "WAIT_SECONDS", 0.2)
+    with app.app_context():
+        cache.add("dashboard:orphan:computing", 1, timeout=60)  # a lock left by a worker that died
+        assert reports.cached("dashboard:orphan", lambda: 42) == 42
