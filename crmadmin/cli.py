@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .audit import bind, cli_actor, reset
 from .audit.chain import GENESIS, chain_rows, verify
@@ -245,8 +246,13 @@ def restore_command(path, yes):
         click.echo(note)
     heads, known = _code_revisions()
     click.echo(revision_advice(restored.revision, heads, known))
-    with db.engine.connect() as connection, chain_rows(connection) as rows:
-        verdict = verify(rows)
+    try:
+        with db.engine.connect() as connection, chain_rows(connection) as rows:
+            verdict = verify(rows)
+    except SQLAlchemyError as error:  # an older schema's log may lack a column the code reads
+        click.echo(f"Operation log not verified: {error.__class__.__name__}. Run `flask db upgrade`, then "
+                   "`flask crm audit verify`.", err=True)
+        sys.exit(1)
     if verdict.ok:
         click.echo(f"Operation log OK: {verdict.checked:,} entries, chain unbroken. Head: {verdict.head}")
         return
