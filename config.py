@@ -36,6 +36,10 @@ class Config:
     # hide_parameters: SQL errors in logs never carry the values (names, phones, hashes) they were about
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
+    # === BACKUP ===
+    CRM_BACKUP_DIR = os.environ.get("CRM_BACKUP_DIR")  # where `flask crm backup` writes; default instance/backups
+    CRM_PG_BIN_DIR = os.environ.get("CRM_PG_BIN_DIR")  # pg_dump and pg_restore of the server's version; default PATH
+
     # === SECURITY ===
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SESSION_COOKIE_HTTPONLY = True

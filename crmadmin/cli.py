@@ -3,11 +3,13 @@ import csv
 import secrets
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .audit import bind, cli_actor, reset
 from .audit.chain import GENESIS, chain_rows, verify
@@ -179,6 +181,85 @@ def import_surveys_command(path, encoding, skip_existing):
     db.session.commit()  # one transaction; each answer is in the operation log, as one batch
     skipped = f" ({len(result.skipped)} stored already, skipped)" if result.skipped else ""
     click.echo(f"Imported {len(result.responses)} survey responses{skipped}.")
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+
+
+def _code_revisions() -> tuple[tuple[str, ...], set[str]]:
+    """The migrations' head(s) and every revision they know, to judge a restored database's schema."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    return tuple(script.get_heads()), {revision.revision for revision in script.walk_revisions()}
+
+
+@crm.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file to write (never overwritten); default: a new timestamped file in CRM_BACKUP_DIR.")
+def backup_command(output):
+    """Write a consistent backup of the database while the panel runs (SQLite online backup, or pg_dump).
+
+    Prints the file, its size, the schema revision and the operation log's head: keep the head outside the
+    database, and after a restore check the log against it with `flask crm audit verify --head HEAD`.
+    """
+    from .backup import BackupError, take
+
+    directory = Path(current_app.config["CRM_BACKUP_DIR"] or Path(current_app.instance_path) / "backups")
+    db.session.remove()
+    try:
+        taken = take(db.engine, output, directory, current_app.config["CRM_PG_BIN_DIR"])
+    except BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"Backup written: {taken.path} ({_size(taken.size)}, readable by its owner only)")
+    click.echo(f"Database revision: {taken.revision}")
+    click.echo(f"Operation log head: {taken.head}")
+    click.echo("Keep the head outside the database; after a restore: flask crm audit verify --head HEAD")
+
+
+@crm.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+def restore_command(path, yes):
+    """Replace the whole database with a backup made by `flask crm backup`, then verify its operation log.
+
+    Stop the panel first. The file is checked before anything is touched, and the database is replaced in one
+    transaction: all of it, or nothing. Exits 1 if the restored operation log does not verify.
+    """
+    from .backup import BackupError, check, restore, revision_advice
+
+    db.session.remove()
+    target = db.engine.url.render_as_string(hide_password=True)
+    try:
+        check(db.engine, path, current_app.config["CRM_PG_BIN_DIR"])
+        if not yes:
+            click.confirm(f"Replace every row of {target} with the backup {path}?", abort=True)
+        restored = restore(db.engine, path, current_app.config["CRM_PG_BIN_DIR"])
+    except BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"Restored {path} into {target}.")
+    for note in restored.notes:
+        click.echo(note)
+    heads, known = _code_revisions()
+    click.echo(revision_advice(restored.revision, heads, known))
+    try:
+        with db.engine.connect() as connection, chain_rows(connection) as rows:
+            verdict = verify(rows)
+    except SQLAlchemyError as error:  # an older schema's log may lack a column the code reads
+        click.echo(f"Operation log not verified: {error.__class__.__name__}. Run `flask db upgrade`, then "
+                   "`flask crm audit verify`.", err=True)
+        sys.exit(1)
+    if verdict.ok:
+        click.echo(f"Operation log OK: {verdict.checked:,} entries, chain unbroken. Head: {verdict.head}")
+        return
+    where = f"entry #{verdict.entry_id}" if verdict.entry_id is not None else "the end of the log"
+    click.echo(f"Operation log BROKEN at {where}: {verdict.problem}. {verdict.checked:,} entries before it hold.",
+               err=True)
+    sys.exit(1)
 
 
 audit = AppGroup("audit", help="Check the operation log for tampering.")
