@@ -11,7 +11,7 @@ from crmadmin import merge
 from crmadmin.auth.permissions import MERGE_CUSTOMERS, perm
 from crmadmin.extensions import db
 from crmadmin.models import (CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
-                             SurveyResponse, Transaction)
+                             SurveyResponse, Transaction, User)
 from tests import factories
 from tests.conftest import log_entries
 from tests.forms import csrf_token, read_form
@@ -224,9 +224,7 @@ def test_a_role_limited_to_its_own_customers_merges_only_those(app, login_as, sn
                        own_customers_only=True)
     client = login_as("scoped merger")
     with app.app_context():
-        me = db.session.scalar(select(Customer.owner_id).limit(0)) or \
-            db.session.execute(select(db.metadata.tables["user"].c.id).where(
-                db.metadata.tables["user"].c.username == client.username)).scalar()
+        me = db.session.scalar(select(User.id).where(User.username == client.username))
         mine = factories.customer(name="Mine", mobile="13500001111", owner_id=me)
         mine_too = factories.customer(name="Mine too", mobile="135 0000 1111", owner_id=me)
         theirs = factories.customer(name="Theirs", mobile="+86 13500001111")
@@ -251,14 +249,12 @@ def test_the_customer_list_offers_merge_as_a_bulk_action(app, login_as):
         a, b = factories.customer(name="A"), factories.customer(name="B")
     client = login_as("supervisor")
     page = client.get("/admin/customer/").get_data(as_text=True)
-    assert 'value="merge"' in page or "'merge'" in page
+    assert "'merge'" in page or '"merge"' in page
     response = client.post("/admin/customer/action/", data={"action": "merge", "rowid": [str(a.id), str(b.id)],
                                                             "csrf_token": csrf_token(page)})
     assert response.status_code == 302 and "/admin/duplicates/merge/" in response.headers["Location"]
     form = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f'data-customer="{a.id}"' in form and f'data-customer="{b.id}"' in form
-    assert "merge" not in login_as("clerk").get("/admin/customer/").get_data(as_text=True).lower().split(
-        "action-select")[-1][:0]  # the clerk's list is checked in test_roles_that_may_not_merge_change_nothing
 
 
 def test_the_duplicates_page_costs_the_same_statements_for_few_and_many_groups(app, login_as, count_queries):
