@@ -87,7 +87,7 @@ def _words(value: str) -> list[tuple[bool, str]]:
 
 
 def name_key(value: str | None) -> str | None:
-    """Pinyin of a Chinese name in its order (surname first); the words of a Latin name sorted, joined without spaces."""
+    """Pinyin of a Chinese name in order (surname first); a Latin name's words sorted; joined without spaces."""
     words = _words(value or "")
     if not words:
         return None

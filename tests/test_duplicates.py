@@ -26,7 +26,8 @@ def test_the_keys_read_a_phone_however_it_was_typed():
     assert email_key("  Wang.Wei@Example.COM ") == "wang.wei@example.com"
     assert name_key("王小明") == name_key("王晓明") == name_key(" 王 小明 ") == "wangxiaoming"
     assert name_key("Wang, Xiaoming") == name_key("xiaoming WANG") == name_key("王小明")
-    assert place_key("北京星辰科技有限公司") == place_key("北京 星辰科技 有限公司 ") and place_key("ＡＣＭＥ Inc.") == "acmeinc"
+    assert place_key("北京星辰科技有限公司") == place_key("北京 星辰科技 有限公司 ")
+    assert place_key("ＡＣＭＥ Inc.") == "acmeinc"
 
 
 def test_same_mobile_in_different_formats_is_found_first(app):
