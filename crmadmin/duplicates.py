@@ -2,9 +2,10 @@
 
 Exact matches (same mobile, same e-mail) are GROUP BYs over indexed match keys (crmadmin/matching.py). Names are
 compared only within a block: the customers at one company, or at one address, whose name keys begin with the same
-letter; the database finds the blocks of two or more (GROUP BY over the index), `rapidfuzz` scores the names inside
-each. Sections come in order of confidence and the page walks them with a cursor (section, last key), so a page
-costs a few statements however many groups it shows, and page 500 costs what page 1 does.
+letter, read in the order of the (place, name) index so that a block's customers come together; `rapidfuzz`
+scores the names inside each block. Sections come in order of confidence and the page walks them with a cursor
+(section, last key), so a page costs a few statements however many groups it shows, and page 500 costs what
+page 1 does.
 
 rapidfuzz over difflib: the same Levenshtein-based ratio, in C++ (difflib's SequenceMatcher is pure Python and not
 a true edit distance), MIT licensed, maintained, with wheels for every platform and no dependencies.
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from .models import Customer, CustomerMatch
@@ -65,23 +66,16 @@ def exact_members(section: str, keys: list[str], owner_id: int | None = None) ->
     return _scoped(select(key, MATCH.c.customer_id).where(key.in_(keys)), owner_id).order_by(key, MATCH.c.customer_id)
 
 
-def _initial():
-    """A block holds the names that begin with the same letter: a slip later in a name still meets its twin."""
-    return func.substr(MATCH.c.name, 1, 1)
-
-
 def name_blocks(section: str, owner_id: int | None = None, after: tuple[str, str] | None = None) -> Select:
-    """(place, initial, name key, customer id) of every customer in a block of two or more, in block order."""
+    """(place, name key, customer id) of the customers with a company (or address), in the order of the index on
+    (place, name) from `after`: the customers of one block (place, first letter of the name) come one after another,
+    so a page reads only as far as it needs."""
     place = PLACES[section]
-    initial = _initial()
-    blocks = _scoped(select(place.label("place"), initial.label("initial"))
-                     .where(place.is_not(None), MATCH.c.name.is_not(None)), owner_id)
+    stmt = _scoped(select(place, MATCH.c.name, MATCH.c.customer_id)
+                   .where(place.is_not(None), MATCH.c.name.is_not(None)), owner_id)
     if after is not None:
-        blocks = blocks.where(or_(place > after[0], and_(place == after[0], initial > after[1])))
-    blocks = blocks.group_by(place, initial).having(func.count() > 1).subquery()
-    stmt = select(place, initial, MATCH.c.name, MATCH.c.customer_id).join(
-        blocks, and_(place == blocks.c.place, initial == blocks.c.initial))
-    return _scoped(stmt, owner_id).order_by(place, initial, MATCH.c.name, MATCH.c.customer_id)
+        stmt = stmt.where(tuple_(place, MATCH.c.name) > tuple_(*after))
+    return stmt.order_by(place, MATCH.c.name, MATCH.c.customer_id)
 
 
 def similar_groups(members: list[tuple[str, int]]) -> list[tuple[list[int], int, bool]]:
@@ -148,15 +142,18 @@ def _blocks(session, section, owner_id, after, need, groups) -> tuple | None:
     result = session.execute(name_blocks(section, owner_id, after).execution_options(yield_per=STREAM_ROWS))
     found = 0
     try:
-        for (place, initial), rows in groupby(result, key=lambda r: (r[0], r[1])):
+        for (place, _initial), rows in groupby(result, key=lambda r: (r[0], r[1][:1])):
+            members = [(r[1], r[2]) for r in rows]
+            if len(members) < 2:
+                continue
             found_here = [Group(section, place, ids, similarity, same)
-                          for ids, similarity, same in similar_groups([(r[2], r[3]) for r in rows])]
+                          for ids, similarity, same in similar_groups(members)]
             # within a block, the closest names first
             for group in sorted(found_here, key=lambda g: -g.similarity):
                 groups.append(group)
                 found += 1
             if found >= need:
-                return section, place, initial
+                return section, place, members[-1][0]  # the next page starts after this block's last name
     finally:
         result.close()
     return None
