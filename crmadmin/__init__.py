@@ -29,7 +29,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     cache.init_app(app)
     _tune_sqlite()
 
-    from . import audit, auth, cli, complaints, errors, i18n, security, standing
+    from . import audit, auth, cli, complaints, errors, i18n, matching, security, standing
     from .admin import init_app as init_admin
     from .choices import Choices
 
@@ -38,6 +38,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     auth.init_app(app)
     audit.init_app(app)
     standing.init_app(app)
+    matching.listen()
     complaints.init_app(app)
     errors.init_app(app)
     init_admin(app)

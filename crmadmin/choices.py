@@ -175,6 +175,8 @@ AUDIT_ACTION = Choices(
     ("bulk_insert", _l("Bulk load")),
     ("personal_data_erased", _l("Personal data erased")),
     ("log_resealed", _l("Log re-sealed")),
+    ("merge", _l("Merged customers")),
+    ("merge_undone", _l("Merge undone")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

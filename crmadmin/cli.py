@@ -17,6 +17,7 @@ from .auth.passwords import hash_password, policy_problems
 from .auth.permissions import BUILTIN_ROLES
 from .extensions import db
 from .models import AuditEntry, Customer, Role, User
+from .matching import fill_missing
 from .standing import refresh_all, refreshed_on, today
 
 class AuditedGroup(AppGroup):
@@ -140,6 +141,10 @@ def bootstrap_command(demo_customers):
 def _refresh(rebuild_revenue: bool = False) -> None:
     started = time.monotonic()
     result = refresh_all(db.engine, rebuild_revenue=rebuild_revenue)
+    with db.engine.begin() as connection:  # customers loaded outside the panel get their duplicate-detection keys
+        keyed = fill_missing(connection)
+    if keyed:
+        click.echo(f"Match keys computed for {keyed:,} customers.")
     rebuilt = "" if result["revenue_cells"] is None else f"; monthly revenue rebuilt ({result['revenue_cells']:,} cells)"
     click.echo(f"Standing refreshed for {result['day']}: {result['customers']:,} customers, "
                f"{result['written']:,} changed{rebuilt}, in {time.monotonic() - started:.1f} s.")

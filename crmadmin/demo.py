@@ -36,6 +36,7 @@ from .audit import log_event
 from .extensions import db
 from .models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User, utcnow
 from .models import SurveyResponse
+from .matching import fill_missing
 from .standing import refresh_all
 
 CHUNK = 10_000  # customers per chunk: one write per table and one commit per chunk
@@ -611,4 +612,7 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
     say("refreshing the standing of every customer...")
     refresh_all(db.engine, rebuild_revenue=True)  # bulk rows bypassed the session, as they did the log
     say("standing refreshed")
+    with db.engine.begin() as connection:  # the duplicate-detection keys of the customers just loaded
+        fill_missing(connection, progress=lambda done: say(f"match keys: {done:,} customers") if done % 100_000 == 0
+                     else None)
     return counts

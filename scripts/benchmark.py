@@ -49,6 +49,9 @@ PAGES = [
     ("Follow-ups, team by owner, cache cleared", "admin", "/admin/followups/", True),
     ("Customers, page 1", "admin", "/admin/customer/", False),
     ("Transactions, page 1", "admin", "/admin/transaction/", False),
+    ("Duplicates, page 1", "admin", "/admin/duplicates/", False),
+    ("Duplicates, same email, page 1", "admin", "/admin/duplicates/?kind=email", False),
+    ("Duplicates, similar names, page 1", "admin", "/admin/duplicates/?kind=name", False),
 ]
 
 

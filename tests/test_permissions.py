@@ -5,7 +5,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from crmadmin.auth.permissions import BUILTIN_ROLES, perm
+from crmadmin.auth.permissions import BUILTIN_ROLES, MERGE_CUSTOMERS, perm
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
 from crmadmin.models import SurveyResponse
@@ -31,6 +31,7 @@ ADMIN_ONLY_PAGES = {"settings": "window_months", "complaint_deadlines": "resolve
 WORK_SCREENS = {"overdue_complaints": "complaints"}
 FIGURE_PAGES = ("satisfaction",)  # read-only figures, opened as their permission allows (tests/test_satisfaction.py)
 REPORT_SCREENS = {"campaigncomparison": "campaigns"}  # read-only figures: view opens them, export exports
+MERGE_SCREENS = ("duplicates",)  # customers.view + customers.merge (tests/test_merge.py)
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -41,7 +42,8 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     """Would a newly added screen escape the role sweep below?"""
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
     assert endpoints - {"admin"} == (set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
-                                     | set(FIGURE_PAGES) | set(REPORT_SCREENS) | set(REQUEST_LISTS))
+                                     | set(FIGURE_PAGES) | set(REPORT_SCREENS) | set(REQUEST_LISTS)
+                                     | set(MERGE_SCREENS))
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
@@ -200,6 +202,17 @@ def test_a_refused_delete_is_a_403_that_changes_nothing(app, login_as, snapshot,
     else:
         assert (single.status_code, bulk.status_code) == (403, 403)
         assert snapshot() == rows
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", MERGE_SCREENS)
+def test_the_duplicates_screen_opens_exactly_for_those_who_may_merge(app, login_as, role, endpoint):
+    """Does the Duplicates screen open with customers.view and customers.merge, and appear in the menu then only?"""
+    client = login_as(role)
+    granted = BUILTIN_ROLES[role][1]
+    may = {perm("customers", "view"), MERGE_CUSTOMERS} <= granted
+    assert client.get(f"/admin/{endpoint}/").status_code == (200 if may else 403)
+    assert (f"/admin/{endpoint}/" in client.get("/admin/").get_data(as_text=True)) == may
 
 
 def test_the_menu_offers_only_what_the_user_may_open(login_as):

@@ -13,6 +13,7 @@ from .audit_log import AuditLogView
 from .complaint_settings import ComplaintDeadlinesView
 from .complaints import ComplaintView, OverdueComplaintView
 from .dashboard import DashboardView
+from .duplicates import DuplicatesView
 from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
 from .customers import CustomerView
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> Admin:
     )
     records = _l("Records")
     admin.add_view(CustomerView(Customer, db, name=_l("Customers"), category=records, endpoint="customer"))
+    admin.add_view(DuplicatesView(name=_l("Duplicates"), category=records, endpoint="duplicates"))
     admin.add_view(TransactionView(Transaction, db, name=_l("Transactions"), category=records, endpoint="transaction"))
     admin.add_view(InteractionView(Interaction, db, name=_l("Interactions"), category=records, endpoint="interaction"))
     admin.add_view(ComplaintView(Complaint, db, name=_l("Complaints"), category=records, endpoint="complaint"))

@@ -1,13 +1,14 @@
 """The customer file screen, with the customer's whole history on the details page."""
-from flask import url_for
-from flask_babel import gettext as _, ngettext
+from flask import redirect, url_for
+from flask_admin.actions import action
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from .. import choices
-from ..auth.permissions import ASSIGN_OWNERS, ERASE_PERSONAL_DATA
+from ..auth.permissions import ASSIGN_OWNERS, ERASE_PERSONAL_DATA, MERGE_CUSTOMERS
 from ..extensions import db
 from ..models import Customer, StandingChange
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
@@ -110,6 +111,17 @@ class CustomerView(SecureModelView):
                 "Nothing was changed.",
                 "%(name)s cannot be deleted: they answered %(num)d satisfaction surveys, which are kept. "
                 "Nothing was changed.", surveys, name=model.name))
+
+    # --- merging duplicates (admin/duplicates.py): from the selected rows to the merge form ---
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "merge":
+            return current_user.can(MERGE_CUSTOMERS) and self.can_edit and self.can_delete
+        return super().is_action_allowed(name)
+
+    @action("merge", _l("Merge"))
+    def action_merge(self, ids):
+        """Opens the merge form for the selected customers; nothing changes until that form is sent."""
+        return redirect(url_for("duplicates.merge_form", ids=sorted(int(i) for i in ids if str(i).isdigit())))
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:

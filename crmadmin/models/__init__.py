@@ -10,11 +10,12 @@ from .survey import SurveyResponse
 from .audit import AuditEntry
 from .privacy import PersonalDataRequest
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
+from .matching import CustomerMatch
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
-    "SurveyResponse", "PersonalDataRequest",
+    "SurveyResponse", "PersonalDataRequest", "CustomerMatch",
 ]
