@@ -9,11 +9,12 @@ from .complaint import Complaint, ComplaintStep
 from .survey import SurveyResponse
 from .audit import AuditEntry
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
+from .imports import ImportMapping, ImportRun
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
-    "SurveyResponse",
+    "SurveyResponse", "ImportMapping", "ImportRun",
 ]
