@@ -173,6 +173,8 @@ AUDIT_ACTION = Choices(
     ("export", _l("Exported")),
     ("refused", _l("Refused")),
     ("bulk_insert", _l("Bulk load")),
+    ("import", _l("Imported a file")),
+    ("import_undone", _l("Undid an import")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

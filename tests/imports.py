@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from datetime import datetime
 
 from crmadmin.extensions import db
 from crmadmin.models import ImportRun
@@ -20,9 +21,12 @@ def xlsx_bytes(rows: list[list]) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
     sheet = book.add_worksheet("Sheet1")
+    moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})  # as Excel stores a typed date: a formatted number
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            if value is not None:
+            if isinstance(value, datetime):
+                sheet.write_datetime(r, c, value, moment)
+            elif value is not None:
                 sheet.write(r, c, value)
     book.close()
     return out.getvalue()

@@ -8,7 +8,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -94,8 +94,11 @@ def run_import(session: Session, run, report: Report, valid_only: bool) -> Outco
     """Store the report's rows as one batch and one transaction, or nothing (ImportRefused, or the error raised)."""
     counts = report.counts
     if counts["invalid"] and not valid_only:
-        raise ImportRefused(_("%(num)d rows have problems, so nothing was imported. Correct the file, or choose to "
-                              "import only the valid rows.", num=counts["invalid"]))
+        raise ImportRefused(ngettext(
+            "%(num)d row has problems, so nothing was imported. Correct the file, or choose to import only the "
+            "valid rows.",
+            "%(num)d rows have problems, so nothing was imported. Correct the file, or choose to import only the "
+            "valid rows.", counts["invalid"]))
     if not counts["create"] and not counts["update"]:
         raise ImportRefused(_("No row would create or change a record, so nothing was imported."))
     batch_id = str(uuid.uuid4())

@@ -30,12 +30,22 @@ def text_of(raw) -> str:
     return str(raw).strip()
 
 
+# Words spreadsheets commonly use for some choices, besides the labels the screens show.
+CHOICE_WORDS = {
+    "direction": {"呼入": "inbound", "来电": "inbound", "呼出": "outbound", "去电": "outbound", "in": "inbound",
+                  "out": "outbound"},
+    "transaction_status": {"已支付": "paid", "已付": "paid", "未付款": "pending", "待支付": "pending", "退款": "refunded"},
+    "customer_kind": {"公司": "company", "企业客户": "company", "个人客户": "person", "individual": "person"},
+    "gender": {"m": "male", "f": "female", "男性": "male", "女性": "female"},
+}
+
+
 class Choice:
-    """A choice cell: the stored code, or its label in English or Chinese, any case."""
+    """A choice cell: the stored code, or its label in English or Chinese, any case (or a usual synonym)."""
 
     def __init__(self, field: Field):
         self.field = field
-        self.codes = {}
+        self.codes = dict(CHOICE_WORDS.get(field.choices.name, {}))
         for code, label in field.choices.pairs:
             self.codes[code.casefold()] = code
             for locale in ("en", "zh_CN"):
