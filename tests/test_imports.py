@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from crmadmin.extensions import db
-from crmadmin.models import AuditEntry, Customer, ImportMapping, ImportRun, Interaction, Transaction, User
+from crmadmin.models import AuditEntry, Customer, ImportMapping, Interaction, Transaction, User
 from tests import factories
 from tests.conftest import log_entries
 from tests.forms import csrf_token
@@ -201,7 +201,8 @@ def test_importing_the_same_file_twice_creates_nothing_new(app, login_as, kind):
     with app.app_context():
         customer = factories.customer(mobile="+8613833334444")
     files = {
-        "customers": [["name", "mobile", "email"], ["Li", "13800000040", "li@example.com"], ["Wu", "", "wu@example.com"]],
+        "customers": [["name", "mobile", "email"], ["Li", "13800000040", "li@example.com"],
+                      ["Wu", "", "wu@example.com"]],
         "transactions": [["customer_id", "product", "amount", "occurred_at", "channel"],
                          [str(customer.id), "Kit", "100", "2025-01-02 09:00", "store"],
                          [str(customer.id), "Refill", "20", "2025-01-02 09:00", "store"]],
@@ -227,7 +228,7 @@ def test_create_and_update_mode_updates_the_matching_records(app, login_as):
     client = login_as("supervisor")
     with app.app_context():
         by_phone = factories.customer(name="Old name", mobile="+8613800000050", region="华北", industry="Retail")
-        by_email = factories.customer(name="Mail", mobile=None, email="Mail@Example.com", region="华南")
+        factories.customer(name="Mail", mobile=None, email="Mail@Example.com", region="华南")
         sale = factories.transaction(by_phone, product="Kit", occurred_at=datetime(2025, 1, 5, 10, 0),
                                      amount=Decimal("50.00"), status="paid")
     data = csv_bytes([["name", "mobile", "email", "region", "industry"],

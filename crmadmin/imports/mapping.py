@@ -34,7 +34,8 @@ CUSTOMER_REFS = ("customer_id", "customer_mobile", "customer_email")
 _CUSTOMER_REF_FIELDS = (
     _f("customer_id", "customer_id", aliases=("客户编号", "客户id", "客户号", "customer no", "customer number")),
     _f("customer_mobile", "phone", _l("Customer's mobile phone"),
-       aliases=("mobile", "手机", "手机号", "手机号码", "客户手机", "电话", "联系电话", "phone", "mobile phone", "cell")),
+       aliases=("mobile", "手机", "手机号", "手机号码", "客户手机", "电话", "联系电话", "phone", "mobile phone",
+                "cell")),
     _f("customer_email", "email", _l("Customer's email address"),
        aliases=("email", "e-mail", "邮箱", "电子邮箱", "电子邮件", "客户邮箱")),
 )

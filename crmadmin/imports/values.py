@@ -34,7 +34,8 @@ def text_of(raw) -> str:
 CHOICE_WORDS = {
     "direction": {"呼入": "inbound", "来电": "inbound", "呼出": "outbound", "去电": "outbound", "in": "inbound",
                   "out": "outbound"},
-    "transaction_status": {"已支付": "paid", "已付": "paid", "未付款": "pending", "待支付": "pending", "退款": "refunded"},
+    "transaction_status": {"已支付": "paid", "已付": "paid", "未付款": "pending", "待支付": "pending",
+                           "退款": "refunded"},
     "customer_kind": {"公司": "company", "企业客户": "company", "个人客户": "person", "individual": "person"},
     "gender": {"m": "male", "f": "female", "男性": "male", "女性": "female"},
 }

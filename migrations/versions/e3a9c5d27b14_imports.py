@@ -41,7 +41,8 @@ def upgrade():
     sa.Column('report', sa.LargeBinary(), nullable=True),
     sa.Column('undone_at', sa.DateTime(), nullable=True),
     sa.Column('undone_by_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['undone_by_id'], ['user.id'], name=op.f('fk_import_run_undone_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['undone_by_id'], ['user.id'], name=op.f('fk_import_run_undone_by_id_user'),
+                            ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_import_run_user_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_run'))
     )
