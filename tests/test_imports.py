@@ -478,3 +478,28 @@ def test_checking_rows_costs_the_same_statements_for_10_or_500_rows(app, login_a
 
     for kind in ("customers", "transactions"):
         assert statements(kind, 10) == statements(kind, 500), kind
+
+
+# --- the command line -----------------------------------------------------------------------------
+def test_the_import_command_follows_the_same_rules_as_the_screen(app, tmp_path, login_as):
+    """Does `flask crm import` refuse a bad file whole, import a good one as one batch, and list it for undo?"""
+    runner = app.test_cli_runner()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([["姓名", "手机"], ["好", "13800000200"], ["", "13800000201"]]))
+    result = runner.invoke(args=["crm", "import", str(bad), "--kind", "customers",
+                                 "--report", str(tmp_path / "errors.csv")])
+    assert result.exit_code == 1
+    assert "row 3: Name: A value is required." in result.output
+    assert "1 row has problems, so nothing was imported." in result.output
+    assert _count(app, Customer) == 0
+    assert (tmp_path / "errors.csv").read_bytes().decode("utf-8-sig").startswith("Row,Problems,姓名,手机")
+    result = runner.invoke(args=["crm", "import", str(bad), "--kind", "customers", "--valid-only"])
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected" in result.output
+    [run] = [r for r in runs(app) if r.status == "done"]
+    assert {e.source for e in log_entries(app, batch_id=run.batch_id)} == {"cli"}
+    png = tmp_path / "photo.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    refused = runner.invoke(args=["crm", "import", str(png), "--kind", "customers"])
+    assert refused.exit_code == 1 and "its content is of another kind" in refused.output
+    assert "Undo" in login_as("administrator").get("/admin/imports/").get_data(as_text=True)

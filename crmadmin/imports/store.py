@@ -32,8 +32,8 @@ def staged(connection: Connection, run_id: int | None, user_id: int):
     """The user's own staged upload (with its content), or None: nobody continues another user's import."""
     if run_id is None:
         return None
-    return connection.execute(select(RUN).where(RUN.c.id == run_id, RUN.c.user_id == user_id,
-                                                RUN.c.status == "staged")).first()
+    owner = RUN.c.user_id.is_(None) if user_id is None else RUN.c.user_id == user_id  # None: the command line
+    return connection.execute(select(RUN).where(RUN.c.id == run_id, owner, RUN.c.status == "staged")).first()
 
 
 def choose(connection: Connection, run_id: int, mapping: dict[int, str], mode: str) -> None:
