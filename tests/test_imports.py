@@ -489,6 +489,22 @@ def test_checking_rows_costs_the_same_statements_for_10_or_500_rows(app, login_a
         assert statements(kind, 10) == statements(kind, 500), kind
 
 
+def test_storing_rows_costs_the_same_statements_for_10_or_1000_rows(app, login_as, count_queries):
+    """Is a flush of new customers a few multi-row statements (ids reserved first), not one INSERT per row?"""
+    client = login_as("administrator")
+
+    def statements(n: int, first: int) -> int:
+        rows = [["name", "mobile"]] + [[f"C{i}", f"1391{i:07d}"] for i in range(first, first + n)]
+        run_id = stage(client, "customers", csv_bytes(rows))
+        html = preview(client, run_id)
+        with count_queries() as seen:
+            client.post("/admin/imports/commit", data={"csrf_token": csrf_token(html), "id": str(run_id)})
+        assert _count(app, Customer) >= n
+        return len(seen)
+
+    assert statements(10, 0) == statements(1000, 100)
+
+
 # --- the command line -----------------------------------------------------------------------------
 def test_the_import_command_follows_the_same_rules_as_the_screen(app, tmp_path, login_as):
     """Does `flask crm import` refuse a bad file whole, import a good one as one batch, and list it for undo?"""
