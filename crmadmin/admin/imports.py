@@ -19,7 +19,7 @@ from ..extensions import db
 from ..imports import apply, store
 from ..imports.mapping import IMPORT_KINDS, KIND_LABELS, RESOURCES, auto_mapping, fields_of, \
     mapping_problems
-from ..imports.reading import FileRefused, Limits, check, read
+from ..imports.reading import FileRefused, Limits, as_csv, check, read
 from ..imports.report import error_report, problems_text
 from ..imports.validation import Context, validate
 from ..imports.values import text_of
@@ -69,7 +69,7 @@ class ImportView(AccessMixin, BaseView):
 
     def _table(self, run):
         try:
-            return read(run.content, run.file_format, Limits.from_config(current_app.config))
+            return read(run.content, "csv", Limits.from_config(current_app.config))  # a workbook is kept as CSV
         except FileRefused as refused:  # the limits were lowered since the upload
             flash(str(refused), "error")
             return None
@@ -108,11 +108,12 @@ class ImportView(AccessMixin, BaseView):
         data = upload.stream.read(limits.max_bytes + 1)  # never more than one byte past the limit
         try:
             file_format = check(data, limits)  # size, type, zip directory, XML declarations: before parsing
-            read(data, file_format, limits)  # the rows: header, row limit, readable cells
+            table = read(data, file_format, limits)  # the rows: header, row limit, readable cells
         except FileRefused as refused:
             flash(str(refused), "error")
             return redirect(url_for(".index"))
-        run_id = store.stage(db.session.connection(), kind, upload.filename, file_format, data, current_user.id,
+        kept = as_csv(table) if file_format == "xlsx" else data  # a workbook is parsed once, here
+        run_id = store.stage(db.session.connection(), kind, upload.filename, file_format, kept, current_user.id,
                              current_app.config["CRM_IMPORT_STAGED_HOURS"])
         db.session.commit()
         return redirect(url_for(".map_columns", id=run_id))
