@@ -234,11 +234,14 @@ def test_create_and_update_mode_updates_the_matching_records(app, login_as):
     data = csv_bytes([["name", "mobile", "email", "region", "industry"],
                       ["New name", "13800000050", "", "", "Finance"],
                       ["Mail", "", "mail@example.COM", "华南", ""],
-                      ["Brand new", "13800000052", "", "", ""]])
+                      ["Brand new", "13800000052", "", "", ""],
+                      ["Mail again", "", "MAIL@example.com ", "", ""]])
     run_id = stage(client, "customers", data, mode="update")
-    assert counts(preview(client, run_id)) == {"total": 3, "create": 1, "update": 2, "unchanged": 0, "invalid": 0}
-    page = commit(client, run_id)
-    assert "1 created, 2 updated, 0 unchanged, 0 rejected." in page
+    html = preview(client, run_id)
+    assert counts(html) == {"total": 4, "create": 1, "update": 2, "unchanged": 0, "invalid": 1}
+    assert _problems(html)[5] == {"email"}  # the same customer as row 3 (and the same e-mail)
+    page = commit(client, run_id, valid_only=True)
+    assert "1 created, 2 updated, 0 unchanged, 1 rejected." in page
     found = _customers(app)
     assert (found["New name"].id, found["New name"].region, found["New name"].industry) == \
         (by_phone.id, "华北", "Finance")

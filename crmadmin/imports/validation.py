@@ -198,8 +198,8 @@ def _match_customers(session: Session, report: Report) -> None:
             row.problem("mobile", _("Give a mobile phone or an email address: the customer is recognised by them."))
     by_mobile = _by_mobile(session, {r.values["mobile"] for r in rows if "mobile" in r.values}, columns)
     by_email = _by_email(session, {r.values["email"].casefold() for r in rows if "email" in r.values}, columns)
-    current = {}
     seen: dict[tuple, int] = {}
+    targeted: dict[int, int] = {}  # customer id -> the row that updates them
     for row in rows:
         matches = {}
         for name, index in (("mobile", by_mobile), ("email", by_email)):
@@ -229,10 +229,11 @@ def _match_customers(session: Session, report: Report) -> None:
                                 num=len(matches)))
         elif hidden:
             row.problem(name, _("A customer of another owner has this value; you may not change them."))
+        elif targeted.setdefault(customer.id, row.number) != row.number:
+            row.problem(name, _("Matches the same customer as row %(row)d of this file.", row=targeted[customer.id]))
         else:
             row.target = customer.id
-            current[customer.id] = customer._mapping
-            row.action = "update" if _changes(row.values, current[customer.id]) else "unchanged"
+            row.action = "update" if _changes(row.values, customer._mapping) else "unchanged"
 
 
 def _changes(values: dict, stored) -> dict:
