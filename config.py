@@ -88,6 +88,14 @@ class Config:
     # the business day (due dates, "today", ages in days) is counted in this time zone
     CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "Asia/Shanghai")
     FLASK_ADMIN_SWATCH = "default"
+
+    # === IMPORTS (checked before a file is parsed; see crmadmin/imports/reading.py) ===
+    CRM_IMPORT_MAX_BYTES = int(os.environ.get("CRM_IMPORT_MAX_BYTES", 15 * 1024 * 1024))  # below MAX_CONTENT_LENGTH
+    CRM_IMPORT_MAX_ROWS = int(os.environ.get("CRM_IMPORT_MAX_ROWS", "100000"))
+    CRM_IMPORT_XLSX_MAX_MEMBERS = int(os.environ.get("CRM_IMPORT_XLSX_MAX_MEMBERS", "200"))  # parts in the zip
+    CRM_IMPORT_XLSX_MAX_UNZIPPED = int(os.environ.get("CRM_IMPORT_XLSX_MAX_UNZIPPED", 256 * 1024 * 1024))
+    CRM_IMPORT_XLSX_MAX_RATIO = int(os.environ.get("CRM_IMPORT_XLSX_MAX_RATIO", "200"))  # unzipped / zipped, per part
+    CRM_IMPORT_STAGED_HOURS = int(os.environ.get("CRM_IMPORT_STAGED_HOURS", "24"))  # an unfinished upload is kept
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
 

@@ -177,6 +177,8 @@ AUDIT_ACTION = Choices(
     ("log_resealed", _l("Log re-sealed")),
     ("merge", _l("Merged customers")),
     ("merge_undone", _l("Merge undone")),
+    ("import", _l("Imported a file")),
+    ("import_undone", _l("Undid an import")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

@@ -293,4 +293,8 @@ def audit_head_command():
 
 
 def init_app(app: Flask) -> None:
+    from .imports.command import import_command
+
+    if "import" not in crm.commands:
+        crm.add_command(import_command)
     app.cli.add_command(crm)

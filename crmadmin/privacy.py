@@ -11,7 +11,8 @@ from .audit import log_event
 from .audit.chain import ERASED
 from .audit.context import current_actor
 from .audit.erasure import scrub
-from .extensions import db
+from .imports.store import forget
+from .merge import MOVED
 from .models import AuditEntry, Complaint, ComplaintStep, Customer, PersonalDataRequest, utcnow
 
 # What identifies the person: erased, and looked for in every log entry and in the free text of their records.
@@ -62,14 +63,11 @@ def _values(session: Session, customer: Customer, fields: list[str]) -> set[str]
 
 
 def _related_rows(session: Session, customer: Customer):
-    """Every row that belongs to the customer, and the steps of their complaints."""
-    for mapper in db.Model.registry.mappers:
-        table = mapper.local_table
-        if table is None or table.name == "customer" or "customer_id" not in table.c:
-            continue
-        if not any(fk.column.table.name == "customer" for fk in table.c.customer_id.foreign_keys):
-            continue
-        yield from session.scalars(select(mapper.class_).where(mapper.class_.customer_id == customer.id))
+    """Every record that belongs to the customer (those a merge moves), and the steps of their complaints; derived
+    rows (standing, match keys) are recomputed from the erased file instead."""
+    for (_table, column), model in MOVED.items():
+        if column == "customer_id":
+            yield from session.scalars(select(model).where(model.customer_id == customer.id))
     complaints = select(Complaint.id).where(Complaint.customer_id == customer.id)
     yield from session.scalars(select(ComplaintStep).where(ComplaintStep.complaint_id.in_(complaints)))
 
@@ -111,8 +109,10 @@ def erase(session: Session, customer: Customer, request: PersonalDataRequest) ->
     customer.erased_at = utcnow()
     session.flush()  # the erasure's own entries hold the values as they were: scrubbed with the rest below
     entries = scrub(session.connection(), values, ("customer", str(customer.id)), fields)
-    log_event(session, "personal_data_erased", customer,
-              {"fields": fields, "records": records, "log_entries": entries, "request": request.id})
+    files = forget(session.connection(), values, lambda text: _mask(text, list(values)))
+    log_event(session, "personal_data_erased", customer, {"fields": fields, "records": records,
+                                                          "log_entries": entries, "import_files": files,
+                                                          "request": request.id})
     return Erasure(fields, records, entries)
 
 

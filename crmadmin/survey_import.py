@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Iterable
 
-import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import choices
 from .models import Customer, SurveyResponse
 from .models.survey import SCORE_RANGES
+from .phones import e164
 
 KEYS = ("customer_id", "mobile", "email")
 REQUIRED = ("kind", "score", "date", "channel")
@@ -43,14 +43,7 @@ def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
         yield values[start:start + size]
 
 
-def _mobile(text: str, region: str) -> str | None:
-    """The number as customers' files store it (E.164), or None if it is not a phone number."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) \
-        if phonenumbers.is_valid_number(number) else None
+_mobile = e164  # the number as customers' files store it (E.164), or None if it is not a phone number
 
 
 def _customers(session: Session, column, values: set) -> dict:

@@ -32,6 +32,7 @@ WORK_SCREENS = {"overdue_complaints": "complaints"}
 FIGURE_PAGES = ("satisfaction",)  # read-only figures, opened as their permission allows (tests/test_satisfaction.py)
 REPORT_SCREENS = {"campaigncomparison": "campaigns"}  # read-only figures: view opens them, export exports
 MERGE_SCREENS = ("duplicates",)  # customers.view + customers.merge (tests/test_merge.py)
+IMPORT_PAGES = ("imports",)  # records.import plus a create right (tests/test_imports.py sweeps its forms per role)
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -43,7 +44,7 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
     assert endpoints - {"admin"} == (set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
                                      | set(FIGURE_PAGES) | set(REPORT_SCREENS) | set(REQUEST_LISTS)
-                                     | set(MERGE_SCREENS))
+                                     | set(MERGE_SCREENS) | set(IMPORT_PAGES))
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
@@ -213,6 +214,15 @@ def test_the_duplicates_screen_opens_exactly_for_those_who_may_merge(app, login_
     may = {perm("customers", "view"), MERGE_CUSTOMERS} <= granted
     assert client.get(f"/admin/{endpoint}/").status_code == (200 if may else 403)
     assert (f"/admin/{endpoint}/" in client.get("/admin/").get_data(as_text=True)) == may
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+def test_the_import_screen_opens_exactly_for_the_import_right(app, login_as, role):
+    """Does the Import screen open for records.import holders (with a create right) and answer 403 to others?"""
+    client = login_as(role)
+    allowed = "records.import" in BUILTIN_ROLES[role][1]
+    assert client.get("/admin/imports/").status_code == (200 if allowed else 403)
+    assert ("/admin/imports/" in client.get("/admin/").get_data(as_text=True)) == allowed
 
 
 def test_the_menu_offers_only_what_the_user_may_open(login_as):

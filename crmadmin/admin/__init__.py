@@ -61,4 +61,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ComplaintDeadlinesView(name=_l("Complaint due times"), category=accounts,
                                           endpoint="complaint_deadlines"))
     admin.add_view(AuditLogView(AuditEntry, db, name=_l("Operation log"), category=accounts, endpoint="auditentry"))
+    from .imports import ImportView  # here, not above: crmadmin.imports reads labels from this package
+
+    admin.add_view(ImportView(name=_l("Import"), category=records, endpoint="imports"))
     return admin

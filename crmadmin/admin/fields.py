@@ -3,13 +3,13 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import DecimalField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from ..models import utcnow
+from ..phones import e164
 
 
 # Flask-Admin shows only str errors (`e is string`): raise with gettext at call time, never a lazy string.
@@ -22,13 +22,10 @@ class PhoneNumber:
         if not field.data:
             field.data = None
             return
-        try:
-            number = phonenumbers.parse(field.data, current_app.config["CRM_PHONE_REGION"])
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        number = e164(field.data, current_app.config["CRM_PHONE_REGION"])
+        if number is None:
             raise ValidationError(_("Enter a valid phone number, for example 13812345678 or +86 138 1234 5678."))
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        field.data = number
 
 
 class NotInFuture:

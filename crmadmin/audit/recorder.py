@@ -43,9 +43,10 @@ def _columns(obj):
 
 def _snapshot(obj) -> dict:
     state = inspect(obj)
+    loaded = state.dict  # what attrs[key].loaded_value reads, without building an AttributeState per column
     values = {}
     for attr in _columns(obj):
-        value = state.attrs[attr.key].loaded_value
+        value = loaded.get(attr.key, NO_VALUE)
         if value is NO_VALUE:  # never set on a new row (NULL), or not loaded on one being deleted
             continue
         values[attr.key] = SECRET if attr.key in SECRET_FIELDS and value is not None else _plain(value)

@@ -3,7 +3,8 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, select
+from sqlalchemy import Date, DateTime, and_, inspect, select
+from sqlalchemy.orm import aliased, selectinload
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -63,10 +64,14 @@ def _assign(session: Session, record, field: str, value) -> None:
         setattr(record, field, _python(type(record), field, value))
 
 
-def _undo_one(session: Session, entry: AuditEntry) -> None:
+_LOAD = object()  # _undo_one's record not given: load it
+
+
+def _undo_one(session: Session, entry: AuditEntry, record=_LOAD, flush: bool = True) -> None:
     model = model_for(entry.record_type)
     changes = json.loads(entry.changes or "{}")
-    record = session.get(model, int(entry.record_id))
+    if record is _LOAD:
+        record = session.get(model, int(entry.record_id))
     if entry.action == "update":
         if record is None:
             raise UndoRefused(_("%(record)s no longer exists.", record=entry.record_label))
@@ -85,7 +90,8 @@ def _undo_one(session: Session, entry: AuditEntry) -> None:
         session.add(record)
     else:
         raise UndoRefused(_("Only changes to records can be undone."))
-    session.flush()  # constraint problems surface here, inside the caller's transaction
+    if flush:
+        session.flush()  # constraint problems surface here, inside the caller's transaction
 
 
 def undo_entry(session: Session, entry: AuditEntry) -> int:
@@ -106,12 +112,56 @@ def undo_batch(session: Session, batch_id: str) -> int:
                                    .order_by(AuditEntry.id.desc())))
     if not entries:
         raise UndoRefused(_("This batch changed no records."))
-    for entry in entries:
-        if _later_changes(session, entry, batch=batch_id):
-            raise UndoRefused(_("%(record)s was changed again after this batch.", record=entry.record_label))
-    for entry in sorted(entries, key=_dependency_order):
-        _undo_one(session, entry)
+    changed = _changed_since(session, batch_id)
+    if changed is not None:
+        raise UndoRefused(_("%(record)s was changed again after this batch.", record=changed))
+    records = _load(session, entries)
+    phase = None
+    with session.no_autoflush:  # no flush per entry (a deletion's cascade would load, and so flush, each time)
+        for done, entry in enumerate(sorted(entries, key=_dependency_order), start=1):
+            if _dependency_order(entry)[0] != phase:
+                # restored records are inserted before the updates that point at them: within one flush the unit
+                # of work updates a table's rows before it inserts into it (a referral to a restored customer)
+                session.flush()
+                phase = _dependency_order(entry)[0]
+            _undo_one(session, entry, records.get((entry.record_type, entry.record_id)), flush=False)
+            if done % FLUSH_ENTRIES == 0:
+                session.flush()  # in dependency order, a chunk at a time: an import's batch can be 100,000 entries
+    session.flush()  # constraint problems surface here, inside the caller's transaction
     return len(entries)
+
+
+FLUSH_ENTRIES = 2000
+LOAD_CHUNK = 1000
+
+
+def _changed_since(session: Session, batch_id: str) -> str | None:
+    """The label of a record of the batch that a later entry outside it changed, if any: one statement."""
+    mine, later = aliased(AuditEntry), aliased(AuditEntry)
+    return session.scalar(
+        select(mine.record_label)
+        .join(later, and_(later.record_type == mine.record_type, later.record_id == mine.record_id,
+                          later.id > mine.id))
+        .where(mine.batch_id == batch_id, mine.action.in_(ROW_ACTIONS), later.batch_id != batch_id,
+               later.action.in_(ROW_ACTIONS)).limit(1))
+
+
+def _load(session: Session, entries: list[AuditEntry]) -> dict:
+    """(record type, id) -> the record as it is now, or None: loaded a thousand at a time, not one by one."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        wanted.setdefault(entry.record_type, set()).add(int(entry.record_id))
+    found: dict = {}
+    for record_type, ids in wanted.items():
+        model = model_for(record_type)
+        # what a deletion cascades to is loaded with the records, not lazily one record at a time
+        cascaded = [selectinload(getattr(model, r.key)) for r in inspect(model).relationships if r.cascade.delete]
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), LOAD_CHUNK):
+            chunk = ordered[start:start + LOAD_CHUNK]
+            for record in session.scalars(select(model).options(*cascaded).where(model.id.in_(chunk))):
+                found[(record_type, str(record.id))] = record
+    return {(e.record_type, e.record_id): found.get((e.record_type, e.record_id)) for e in entries}
 
 
 def _dependency_order(entry: AuditEntry):

@@ -11,11 +11,12 @@ from .audit import AuditEntry
 from .privacy import PersonalDataRequest
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 from .matching import CustomerMatch
+from .imports import ImportMapping, ImportRun
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
-    "SurveyResponse", "PersonalDataRequest", "CustomerMatch",
+    "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
 ]

@@ -147,7 +147,8 @@ def _same(a, b) -> bool:
 # --- the live path: after each flush, the customers it touched --------------------------------
 def _touched(session: Session) -> set[int]:
     ids = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    new, deleted = session.new, session.deleted  # each a new set: read once, not once per object (imports)
+    for obj in (*new, *session.dirty, *deleted):
         if isinstance(obj, (Transaction, Interaction)):
             state = inspect(obj)
             history = state.attrs.customer_id.history
@@ -156,9 +157,9 @@ def _touched(session: Session) -> set[int]:
                 value = state.attrs.customer_id.loaded_value
                 if isinstance(value, int):
                     ids.add(value)
-        elif isinstance(obj, Customer) and obj not in session.deleted:
+        elif isinstance(obj, Customer) and obj not in deleted:
             state = inspect(obj)
-            if obj in session.new or any(state.attrs[k].history.has_changes()
+            if obj in new or any(state.attrs[k].history.has_changes()
                                          for k in ("owner_id", "follow_up_days", "created_at")):
                 if obj.id is not None:
                     ids.add(obj.id)

@@ -51,12 +51,13 @@ def differences(session: Session, local) -> dict[Cell, list]:
     stored = session.info.pop("revenue_before", {})
     owners_before = session.info.pop("owners_before", {})
     purchases, moved = [], {}
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    new, deleted = session.new, session.deleted  # each a new set: read once, not once per object (imports)
+    for obj in (*new, *session.dirty, *deleted):
         if isinstance(obj, Transaction):
-            before = stored.get(obj.id) if obj not in session.new else None
-            after = None if obj in session.deleted else {name: getattr(obj, name) for name in FIELDS}
+            before = stored.get(obj.id) if obj not in new else None
+            after = None if obj in deleted else {name: getattr(obj, name) for name in FIELDS}
             purchases.append((before, after))
-        elif isinstance(obj, Customer) and obj.id in owners_before and obj not in session.deleted:
+        elif isinstance(obj, Customer) and obj.id in owners_before and obj not in deleted:
             if owners_before[obj.id] != obj.owner_id:
                 moved[obj.id] = (owners_before[obj.id], obj.owner_id)
     ids = {v["customer_id"] for pair in purchases for v in pair if v and v["customer_id"] is not None}

@@ -1,0 +1,15 @@
+"""One phone normalisation for forms, imports and look-ups: numbers are stored and compared as E.164."""
+import phonenumbers
+
+
+def e164(text: str, region: str) -> str | None:
+    """The number as customers' files store it (+8613812345678), or None if it is not a valid phone number.
+
+    A national number is read in `region` (CRM_PHONE_REGION); "+country ..." numbers are read as written."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
