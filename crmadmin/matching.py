@@ -15,7 +15,6 @@ import os
 import unicodedata
 from functools import lru_cache
 
-import phonenumbers
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .models import Customer, CustomerMatch
 from .models.matching import KEY_CHARS
+from .phones import e164
 
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "true")  # names are read a character at a time: no phrase dictionary
 from pypinyin import Style, lazy_pinyin  # noqa: E402
@@ -41,13 +41,7 @@ def phone_key(value: str | None, default_region: str = "CN") -> str | None:
     """E.164 of a possible phone number, else None (two unreadable numbers are not the same number)."""
     if not value or not value.strip():
         return None
-    try:
-        number = phonenumbers.parse(value, default_region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164(value, default_region, strict=False)
 
 
 def email_key(value: str | None) -> str | None:
