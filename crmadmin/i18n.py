@@ -1,6 +1,6 @@
 """Which language a request speaks: the user's choice, else the browser's, else English."""
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import Domain, get_locale
 from flask_login import current_user
 
 from .extensions import babel
@@ -31,6 +31,39 @@ def current_language() -> str:
     return "en"
 
 
+def remember_per_request(domain: Domain) -> None:
+    """Flask-Babel finds the context, the locale and the catalogue again for every string (a list page translates
+    about 500); this keeps the catalogue in the context Flask-Babel already uses, where `refresh()` and
+    `force_locale()` reset it."""
+    find = domain.get_translations
+    key = domain.domain[0]
+
+    def get_translations():
+        try:
+            return g._flask_babel.babel_translations[key]
+        except (AttributeError, KeyError, TypeError):
+            pass
+        except RuntimeError:  # no application context
+            return find()
+        translations = find()
+        context = getattr(g, "_flask_babel", None)
+        if context is not None:
+            if not isinstance(getattr(context, "babel_translations", None), dict):
+                context.babel_translations = {}
+            context.babel_translations[key] = translations
+        return translations
+
+    get_translations.per_request = True
+    domain.get_translations = get_translations
+
+
 def init_app(app: Flask) -> None:
+    from flask_admin import babel as admin_babel
+
     babel.init_app(app, locale_selector=select_locale)
+    with app.app_context():  # the default domain is made from the app's settings
+        domains = (babel.domain_instance, admin_babel.domain, admin_babel.wtforms_domain)
+    for domain in domains:
+        if not getattr(domain.get_translations, "per_request", False):
+            remember_per_request(domain)
     app.jinja_env.globals["current_language"] = current_language

@@ -8,7 +8,7 @@ from flask import Response, abort, flash, g, redirect, request, stream_with_cont
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -36,6 +36,9 @@ ENDPOINT_ACTIONS = {
     "export": "export",
     "ajax_update": "edit",
 }
+
+ROW_ID = "__row_id__"  # stands for a row's id in the row buttons' addresses, replaced per row
+
 
 def _minutes(view, value, name) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
@@ -287,10 +290,23 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         return super().handle_view_exception(exc)
 
     def render(self, template, **kwargs):
-        """A details page also gets the record's history from the operation log (None unless the viewer may read it)."""
+        """A details page also gets the record's history from the operation log (None unless the viewer may read it);
+        a list page gets its row buttons' addresses once, with a place for each row's id (crm_list.html)."""
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history_entries"] = history_for(self, kwargs["model"])
+        if "list_row_actions" in kwargs and "return_url" in kwargs:
+            kwargs["row_urls"] = {name: self.get_url(f".{name}_view", id=ROW_ID, url=kwargs["return_url"])
+                                  for name in ("details", "edit")}
         return super().render(template, **kwargs)
+
+    def _get_filter_groups(self):
+        """Flask-Admin translates every filter's label and operation on every list page; they change only with the
+        language, so each language's are kept."""
+        language = str(get_locale())
+        translated = self.__dict__.setdefault("_filter_groups_by_language", {})
+        if language not in translated:
+            translated[language] = super()._get_filter_groups()
+        return translated[language]
 
     # --- rows: the user's scope, then an optional narrowing to one customer ----------------
     def _narrow(self, query):

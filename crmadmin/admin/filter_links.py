@@ -16,6 +16,17 @@ def _table_column(column):
 
 def find_filter(view, wanted) -> tuple[int, BaseFilter]:
     """The position and filter of `view` that is `wanted`: the filter itself, or a (column, operation) pair."""
+    if not isinstance(wanted, tuple):
+        return _search(view, wanted)
+    # the dashboard asks for about 150 links a page; a view's filters are fixed once it is set up
+    key = (id(_table_column(wanted[0])), wanted[1])
+    found = view.__dict__.setdefault("_filters_by_column", {})
+    if key not in found:
+        found[key] = _search(view, wanted)
+    return found[key]
+
+
+def _search(view, wanted) -> tuple[int, BaseFilter]:
     for index, flt in enumerate(view._filters or ()):
         if flt is wanted:
             return index, flt

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text, false as sa_false
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text, event, false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -90,7 +90,12 @@ class User(UserMixin, VersionedMixin, db.Model):
         return set().union(*(role.permissions for role in self.roles)) if self.roles else set()
 
     def can(self, permission: str) -> bool:
-        return self.active and permission in self.permissions
+        """Asked dozens of times a page, so the union of the roles' grants is kept on this object (loaded afresh
+        for every request) until its roles change, as Django keeps its permission cache on the user object."""
+        granted = self.__dict__.get("_granted")
+        if granted is None:
+            granted = self.__dict__["_granted"] = frozenset(self.permissions)
+        return self.active and permission in granted
 
     def limited_to_own_customers(self, resource: str) -> bool:
         """Rights add up: the user sees every row only if some unscoped role lets them view this resource."""
@@ -99,3 +104,14 @@ class User(UserMixin, VersionedMixin, db.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+
+@event.listens_for(User.roles, "append")
+@event.listens_for(User.roles, "remove")
+@event.listens_for(User.roles, "bulk_replace")
+@event.listens_for(User, "expire")
+@event.listens_for(User, "refresh")
+def _forget_grants(user, *args, **kwargs):
+    """A change of the user's roles takes effect at once on this object, and a commit or reload asks again."""
+    if user is not None:  # an expired object may already be gone
+        user.__dict__.pop("_granted", None)
