@@ -1,7 +1,10 @@
 """Searching a list finds what a plain substring match finds, through the search index when the term is long enough."""
+import re
+
 import pytest
 from sqlalchemy import text
 
+from crmadmin import search
 from crmadmin.extensions import db
 from crmadmin.models import Customer
 from tests import factories
@@ -99,3 +102,47 @@ def test_a_clerks_search_stays_within_their_own_customers(app, login_as):
         own = factories.customer(name="北京客户甲", owner_id=owner).id
         factories.customer(name="北京客户乙")
     assert listed_ids(client, "/admin/customer/?search=北京客户") == {own}
+
+
+PRODUCTS = ["Tai chi sword", "Starter kit", "Starter KIT deluxe", "年度服务套餐", "高级会员", "100% cotton", "a_b"]
+PRODUCT_TERMS = ["kit", "KIT", "starter", "服务", "会员", "年度服务套餐", "100%", "0%", "_", "a_b", "chi sw", "no such"]
+
+
+@pytest.fixture
+def purchases(app):
+    """Two purchases of each product, of one customer, whose name and mobile match none of the terms."""
+    with app.app_context():
+        buyer = factories.customer(name="Qiu", mobile="+8613600000009")
+        return {factories.transaction(buyer, product=product).id: product for product in PRODUCTS * 2}
+
+
+def bought(purchases: dict[int, str], term: str) -> set[int]:
+    return {tid for tid, product in purchases.items()
+            if all(word.lower() in product.lower() for word in term.split())}
+
+
+@pytest.mark.parametrize("term", PRODUCT_TERMS)
+def test_a_purchase_search_finds_exactly_the_products_containing_the_term(purchases, login_as, term):
+    """Does searching the purchases through the product list find the same rows as a substring match of each row?"""
+    client = login_as("administrator")
+    assert listed_ids(client, f"/admin/transaction/?search={term}") == bought(purchases, term)
+
+
+def test_a_product_search_reads_the_product_list_not_every_purchase(app, purchases, login_as, count_queries):
+    """Is the product matched among the distinct products (read from the product index), not row by row?"""
+    client = login_as("administrator")
+    with count_queries() as statements:
+        assert listed_ids(client, "/admin/transaction/?search=starter") == bought(purchases, "starter")
+    page = [s for s in statements if "FROM \"transaction\"" in s or "FROM transaction" in s]
+    assert page and all(re.search(r"transaction\"?\.product\)? I?LIKE", s) is None for s in page), page
+    assert any("product IN" in s for s in page), page
+
+
+def test_a_product_column_with_too_many_values_for_a_list_is_searched_row_by_row(app, purchases, login_as,
+                                                                                 count_queries, monkeypatch):
+    """With more distinct products than the list holds, is the search still exact, as a plain match of each row?"""
+    monkeypatch.setattr(search, "CATALOGUE_LIMIT", 3)
+    client = login_as("administrator")
+    with count_queries() as statements:
+        assert listed_ids(client, "/admin/transaction/?search=kit") == bought(purchases, "kit")
+    assert any(re.search(r"transaction\"?\.product\)? I?LIKE", s) for s in statements), statements

@@ -24,10 +24,13 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
     index (a subquery of ids: no join to the customer table, no scan of it)."""
     dialect = db.session.get_bind().dialect.name
     indexed: dict = {}  # key column -> (table name, [column names])
-    plain = []
+    plain, catalogued = [], []
     for column, path in view._search_fields:
         key = _indexed_key(view.model, column, path)
-        if key is None:
+        if not path and column.name in search.CATALOGUED.get(getattr(column, "table", None) is not None
+                                                               and column.table.name, ()):
+            catalogued.append(column)
+        elif key is None:
             plain.append((column, path))
         else:
             indexed.setdefault(key, (column.table.name, []))[1].append(column.name)
@@ -35,6 +38,10 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
         clauses, count_clauses = [], []
         for key, (table_name, names) in indexed.items():
             clause = search.whose_text_contains(key, table_name, names, term, dialect)
+            clauses.append(clause)
+            count_clauses.append(clause)
+        for column in catalogued:
+            clause = search.catalogued_contains(db.session, column, term)
             clauses.append(clause)
             count_clauses.append(clause)
         pattern = "%" + search.escape_like(term) + "%"

@@ -72,7 +72,9 @@ class User(UserMixin, VersionedMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
     locale: Mapped[Optional[str]] = mapped_column(String(16))
     last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
-    roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
+    # loaded on demand: a list showing owners or assignees needs their names, not their roles; the signed-in user's
+    # come with it in one statement (auth.load_user), the Users screen loads them with its page
+    roles: Mapped[list[Role]] = relationship(secondary=user_role)
 
     @property
     def is_active(self) -> bool:
