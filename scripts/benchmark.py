@@ -84,6 +84,8 @@ def scale_pages(app) -> list[tuple]:
             ("cname", select(Customer.name, Customer.id).order_by(Customer.name, Customer.id)),
             ("tx", select(Transaction.occurred_at, Transaction.id)
              .order_by(Transaction.occurred_at.desc(), Transaction.id.desc())))}
+        two_words = db.session.scalar(select(Customer.name).where(Customer.id >= middle.id, Customer.name.like("% %"))
+                                      .order_by(Customer.id).limit(1)) or middle.name
     email_part = (middle.email or "c1.").split("@")[0]
     company_part = (middle.company_name or middle.name)[:3]
     after = {label: encode(list(row)) for label, row in deep.items()}
@@ -97,6 +99,10 @@ def scale_pages(app) -> list[tuple]:
          f"/admin/transaction/?page={depth['t'] // 20}&after={after['tx']}", False),
         (f"Customers, search by a full name ({len(middle.name)} characters)", "admin",
          f"/admin/customer/?search={middle.name}", False),
+        (f"Customers, search by a first and last name ({two_words})", "admin",
+         f"/admin/customer/?search={two_words}", False),
+        (f"Transactions, search by a first and last name ({two_words})", "admin",
+         f"/admin/transaction/?search={two_words}", False),
         ("Customers, search by 7 digits of a mobile", "admin", f"/admin/customer/?search={middle.mobile[5:12]}", False),
         ("Customers, search by an e-mail's local part", "admin", f"/admin/customer/?search={email_part}", False),
         ("Customers, search by 3 characters of a company", "admin", f"/admin/customer/?search={company_part}", False),

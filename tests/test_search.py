@@ -19,7 +19,7 @@ PEOPLE = [
     dict(name="Li \"Lucky\" Na", mobile="+8613800138000", email="lina@example.com", company_name="上海Lucky贸易"),
 ]
 TERMS = ["张", "北京", "张三丰", "星辰科技", "有限公司", "13912", "12345", "example", "EXAMPLE.DE", "obrien",
-         "o'brien", "zoe_", "100%", "0%", "\"lucky\"", "lucky", "söhne", "müller", "anna o'brien", "张 北京", "no such"]
+         "o'brien", "zoe_", "100%", "0%", "\"lucky\"", "lucky", "söhne", "müller", "anna o'brien", "张 北京", "zhang 星辰科技", "example 13912", "example 张三丰", "no such"]
 FIELDS = ("name", "mobile", "email", "company_name")
 
 
@@ -60,6 +60,20 @@ def test_terms_of_three_characters_or_more_go_through_the_search_index(app, peop
             assert "ix_search_customer_name" in plan and "ix_search_customer_company_name" in plan, plan
 
 
+def test_several_words_are_looked_up_together(app, people, login_as, count_queries):
+    """Is a search of several words one index look-up for all of them, not one per word (which PostgreSQL answered
+    by collecting every customer of each common word)?"""
+    client = login_as("administrator")
+    with count_queries() as statements:
+        assert listed_ids(client, "/admin/customer/?search=zhang 星辰科技") == expected(people, "zhang 星辰科技")
+    page = next(s for s in statements if "ORDER BY" in s and "customer" in s)
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            assert page.count("MATCH") == 1, page
+        else:
+            assert page.upper().count("ARRAY(") == 1 and page.count("ILIKE") == 8, page
+
+
 def test_the_index_follows_every_change_to_a_customer(app, people, login_as):
     """After a rename, a new customer and a deletion, by the panel or by plain SQL, does the search see them?"""
     client = login_as("administrator")
@@ -92,6 +106,9 @@ def test_records_are_found_by_their_customers_name_or_mobile_and_by_their_own_te
     assert listed_ids(client, "/admin/transaction/?search=chi sw") == {mine}
     assert listed_ids(client, "/admin/transaction/?search=kit") == {theirs}
     assert listed_ids(client, "/admin/transaction/?search=张") == {mine}
+    assert listed_ids(client, "/admin/transaction/?search=anna o'brien") == {theirs}  # two words, both in the name
+    assert listed_ids(client, "/admin/transaction/?search=张三丰 sword") == {mine}  # one in the name, one in the product
+    assert listed_ids(client, "/admin/transaction/?search=anna sword") == set()
 
 
 def test_a_clerks_search_stays_within_their_own_customers(app, login_as):

