@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import Float, Select, and_, case, cast, func, nulls_last, select
 
-from ..models import Campaign, CampaignParticipant, RevenueMonth, Transaction
+from ..models import Campaign, CampaignParticipant, Customer, RevenueMonth, Transaction
 from ..queries import of_owned_customer
 
 RESPONDED = ("responded", "attended", "converted")  # every step past invited counts as a response
@@ -17,11 +17,21 @@ ATTENDED = ("attended", "converted")
 CONVERTED = ("converted",)
 
 
-def _participants(owner_id: int | None, *where):
-    stmt = select(func.count()).where(CampaignParticipant.campaign_id == Campaign.id, *where)
-    if owner_id is not None:
-        stmt = stmt.where(of_owned_customer(CampaignParticipant.customer_id, owner_id))
-    return stmt.scalar_subquery()
+def _participants(*where):
+    return select(func.count()).where(CampaignParticipant.campaign_id == Campaign.id, *where).scalar_subquery()
+
+
+def _owned_participants(owner_id: int):
+    """Per campaign, the owner's customers on its list and how they responded, in one pass over those places joined to
+    their customers. Four counts per campaign, each testing ownership place by place, took 1.1 s for a clerk's
+    dashboard at a million customers on PostgreSQL."""
+    p = CampaignParticipant
+    return (select(p.campaign_id, func.count().label("invited"),
+                   func.count().filter(p.response.in_(RESPONDED)).label("responded"),
+                   func.count().filter(p.response.in_(ATTENDED)).label("attended"),
+                   func.count().filter(p.response.in_(CONVERTED)).label("converted"))
+            .join(Customer, Customer.id == p.customer_id).where(Customer.owner_id == owner_id)
+            .group_by(p.campaign_id).subquery("owned_participants"))
 
 
 def results(participant_owner_id: int | None, revenue_owner_id: int | None) -> Select:
@@ -34,13 +44,19 @@ def results(participant_owner_id: int | None, revenue_owner_id: int | None) -> S
     revenue = select(func.coalesce(func.sum(RevenueMonth.amount), 0)).where(RevenueMonth.campaign_id == Campaign.id)
     if revenue_owner_id is not None:
         revenue = revenue.where(RevenueMonth.owner_id == revenue_owner_id)
-    return select(Campaign.id, Campaign.name, Campaign.type, Campaign.channel, Campaign.status, Campaign.starts_on,
-                  Campaign.ends_on, Campaign.budget, Campaign.actual_cost,
-                  _participants(participant_owner_id).label("invited"),
-                  _participants(participant_owner_id, p.response.in_(RESPONDED)).label("responded"),
-                  _participants(participant_owner_id, p.response.in_(ATTENDED)).label("attended"),
-                  _participants(participant_owner_id, p.response.in_(CONVERTED)).label("converted"),
-                  revenue.scalar_subquery().label("revenue"))
+    campaign = (Campaign.id, Campaign.name, Campaign.type, Campaign.channel, Campaign.status, Campaign.starts_on,
+                Campaign.ends_on, Campaign.budget, Campaign.actual_cost)
+    if participant_owner_id is None:  # counted from the index on (campaign, segment, response) alone
+        return select(*campaign, _participants().label("invited"),
+                      _participants(p.response.in_(RESPONDED)).label("responded"),
+                      _participants(p.response.in_(ATTENDED)).label("attended"),
+                      _participants(p.response.in_(CONVERTED)).label("converted"),
+                      revenue.scalar_subquery().label("revenue"))
+    owned = _owned_participants(participant_owner_id)
+    return (select(*campaign, *(func.coalesce(owned.c[name], 0).label(name)
+                                for name in ("invited", "responded", "attended", "converted")),
+                   revenue.scalar_subquery().label("revenue"))
+            .outerjoin(owned, owned.c.campaign_id == Campaign.id))
 
 
 SORTS = ("name", "starts_on", "invited", "responded", "response_rate", "converted", "revenue", "cost",
