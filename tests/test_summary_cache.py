@@ -63,3 +63,14 @@ def test_a_worker_that_gives_up_waiting_computes_the_summary_itself(app, shared_
     with app.app_context():
         cache.add("dashboard:orphan:computing", 1, timeout=60)  # a lock left by a worker that died
         assert reports.cached("dashboard:orphan", lambda: 42) == 42
+
+
+def test_summaries_computed_together_do_not_all_go_stale_together():
+    """Are the age limits of a dashboard's summaries spread between CRM_SUMMARY_SECONDS and half again?"""
+    from crmadmin.reports import max_age
+
+    keys = [f"dashboard:{part}:{owner}" for part in ("customers", "overdue", "complaints", "complaint_rate",
+                                                        "campaigns") for owner in ("all", 2, 3, 4, 5, 6)]
+    ages = [max_age(key, 120) for key in keys]
+    assert all(120 <= age < 180 for age in ages)
+    assert max(ages) - min(ages) > 30 and len({round(age) for age in ages}) > len(keys) // 2

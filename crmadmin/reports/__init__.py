@@ -1,5 +1,6 @@
 """Figures for the custom screens (tiers, churn warning, follow-ups, dashboard): selects, and a summary cache."""
 import time
+import zlib
 from typing import Callable, TypeVar
 
 from flask import current_app
@@ -25,9 +26,16 @@ def cached(key: str, compute: Callable[[], T]) -> T:
     if stored is None:
         return _compute_once(key, compute)
     value, computed_at = stored
-    if time.time() - computed_at > seconds and cache.add(f"{key}:refreshing", 1, timeout=LOCK_SECONDS):
+    if time.time() - computed_at > max_age(key, seconds) and cache.add(f"{key}:refreshing", 1, timeout=LOCK_SECONDS):
         _recompute_after_response(key, compute)
     return value
+
+
+def max_age(key: str, seconds: float) -> float:
+    """How old `key`'s summary may get: CRM_SUMMARY_SECONDS plus up to half again, spread evenly over the keys.
+    Summaries computed together (a dashboard has six per viewer) would otherwise go stale together, and their
+    recomputations, up to a second or two each at a million customers, would hold several workers at once."""
+    return seconds * (1 + zlib.crc32(key.encode()) / 2 ** 33)
 
 
 def _compute_once(key: str, compute: Callable[[], T]) -> T:
