@@ -356,8 +356,8 @@ def main() -> None:
         time_rules_change(app)
 
     clients = sign_in_clients(app)
-    print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms | App ÷ SQL |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     pages = PAGES + ([] if args.no_scale_pages else scale_pages(app))
     saves = [] if args.no_scale_pages else form_saves(app)
     for label, who, path, extra in pages + saves:
@@ -368,7 +368,13 @@ def main() -> None:
         else:
             r = time_page(app, clients[who], path, extra, args.repeat, args.warmup)
         print(f"| {label} | {r['median'] * 1000:.1f} | {r['p95'] * 1000:.1f} | {r['raw'] * 1000:.1f} | "
-              f"{r['statements']} | {(r['median'] - r['raw']) * 1000:.1f} |", flush=True)
+              f"{r['statements']} | {(r['median'] - r['raw']) * 1000:.1f} | {ratio(r['median'], r['raw'])} |",
+              flush=True)
+
+
+def ratio(whole: float, sql: float) -> str:
+    """How many times its SQL's time the page takes; "—" when the SQL is too quick to divide by (under 0.05 ms)."""
+    return f"{whole / sql:,.0f}×" if sql >= 0.00005 else "—"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ written by scripts/loadtest_setup.py in the app's own virtualenv; scripts/loadte
 Each simulated user takes the next slot of that file: an account (one in five `load.admin`, an administrator; the
 others the demo clerks, who see only their own customers), its own customers to edit and values to search for. It
 signs in through /login like a browser (GET the form, POST it with its CSRF token), then loops over the task mix
-below with a think time of 0.5 to 2 s (uniform) between tasks, as a person reading each page would.
+below with a think time of 0.5 to 2 s (uniform; $THINK_TIME, e.g. "3-10") between tasks, as a person reading each
+page would.
 
 Failures: any status other than 2xx/3xx, a page that lands on the sign-in form (session lost), a page with an error
 flash (alert-danger), any body that says "database is locked", an edit that is not redirected or whose saved value
@@ -28,7 +29,8 @@ from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 DATA_PATH = os.environ.get("LOADTEST_DATA", "/tmp/crm-loadtest/data.json")
-THINK_TIME = between(0.5, 2.0)
+# seconds between a user's tasks, uniform: THINK_TIME="0.5-2" (the default) or e.g. "3-10"
+THINK_TIME = between(*(float(x) for x in os.environ.get("THINK_TIME", "0.5-2").split("-")))
 _slots = itertools.count()
 _data = None
 

@@ -8,7 +8,8 @@
 # Environment (all optional): DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1/crm_bench),
 # REDIS_URL (default redis://127.0.0.1:6379/13), WORKERS (4), USERS (50), SPAWN_RATE (10), RUN_TIME (2m),
 # PORT (a free one), OUT (/tmp/crm-loadtest), SKIP_UPGRADE=1 to skip `flask db upgrade`,
-# SEARCH_KINDS (name,mobile,email: what the search terms are taken from).
+# SEARCH_KINDS (name,mobile,email: what the search terms are taken from), THINK_TIME (0.5-2: seconds between tasks),
+# RESET_STATS=1 to leave the ramp-up (every user's sign-in) out of the client-side figures.
 # It sets fresh passwords on the load-test accounts (scripts/loadtest_setup.py): point it at a load-test database only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +86,7 @@ echo "Running locust: $USERS users, spawn rate $SPAWN_RATE/s, for $RUN_TIME; $(n
 LOADTEST_DATA="$OUT/data.json" timeout 900 /usr/bin/env time -f "%e %U %S" -o "$OUT/locust-cpu.txt" .venv-load/bin/locust -f scripts/loadtest.py --headless \
   --host "http://127.0.0.1:$PORT" --users "$USERS" --spawn-rate "$SPAWN_RATE" --run-time "$RUN_TIME" \
   --stop-timeout 10 --csv "$OUT/run" --html "$OUT/report.html" --only-summary --loglevel WARNING \
+  ${RESET_STATS:+--reset-stats} \
   > "$OUT/locust.log" 2>&1 || true   # locust exits 1 when any request failed; the table below says which
 cpu_snapshot "$OUT/cpu-after.json"
 echo "Load average after (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
