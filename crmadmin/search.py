@@ -11,7 +11,12 @@ An Alembic batch migration that rebuilds `customer` on SQLite drops those trigge
 from sqlalchemy import any_, bindparam, column, func, or_, select, table
 
 MIN_LENGTH = 3  # a trigram index needs a whole trigram
-INDEXED = {"customer": ("name", "mobile", "email", "company_name")}
+INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction": ("summary",)}
+# Free text where everyday words fill a large share of the rows ("called", "price list"): a word's matches are
+# counted first, up to COMMON; a common word is matched on the rows themselves, where a page of them is found at once
+# in the list's order, instead of collecting hundreds of thousands of ids from the index.
+PROBED = {"interaction"}
+COMMON = 5000
 # Columns that repeat a short list of values over millions of rows (a purchase's product): searched through that list,
 # read from their B-tree index, instead of through a trigram index as big as the table.
 CATALOGUED = {"transaction": ("product",)}
@@ -66,6 +71,19 @@ def whose_text_contains(key, table_name: str, columns, terms, dialect: str):
     if dialect == "postgresql":
         return key == any_(func.array(ids.scalar_subquery()))
     return key.in_(ids)
+
+
+def own_rows_containing(session, table_, columns, term: str, dialect: str):
+    """The rows of `table_` (a PROBED table, searched on its own list) whose `columns` contain `term`: through the
+    index for a rare word, as a plain match over the rows for a common one (COMMON matches or more) or a short one."""
+    pattern = f"%{escape_like(term)}%"
+    plain = or_(*(table_.c[name].ilike(pattern, escape="\\") for name in columns))
+    if len(term) < MIN_LENGTH:
+        return plain
+    ids = matching_ids(table_.name, columns, term, dialect)
+    if session.scalar(select(func.count()).select_from(ids.limit(COMMON).subquery())) >= COMMON:
+        return plain
+    return whose_text_contains(table_.c.id, table_.name, columns, term, dialect)
 
 
 def catalogue(value_column, limit: int):

@@ -163,3 +163,57 @@ def test_a_product_column_with_too_many_values_for_a_list_is_searched_row_by_row
     with count_queries() as statements:
         assert listed_ids(client, "/admin/transaction/?search=kit") == bought(purchases, "kit")
     assert any(re.search(r"transaction\"?\.product\)? I?LIKE", s) for s in statements), statements
+
+
+SUMMARIES = ["Called to confirm delivery date", "Sent the new price list", "客户询问年度服务套餐的价格",
+             "Visited the office, demoed the product", "回访：满意，准备续约", "100% satisfied", "Called back"]
+SUMMARY_TERMS = ["called", "CALLED", "price list", "年度服务", "续约", "100%", "0%", "_", "demoed", "no such", "qiu"]
+
+
+@pytest.fixture
+def contacts(app):
+    """A contact per summary, of one customer whose name and mobile match none of the terms but "qiu"."""
+    with app.app_context():
+        someone = factories.customer(name="Qiu", mobile="+8613600000009")
+        return {factories.interaction(someone, summary=text).id: text for text in SUMMARIES}
+
+
+def contacted(contacts: dict[int, str], term: str) -> set[int]:
+    return {cid for cid, text in contacts.items()
+            if all(word.lower() in (text + " Qiu +8613600000009").lower() for word in term.split())}
+
+
+@pytest.mark.parametrize("common", [False, True], ids=["rare: through the index", "common: over the rows"])
+@pytest.mark.parametrize("term", SUMMARY_TERMS)
+def test_a_contact_search_finds_exactly_the_summaries_containing_the_term(contacts, login_as, monkeypatch, term,
+                                                                          common):
+    """Is the Interactions search exact both ways a word is looked up: through the index when it is rare, over the
+    rows when it fills a large share of them?"""
+    monkeypatch.setattr(search, "COMMON", 1 if common else 5000)
+    client = login_as("administrator")
+    assert listed_ids(client, f"/admin/interaction/?search={term}") == contacted(contacts, term)
+
+
+def test_a_rare_word_in_the_summaries_is_looked_up_in_the_index(app, contacts, login_as, count_queries):
+    """Does a rare word reach the contacts through the summary index, and a common one through the rows?"""
+    client = login_as("administrator")
+    with count_queries() as statements:
+        assert listed_ids(client, "/admin/interaction/?search=demoed") == contacted(contacts, "demoed")
+    page = next(s for s in statements if "ORDER BY" in s and "interaction" in s)
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect == "sqlite":
+        assert "search_interaction" in page and re.search(r"summary\)? LIKE", page) is None, page
+    else:  # PostgreSQL: the ids come from the trigram index's subquery; the rows are not matched one by one
+        assert "interaction.id = ANY (array((SELECT interaction.id" in page, page
+
+
+def test_the_summary_index_follows_every_change(app, contacts, login_as):
+    """After a summary is changed by plain SQL, does the search find the new words and not the old?"""
+    visited = next(cid for cid, text in contacts.items() if text.startswith("Visited"))
+    with app.app_context():
+        db.session.execute(text("UPDATE interaction SET summary = '电话确认了发货日期' WHERE id = :id"), {"id": visited})
+        db.session.commit()
+    client = login_as("administrator")
+    assert listed_ids(client, "/admin/interaction/?search=demoed") == set()
+    assert listed_ids(client, "/admin/interaction/?search=确认了发货") == {visited}

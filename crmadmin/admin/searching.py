@@ -47,7 +47,10 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
     for term in terms:
         clauses, count_clauses = [], []
         for key, (table_name, names) in indexed.items():
-            clause = search.whose_text_contains(key, table_name, names, term, dialect)
+            if table_name in search.PROBED and key.table is view.model.__table__:
+                clause = search.own_rows_containing(db.session, key.table, names, term, dialect)
+            else:
+                clause = search.whose_text_contains(key, table_name, names, term, dialect)
             clauses.append(clause)
             count_clauses.append(clause)
         for column in catalogued:
