@@ -6,10 +6,13 @@ from .. import search
 from ..extensions import db
 
 
+def _table_name(column) -> str | None:
+    return column.table.name if getattr(column, "table", None) is not None else None
+
+
 def _indexed_key(model, column, path):
     """The column of `model` to test against the ids the search index returns, or None if it cannot answer."""
-    table_name = getattr(column, "table", None) is not None and column.table.name
-    if column.name not in search.INDEXED.get(table_name, ()):
+    if column.name not in search.INDEXED.get(_table_name(column), ()):
         return None
     if not path and column.table is model.__table__:
         return model.__mapper__.primary_key[0]
@@ -27,17 +30,19 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
     plain, catalogued = [], []
     for column, path in view._search_fields:
         key = _indexed_key(view.model, column, path)
-        if not path and column.name in search.CATALOGUED.get(getattr(column, "table", None) is not None
-                                                               and column.table.name, ()):
+        if not path and column.name in search.CATALOGUED.get(_table_name(column), ()):
             catalogued.append(column)
         elif key is None:
             plain.append((column, path))
         else:
             indexed.setdefault(key, (column.table.name, []))[1].append(column.name)
     terms = text.split()
-    in_catalogue = {(term, column): search.catalogued_contains(db.session, column, term)
-                    for term in terms for column in catalogued}
-    in_catalogue = {found: clause for found, clause in in_catalogue.items() if clause is not None}
+    in_catalogue = {}  # (word, column) -> its condition, for the words some catalogued value contains
+    for term in terms:
+        for column in catalogued:
+            clause = search.catalogued_contains(db.session, column, term)
+            if clause is not None:
+                in_catalogue[term, column] = clause
     if terms and len(indexed) == 1 and not plain and not in_catalogue:
         # every word can only be in one index: one look-up for all of them (a full name "Terry Harris": 234 ms as
         # one look-up per word on PostgreSQL at a million customers, 3 ms as one)
