@@ -74,3 +74,33 @@ def test_summaries_computed_together_do_not_all_go_stale_together():
     ages = [max_age(key, 120) for key in keys]
     assert all(120 <= age < 180 for age in ages)
     assert max(ages) - min(ages) > 30 and len({round(age) for age in ages}) > len(keys) // 2
+
+
+def test_a_stale_summary_is_recomputed_off_the_thread_that_serves_requests(app):
+    """Is a stale summary served at once while the worker's background thread, not the request's, recomputes it?"""
+    from crmadmin import background
+
+    app.config["CRM_SUMMARY_SECONDS"] = 60
+    computed_on, release = [], threading.Event()
+
+    def compute():
+        computed_on.append(threading.current_thread())
+        release.wait(timeout=10)  # a long query: the request must not be waiting for it
+        return "fresh"
+
+    try:
+        with app.test_request_context("/admin/"):
+            cache.set("dashboard:slow", ("stale", time.time() - 3600))
+            assert reports.cached("dashboard:slow", compute) == "stale"
+            assert cache.get("dashboard:slow")[0] == "stale"
+            release.set()
+        assert background.wait_idle()
+        assert computed_on and computed_on[0] is not threading.current_thread()
+        with app.app_context():
+            assert cache.get("dashboard:slow")[0] == "fresh"
+            assert cache.get("dashboard:slow:refreshing") is None  # the next stale visit may recompute again
+    finally:
+        release.set()
+        app.config["CRM_SUMMARY_SECONDS"] = 0
+        with app.app_context():
+            cache.clear()

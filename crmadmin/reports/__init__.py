@@ -5,7 +5,7 @@ from typing import Callable, TypeVar
 
 from flask import current_app
 
-from ..background import after_response
+from ..background import in_background
 from ..extensions import cache
 
 T = TypeVar("T")
@@ -17,8 +17,8 @@ POLL_SECONDS = 0.05
 
 def cached(key: str, compute: Callable[[], T]) -> T:
     """A summary over many rows, shared by everyone with this key, and never computed while someone waits for it
-    once a first value exists: past CRM_SUMMARY_SECONDS the stored value is served once more and recomputed after
-    the response has been sent (stale-while-revalidate), so at a million customers the page stays fast."""
+    once a first value exists: past CRM_SUMMARY_SECONDS the stored value is served once more and recomputed on
+    the worker's background thread (stale-while-revalidate), so at a million customers the page stays fast."""
     seconds = current_app.config.get("CRM_SUMMARY_SECONDS", 0)
     if seconds <= 0:
         return compute()
@@ -27,7 +27,7 @@ def cached(key: str, compute: Callable[[], T]) -> T:
         return _compute_once(key, compute)
     value, computed_at = stored
     if time.time() - computed_at > max_age(key, seconds) and cache.add(f"{key}:refreshing", 1, timeout=LOCK_SECONDS):
-        _recompute_after_response(key, compute)
+        _recompute_in_background(key, compute)
     return value
 
 
@@ -61,11 +61,11 @@ def _compute_once(key: str, compute: Callable[[], T]) -> T:
         cache.delete(lock)
 
 
-def _recompute_after_response(key: str, compute: Callable[[], T]) -> None:
+def _recompute_in_background(key: str, compute: Callable[[], T]) -> None:
     def recompute() -> None:
         try:
             cache.set(key, (compute(), time.time()), timeout=KEEP_SECONDS)
         finally:
             cache.delete(f"{key}:refreshing")
 
-    after_response(recompute)
+    in_background(recompute)
