@@ -31,6 +31,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from . import audit, auth, cli, complaints, errors, i18n, matching, security, standing
     from .admin import init_app as init_admin
+    from .admin.row_urls import row_url
     from .choices import Choices
 
     security.init_app(app)
@@ -44,6 +45,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     init_admin(app)
     cli.init_app(app)
     app.jinja_env.globals["choice_label"] = Choices.label_of
+    app.jinja_env.globals["row_url"] = row_url
 
     @app.route("/")
     def root():

@@ -23,6 +23,7 @@ from .counting import CappedCountQuery
 from .exporting import CSV_MIMETYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .history import history_for
 from .keyset import KeysetPaging, walk
+from .row_urls import ROW_ID
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
 
@@ -36,9 +37,6 @@ ENDPOINT_ACTIONS = {
     "export": "export",
     "ajax_update": "edit",
 }
-
-ROW_ID = "__row_id__"  # stands for a row's id in the row buttons' addresses, replaced per row
-
 
 def _minutes(view, value, name) -> str:
     return value.strftime("%Y-%m-%d %H:%M")

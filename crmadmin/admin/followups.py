@@ -1,7 +1,7 @@
 """Follow-ups (客户跟踪与回访): who is overdue, due today and due this week, and logging the contact from the row."""
 import re
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.model.template import BaseListRowAction
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
@@ -26,6 +26,7 @@ from ..standing import today
 from .fields import EmptyToNone, NotInFuture, choice_settings
 from .filter_links import filtered_url
 from .labels import LABELS
+from .row_urls import list_url, row_url
 from .scope import restrict
 from .standing_base import StandingScreen, customer_link, request_rules
 
@@ -73,7 +74,7 @@ class LogContactAction(BaseListRowAction):
     """The row's "Log contact" button; it comes back to the list as it was (bucket, owner, page)."""
 
     def render(self, context, row_id, row):
-        url = url_for(".log_view", id=row_id, url=context.resolve("return_url"))
+        url = row_url(".log_view", row_id, url=context.resolve("return_url"))
         return Markup('<a class="btn btn-sm btn-outline-primary text-nowrap log-contact" href="{}">{}</a>').format(
             url, self.title)
 
@@ -192,7 +193,7 @@ class FollowUpView(StandingScreen):
         """This list's URL with some arguments changed (None removes one), back on the first page."""
         args = {k: v for k, v in request.args.items() if k != "page"}
         args.update(changes)
-        return url_for(".index_view", **{k: v for k, v in args.items() if v is not None})
+        return list_url(".index_view", **args)
 
     def _buckets(self) -> list[dict]:
         """The tabs: all due, then each bucket with its count (capped: "1000+")."""

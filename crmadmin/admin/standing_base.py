@@ -1,7 +1,7 @@
 """The base of the screens that list customers by their standing (tiers, churn warning, follow-ups): read-only,
 scoped to the viewer's customers, no exact COUNT, the customer file one click away."""
 
-from flask import g, url_for
+from flask import g
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -12,11 +12,12 @@ from ..standing import today
 from ..standing.maintain import figures_of, load_rules, local
 from ..standing.rules import Reason, Rules, stage, tier
 from .base import SecureModelView
+from .row_urls import row_url
 
 
 def customer_link(view, context, model, name):
     customer = model.customer
-    return Markup('<a href="{}">{}</a>').format(url_for("customer.details_view", id=customer.id), customer.name)
+    return Markup('<a href="{}">{}</a>').format(row_url("customer.details_view", customer.id), customer.name)
 
 
 def money(view, context, model, name):
