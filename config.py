@@ -69,6 +69,7 @@ class Config:
     CACHE_KEY_PREFIX = "crmadmin:"
     CRM_SUMMARY_SECONDS = int(os.environ.get("CRM_SUMMARY_SECONDS", "120"))  # how long a summary may be stale
     CRM_COUNT_CAP = int(os.environ.get("CRM_COUNT_CAP", "10000"))  # list totals above this show as "10,000+"
+    CRM_SEARCH_COUNT_CAP = int(os.environ.get("CRM_SEARCH_COUNT_CAP", "1000"))  # a search's total: "1,000+"
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process rather than refuse every sign-in
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, use the peer address).

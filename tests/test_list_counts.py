@@ -60,3 +60,20 @@ def test_no_list_page_counts_a_whole_table(app, login_as, count_queries, path):
     assert counts, "the list shows a total"
     for statement in counts:
         assert re.search(r"\bLIMIT\b", statement, re.I), statement
+
+
+def test_a_search_stops_counting_at_its_own_lower_cap(app, login_as, monkeypatch):
+    """Does a search's total stop at CRM_SEARCH_COUNT_CAP ("3+") and still list the page, while the same list, not
+    searched, counts on to CRM_COUNT_CAP?"""
+    monkeypatch.setitem(app.config, "CRM_COUNT_CAP", 10)
+    monkeypatch.setitem(app.config, "CRM_SEARCH_COUNT_CAP", 3)
+    client = login_as("supervisor")
+    with app.app_context():
+        for i in range(5):
+            factories.customer(name=f"Zebra {i}")
+        factories.customer(name="Okapi")
+    assert shown_total(client.get("/admin/customer/").get_data(as_text=True)) == "6"
+    page = client.get("/admin/customer/?search=Zebra").get_data(as_text=True)
+    assert shown_total(page) == "3+"
+    assert all(f"Zebra {i}" in page for i in range(5))
+    assert shown_total(client.get("/admin/customer/?search=Okapi").get_data(as_text=True)) == "1"

@@ -13,8 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import and_, desc, false, literal, or_, tuple_
+
+from .counting import count_cap
 
 _TAGS = {bool: "b", int: "i", float: "f", str: "s", Decimal: "D", datetime: "t", date: "d"}
 _READ = {"b": bool, "i": int, "f": float, "s": str, "D": Decimal, "t": datetime.fromisoformat,
@@ -162,7 +164,7 @@ class KeysetPaging:
         if state.cursor:
             page = None
         elif state.paging:  # a typed ?page= beyond the counted rows would cost an OFFSET past them
-            page = min(page or 0, current_app.config.get("CRM_COUNT_CAP", 10_000) // size)
+            page = min(page or 0, count_cap() // size)
             state.page = page
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
         if state.paging:
