@@ -94,7 +94,7 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
         if len(ids) >= COMMON:  # PostgreSQL still answers the plain match's count from the trigram indexes
             return plain
         return table_.c.id == any_(bindparam(None, ids, type_=ARRAY(Integer)))
-    # SQLite's plain match reads the rows, and the count reads them until it has CRM_COUNT_CAP: only cheap when the
+    # SQLite's plain match reads the rows, and the count reads them until it reaches its cap: only cheap when the
     # words are in a good share of them ("Smith", in 1 % of a million customers: 44 ms by FTS5, 959 ms over the rows)
     common = max(COMMON, int((session.scalar(select(func.max(table_.c.id))) or 0) * COMMON_SHARE))
     if session.scalar(select(func.count()).select_from(found.limit(common).subquery())) >= common:
