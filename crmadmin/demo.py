@@ -30,7 +30,7 @@ from decimal import Decimal
 from faker import Faker
 from sqlalchemy import func, insert, select, text
 
-from . import search
+from . import pieces, search
 from .auth.passwords import hash_password
 from .audit import log_event
 from .extensions import db
@@ -328,6 +328,7 @@ def _drop_indexes(indexes: list) -> None:
         for index in indexes:
             index.drop(bind=conn, checkfirst=True)
         search.drop(conn)  # the trigram indexes, and on SQLite the triggers that fill its search table
+        pieces.drop(conn)  # the same for the index of one- and two-character pieces
 
 
 def _create_indexes(indexes: list) -> None:
@@ -349,6 +350,8 @@ def _create_indexes(indexes: list) -> None:
                 index.create(bind=conn, checkfirst=True)
                 conn.commit()
             search.create(conn)  # built from the loaded rows in one pass
+            conn.commit()
+            pieces.create(conn)
             conn.commit()
         finally:
             conn.rollback()

@@ -1,7 +1,8 @@
 """Substring search that an index answers: pg_trgm GIN indexes on PostgreSQL, an FTS5 trigram table on SQLite.
 
 `ILIKE '%term%'` reads every row (about 2 s at a million customers). Both indexes are made of trigrams, so they answer
-terms of three or more characters; a shorter term falls back to that scan, which gives the same rows, only slower.
+terms of three or more characters; a shorter term asks the customers' index of pieces (`pieces`), or elsewhere falls
+back to that scan, which gives the same rows, only slower.
 
 The indexes are not in the models (neither SQLAlchemy nor Alembic can describe an FTS5 table or a GIN operator class
 per dialect): migration 3c1f0e7a9b42 creates them, `is_search_object` keeps autogenerate from dropping them, and the
@@ -10,6 +11,8 @@ An Alembic batch migration that rebuilds `customer` on SQLite drops those trigge
 """
 from sqlalchemy import Integer, and_, any_, bindparam, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from . import pieces
 
 MIN_LENGTH = 3  # a trigram index needs a whole trigram
 INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction": ("summary",)}
@@ -36,7 +39,7 @@ def _gin(table_name: str, column_name: str) -> str:
 
 def is_search_object(name: str | None) -> bool:
     """The FTS5 table and its shadow tables, or a GIN index: made by the migrations, absent from the models."""
-    return bool(name) and name.startswith(tuple(f"search_{t}" for t in INDEXED) + ("ix_search_",))
+    return bool(name) and name.startswith(tuple(f"search_{t}" for t in INDEXED) + ("ix_search_", pieces.NUMBERS))
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -51,16 +54,30 @@ def escape_like(term: str) -> str:
 def matching_ids(table_name: str, columns, terms, dialect: str):
     """A select of the ids of the rows where each of `terms` (one, or a list: all of them) occurs in one of `columns`,
     ignoring case; through the index if it can. All the words in one statement, so PostgreSQL intersects their index
-    look-ups (BitmapAnd) and SQLite's FTS5 does the same, instead of collecting every row of each common word."""
+    look-ups (BitmapAnd) and SQLite's FTS5 does the same, instead of collecting every row of each common word. Words of
+    one or two characters ask the index of pieces (`pieces`) where it holds the columns, else read the rows."""
     columns, terms = tuple(columns), [terms] if isinstance(terms, str) else list(terms)
-    if dialect == "sqlite" and all(len(term) >= MIN_LENGTH for term in terms):
+    short = [term for term in terms if len(term) < MIN_LENGTH]
+    pieced = bool(short) and pieces.covers(table_name, columns)
+    if dialect == "sqlite" and (pieced or not short):
         fts = table(_fts(table_name), column("rowid"), column(_fts(table_name)))
-        phrases = ("{%s} : \"%s\"" % (" ".join(columns), term.replace('"', '""')) for term in terms)
-        return select(fts.c.rowid).where(fts.c[_fts(table_name)].match(" AND ".join(phrases)))
-    # PostgreSQL answers ILIKE from the GIN indexes; a short term on SQLite is a scan
-    rows = table(table_name, column("id"), *(column(name) for name in columns))
-    return select(rows.c.id).where(*(or_(*(rows.c[name].ilike(f"%{escape_like(term)}%", escape="\\")
-                                           for name in columns)) for term in terms))
+        phrases = ["{%s} : \"%s\"" % (" ".join(columns), term.replace('"', '""'))
+                   for term in terms if len(term) >= MIN_LENGTH]
+        found = select(fts.c.rowid).where(fts.c[_fts(table_name)].match(" AND ".join(phrases))) if phrases else None
+        if not short:
+            return found
+        shorts = pieces.matching_rowids(table_name, columns, short)
+        return shorts if found is None else shorts.where(shorts.selected_columns.rowid.in_(found))
+    # PostgreSQL answers ILIKE from the GIN indexes (and a short word from the pieces'); a short word on SQLite, or in
+    # a field whose pieces are not indexed, reads the rows
+    pieced = pieced and dialect == "postgresql"
+    every_piece = set(pieces.INDEXED.get(table_name, ()) if pieced else ())
+    rows = table(table_name, column("id"), *(column(name) for name in sorted(set(columns) | every_piece)))
+    # the pieces are of all their fields: exact for a short word when those are the columns searched, else rechecked
+    matched = [term for term in terms if not (pieced and len(term) < MIN_LENGTH and every_piece == set(columns))]
+    found = select(rows.c.id).where(*(or_(*(rows.c[name].ilike(f"%{escape_like(term)}%", escape="\\")
+                                            for name in columns)) for term in matched))
+    return found.where(pieces.rows_holding(rows, short)) if pieced else found
 
 
 def whose_text_contains(key, table_name: str, columns, terms, dialect: str):
@@ -79,11 +96,11 @@ def whose_text_contains(key, table_name: str, columns, terms, dialect: str):
 def own_rows_containing(session, table_, columns, terms, dialect: str):
     """The rows of `table_` (a PROBED table, searched on its own list) where each of `terms` (one, or a list) is in one
     of `columns`: through the index when the rows are few, as a plain match over the rows when they are many (COMMON
-    or more) or when a word is too short for the index."""
+    or more) or when a word is too short for the indexes."""
     terms = [terms] if isinstance(terms, str) else list(terms)
     plain = and_(*(or_(*(table_.c[name].ilike(f"%{escape_like(term)}%", escape="\\") for name in columns))
                    for term in terms))
-    if any(len(term) < MIN_LENGTH for term in terms):
+    if any(len(term) < MIN_LENGTH for term in terms) and not pieces.covers(table_.name, columns):
         return plain
     found = matching_ids(table_.name, columns, terms, dialect)
     if dialect == "postgresql":

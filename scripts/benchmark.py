@@ -84,6 +84,9 @@ def scale_pages(app) -> list[tuple]:
             ("cname", select(Customer.name, Customer.id).order_by(Customer.name, Customer.id)),
             ("tx", select(Transaction.occurred_at, Transaction.id)
              .order_by(Transaction.occurred_at.desc(), Transaction.id.desc())))}
+        two_chars = db.session.scalar(select(Customer.name).where(Customer.id >= middle.id,
+                                                                  func.length(Customer.name) == 2)
+                                      .order_by(Customer.id).limit(1)) or middle.name[:2]
         two_words = db.session.scalar(select(Customer.name).where(Customer.id >= middle.id, Customer.name.like("% %"))
                                       .order_by(Customer.id).limit(1)) or middle.name
     email_part = (middle.email or "c1.").split("@")[0]
@@ -108,8 +111,14 @@ def scale_pages(app) -> list[tuple]:
         ("Customers, search by 3 characters of a company", "admin", f"/admin/customer/?search={company_part}", False),
         ("Customers, search by a word most companies hold (有限公司)", "admin", "/admin/customer/?search=有限公司",
          False),
-        ("Customers, search by 2 characters (科技: too short for a trigram)", "admin", "/admin/customer/?search=科技",
+        ("Customers, search by 2 characters most companies hold (科技)", "admin", "/admin/customer/?search=科技",
          False),
+        (f"Customers, search by a two-character name ({two_chars})", "admin", f"/admin/customer/?search={two_chars}",
+         False),
+        (f"Customers, search by one character ({two_chars[0]})", "admin",
+         f"/admin/customer/?search={two_chars[0]}", False),
+        (f"Transactions, search by a two-character name ({two_chars})", "admin",
+         f"/admin/transaction/?search={two_chars}", False),
         ("Customers, search by a fragment of nearly every e-mail (com)", "admin", "/admin/customer/?search=com", False),
         ("Customers, search by 7 digits of a mobile (clerk)", "clerk",
          f"/admin/customer/?search={middle.mobile[5:12]}", False),

@@ -279,6 +279,12 @@ def test_a_big_load_builds_every_index_again(app, app_ctx):
     db.session.commit()
     found = db.session.scalars(search.matching_ids("customer", ["name"], "mingzh", db.engine.dialect.name)).all()
     assert found == [last.id]
+    # the index of pieces too: a loaded name's first two characters find every customer a plain match finds
+    first = db.session.scalars(select(Customer).order_by(Customer.id)).first()
+    dialect, piece = db.engine.dialect.name, first.name[:2]
+    through_pieces = set(db.session.scalars(search.matching_ids("customer", ["name"], piece, dialect)))
+    assert first.id in through_pieces
+    assert through_pieces == set(db.session.scalars(select(Customer.id).where(Customer.name.ilike(f"%{piece}%"))))
     # the unique constraint stayed in place throughout
     pair = db.session.execute(select(CampaignParticipant.campaign_id, CampaignParticipant.customer_id)).first()
     db.session.add(CampaignParticipant(campaign_id=pair.campaign_id, customer_id=pair.customer_id))

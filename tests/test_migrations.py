@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm.attributes import InstrumentedAttribute
@@ -90,3 +91,28 @@ def test_every_list_filter_and_sort_has_an_index_behind_it(app):
                 if column.name not in leading_columns(column.table.name):
                     missing.add(f"{view.endpoint}: {column.table.name}.{column.name}")
         assert sorted(missing) == []
+
+
+def pieces_objects() -> set[str]:
+    """The index of pieces' objects: SQLite's tables and triggers, PostgreSQL's index and function."""
+    if db.engine.dialect.name == "sqlite":
+        listed = "SELECT name FROM sqlite_master WHERE name LIKE '%pieces%' OR name = 'search_numbers'"
+    else:
+        listed = ("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%pieces%' "
+                  "UNION SELECT proname FROM pg_proc WHERE proname LIKE '%pieces%'")
+    return set(db.session.scalars(text(listed)))
+
+
+def test_the_index_of_pieces_goes_with_its_revision_and_comes_back_filled(app):
+    """Does downgrading past the revision remove the index of pieces, and upgrading build it from the rows there are?"""
+    with app.app_context():
+        customer = factories.customer(name="吴军")
+        present = pieces_objects()
+        assert present, "the migrations built no index of pieces"
+        db.session.commit()
+        downgrade(revision="f7c3a1e9d2b4")
+        assert pieces_objects() == set()
+        upgrade()
+        assert pieces_objects() == present
+        dialect = db.engine.dialect.name
+        assert db.session.scalars(search.matching_ids("customer", ["name"], "吴军", dialect)).all() == [customer.id]
