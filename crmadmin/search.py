@@ -59,7 +59,7 @@ def matching_ids(table_name: str, columns, terms, dialect: str):
     one or two characters ask the index of pieces (`pieces`) where it holds the columns, else read the rows."""
     columns, terms = tuple(columns), [terms] if isinstance(terms, str) else list(terms)
     short = [term for term in terms if len(term) < MIN_LENGTH]
-    pieced = bool(short) and pieces.covers(table_name, columns)
+    pieced = bool(short) and pieces.covers(table_name, columns, short)
     if dialect == "sqlite" and (pieced or not short):
         fts = table(_fts(table_name), column("rowid"), column(_fts(table_name)))
         phrases = ["{%s} : \"%s\"" % (" ".join(columns), term.replace('"', '""'))
@@ -101,7 +101,8 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     terms = [terms] if isinstance(terms, str) else list(terms)
     plain = and_(*(or_(*(table_.c[name].ilike(f"%{escape_like(term)}%", escape="\\") for name in columns))
                    for term in terms))
-    if any(len(term) < MIN_LENGTH for term in terms) and not pieces.covers(table_.name, columns):
+    short = [term for term in terms if len(term) < MIN_LENGTH]
+    if short and not pieces.covers(table_.name, columns, short):
         return plain
     found = matching_ids(table_.name, columns, terms, dialect)
     if dialect == "postgresql":

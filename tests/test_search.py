@@ -3,8 +3,10 @@ import re
 
 import pytest
 from sqlalchemy import text
+from wtforms.validators import Length
 
 from crmadmin import pieces, search
+from crmadmin.admin.records import InteractionView
 from crmadmin.extensions import db
 from crmadmin.models import Customer
 from tests import factories
@@ -85,12 +87,16 @@ def test_words_of_one_or_two_characters_go_through_the_index_of_pieces(app, peop
                 plan = " ".join(r[0] for r in conn.execute(text(
                     f"EXPLAIN SELECT id FROM customer WHERE {pieced} @> ARRAY[lower(:t)]"), {"t": term}))
                 assert "ix_search_customer_pieces" in plan, plan
+    with count_queries() as statements:  # a single ASCII character is not kept: over the rows
+        assert listed_ids(client, "/admin/customer/?search=z") == expected(people, "z")
+    assert not any("pieces" in s for s in statements), statements
 
 
 def test_the_index_of_pieces_covers_the_longest_field_on_sqlite():
-    """SQLite does not enforce a column's length: can its triggers cut the longest value the models allow?"""
+    """SQLite does not enforce a column's length: can its triggers cut the longest value the models and forms allow?"""
     longest = max(Customer.__table__.c[name].type.length for name in pieces.INDEXED["customer"])
-    assert pieces.NUMBERS_UP_TO >= longest
+    summary = next(v.max for v in InteractionView.form_args["summary"]["validators"] if isinstance(v, Length))
+    assert pieces.NUMBERS_UP_TO >= max(longest, summary) and pieces.INDEXED["interaction"] == ("summary",)
 
 
 def test_several_words_are_looked_up_together(app, people, login_as, count_queries):
@@ -254,7 +260,9 @@ def test_on_sqlite_a_word_is_common_only_in_a_good_share_of_the_rows(app, people
         assert ("MATCH" in page) is through_index and ("LIKE" in page.upper()) is not through_index, (term, page)
 
 
-SUMMARY_TERMS = ["called", "CALLED", "price list", "年度服务", "续约", "100%", "0%", "_", "demoed", "no such", "qiu"]
+SUMMARY_TERMS = ["called", "CALLED", "price list", "年度服务", "续约", "100%", "0%", "_", "demoed", "no such", "qiu",
+                 # one or two characters: the index of pieces, the customer's name's among them
+                 "ca", "CA", "价", "：", "%", "退款", "qi", "续 ca", "ed price"]
 
 
 @pytest.fixture
@@ -296,6 +304,14 @@ def test_a_rare_word_in_the_summaries_is_looked_up_in_the_index(app, contacts, l
         look_up = next(s for s in statements if "summary ILIKE" in s and "ORDER BY" not in s
                        and not s.startswith("EXPLAIN"))
         assert "LIMIT" in look_up and "interaction.id = ANY (" in page, (look_up, page)
+    with count_queries() as statements:  # a two-character word: the index of pieces
+        assert listed_ids(client, "/admin/interaction/?search=续约") == contacted(contacts, "续约")
+    page = next(s for s in statements if "ORDER BY" in s and "interaction" in s)
+    if dialect == "sqlite":
+        assert "search_interaction_pieces MATCH" in page and "LIKE" not in page.upper(), page
+    else:
+        assert "interaction.id = ANY (" in page, page
+        assert any("crm_search_pieces(interaction.summary) @> ARRAY[lower(" in s for s in statements), statements
 
 
 def test_the_summary_index_follows_every_change(app, contacts, login_as):
@@ -307,3 +323,4 @@ def test_the_summary_index_follows_every_change(app, contacts, login_as):
     client = login_as("administrator")
     assert listed_ids(client, "/admin/interaction/?search=demoed") == set()
     assert listed_ids(client, "/admin/interaction/?search=确认了发货") == {visited}
+    assert listed_ids(client, "/admin/interaction/?search=发货") == {visited}  # and the index of pieces
