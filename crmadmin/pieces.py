@@ -13,6 +13,8 @@ a piece is found exactly where a plain substring match finds it. Like the trigra
 from sqlalchemy import Text, bindparam, column, func, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
+from . import fts5
+
 INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction": ("summary",)}
 NUMBERS = "search_numbers"  # 1..NUMBERS_UP_TO, to cut a field of up to that many characters on SQLite
 NUMBERS_UP_TO = 65536  # the forms take a summary of up to 5,000 characters (a test holds them to it)
@@ -72,9 +74,7 @@ def _sqlite_ddl(table_name: str, columns) -> list[str]:
         f"WHERE n < {NUMBERS_UP_TO}) SELECT n FROM up",
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({names}, content='', detail='column', columnsize=0, "
         "tokenize='ascii')",
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table_name} BEGIN {add} END",
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table_name} BEGIN {remove} END",
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF {names} ON {table_name} BEGIN {remove} {add} END",
+        *fts5.trigger_ddl(fts, table_name, names, add, remove),
         f"INSERT INTO {fts}({fts}) VALUES ('delete-all')",  # a contentless table cannot 'rebuild': filled afresh
         f"INSERT INTO {fts}(rowid, {names}) SELECT id, {every} FROM {table_name}",
     ]
@@ -105,10 +105,7 @@ def drop(conn, indexed: dict = INDEXED) -> None:
     The numbers (SQLite) and the function (PostgreSQL) go with the last table's."""
     for table_name in indexed:
         if conn.dialect.name == "sqlite":
-            fts = _fts(table_name)
-            for suffix in ("insert", "delete", "update"):
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {fts}")
+            fts5.drop(conn, _fts(table_name))
         elif conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_gin(table_name)}")
     if conn.dialect.name == "sqlite" and not conn.exec_driver_sql(

@@ -1,8 +1,8 @@
 """Substring search that an index answers: pg_trgm GIN indexes on PostgreSQL, an FTS5 trigram table on SQLite.
 
 `ILIKE '%term%'` reads every row (about 2 s at a million customers). Both indexes are made of trigrams, so they answer
-terms of three or more characters; a shorter term asks the customers' index of pieces (`pieces`), or elsewhere falls
-back to that scan, which gives the same rows, only slower.
+terms of three or more characters; a shorter term asks the index of pieces (`pieces`: customers and contacts), or
+elsewhere falls back to that scan, which gives the same rows, only slower.
 
 The indexes are not in the models (neither SQLAlchemy nor Alembic can describe an FTS5 table or a GIN operator class
 per dialect): migration 3c1f0e7a9b42 creates them, `is_search_object` keeps autogenerate from dropping them, and the
@@ -12,7 +12,7 @@ An Alembic batch migration that rebuilds `customer` on SQLite drops those trigge
 from sqlalchemy import Integer, and_, any_, bindparam, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from . import pieces
+from . import fts5, pieces
 
 MIN_LENGTH = 3  # a trigram index needs a whole trigram
 INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction": ("summary",)}
@@ -167,9 +167,7 @@ def _sqlite_ddl(table_name: str, columns) -> list[str]:
     return [
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5({names}, content='{table_name}', content_rowid='id', "
         "tokenize='trigram')",
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table_name} BEGIN {add} END",
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table_name} BEGIN {remove} END",
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF {names} ON {table_name} BEGIN {remove} {add} END",
+        *fts5.trigger_ddl(fts, table_name, names, add, remove),
         f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
     ]
 
@@ -191,10 +189,7 @@ def drop(conn, indexed: dict = INDEXED) -> None:
     """Remove the search indexes: before a bulk load, which `create` follows (one build instead of a row at a time)."""
     for table_name, columns in indexed.items():
         if conn.dialect.name == "sqlite":
-            fts = _fts(table_name)
-            for suffix in ("insert", "delete", "update"):
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {fts}")
+            fts5.drop(conn, _fts(table_name))
         elif conn.dialect.name == "postgresql":
             for name in columns:
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {_gin(table_name, name)}")

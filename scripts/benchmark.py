@@ -130,7 +130,7 @@ def scale_pages(app) -> list[tuple]:
         ("Interactions, search by 7 digits of a customer's mobile", "admin",
          f"/admin/interaction/?search={middle.mobile[5:12]}", False),
         ("Interactions, search by a common word (called)", "admin", "/admin/interaction/?search=called", False),
-        ("Interactions, search by two characters no summary holds (退款: no index of pieces)", "admin",
+        ("Interactions, search by two characters no summary holds (退款)", "admin",
          "/admin/interaction/?search=退款", False),
         (f"Customers, filtered by region ({middle.region})", "admin", by_region, False),
         (f"Customer details, {history:,} paid purchases", "admin", f"/admin/customer/details/?id={heaviest}", False),
