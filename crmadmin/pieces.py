@@ -7,8 +7,8 @@ PostgreSQL: a GIN index over an immutable function that cuts the fields into the
 table of the pieces written as hex (its tokenizers would split pieces such as "@g"), kept in step by triggers that cut
 the fields with a table of numbers (a trigger cannot use a recursive CTE). Both lower the fields as their LIKE does, so
 a piece is found exactly where a plain substring match finds it. Like the trigram indexes, none of it is in the models
-(`search.is_search_object`); an Alembic batch migration that rebuilds `customer` on SQLite drops the triggers: run
-`create(conn)` after it.
+(`search.is_search_object`); an Alembic batch migration that rebuilds an indexed table on SQLite drops the triggers:
+run `create(conn)` after it.
 """
 from sqlalchemy import Text, bindparam, column, func, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, array
@@ -34,7 +34,7 @@ def covers(table_name: str, columns, terms) -> bool:
     """Whether the index holds `terms` (each of one or two characters) in every one of `columns`. A single ASCII
     character is not kept (a search for "a" or "7" finds most rows anyway): it would double the index's entries."""
     return (set(columns) <= set(INDEXED.get(table_name, ()))
-            and all(len(term) == 2 or not term.isascii() for term in terms))
+            and all(len(term) == 2 or not term.lower().isascii() for term in terms))  # the Kelvin sign lowers to k
 
 
 def rows_holding(rows, terms):
