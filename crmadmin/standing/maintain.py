@@ -31,7 +31,11 @@ ZERO = Decimal("0.00")
 
 
 def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC") if has_app_context() else "UTC")
+    """The app's CRM_TIMEZONE; outside an app, the configured one too (UTC there made a test's "today" the app's
+    yesterday from 16:00 to midnight UTC, when Shanghai's day has turned)."""
+    from config import Config
+
+    return ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC") if has_app_context() else Config.CRM_TIMEZONE)
 
 
 def today() -> date:
