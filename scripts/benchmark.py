@@ -12,6 +12,7 @@ cached (dashboard, tier totals) are timed warm and, with the cache cleared befor
 Results are printed as a Markdown table (docs/PERFORMANCE.md keeps the figures of record).
 """
 import argparse
+import gc
 import os
 import platform
 import re
@@ -375,6 +376,7 @@ def main() -> None:
         time_rules_change(app)
 
     clients = sign_in_clients(app)
+    gc.freeze()  # as each gunicorn worker does once the app is built (gunicorn.conf.py)
     print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms | App ÷ SQL |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     pages = PAGES + ([] if args.no_scale_pages else scale_pages(app))

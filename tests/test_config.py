@@ -1,4 +1,10 @@
-"""Configuration: production refuses unsafe settings, development keeps its generated key."""
+"""Configuration: production refuses unsafe settings, development keeps its generated key, gunicorn reads its own."""
+import gc
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import config
@@ -41,3 +47,25 @@ def test_development_generates_its_secret_key_once(monkeypatch, tmp_path):
     second = create_app("development", SQLALCHEMY_DATABASE_URI="sqlite://").config["SECRET_KEY"]
     assert first == second and len(first) >= 64
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_gunicorn_started_in_the_repository_reads_the_panels_settings():
+    """Does `gunicorn app:app`, as the README runs it, pick up gunicorn.conf.py without being told to?"""
+    printed = subprocess.run([str(Path(sys.executable).with_name("gunicorn")), "--print-config", "app:app"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    hooks = [line.split("=", 1)[1].strip() for line in printed.splitlines() if line.startswith("post_worker_init ")]
+    assert hooks == ["<post_worker_init()>"], printed
+
+
+def test_a_gunicorn_worker_keeps_what_the_app_built_out_of_full_garbage_collections():
+    """Does the worker hook freeze the objects made at start-up, so no request pays a full pass over them?"""
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        settings["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

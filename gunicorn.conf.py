@@ -1,0 +1,8 @@
+"""gunicorn's settings for the panel, read from the working directory: `gunicorn app:app` run here picks them up."""
+import gc
+
+
+def post_worker_init(worker):
+    """What the app built at start-up (about 180,000 objects) leaves the garbage collector's full passes: each such pass
+    walked them all, 80 to 130 ms in the request it fell on."""
+    gc.freeze()
