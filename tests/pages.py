@@ -49,3 +49,9 @@ def figures_on(client, url: str, headers=None) -> dict[str, tuple[str, str | Non
     parser = FigureParser()
     parser.feed(response.get_data(as_text=True))
     return {key: (text.strip(), href) for key, (text, href) in parser.found.items()}
+
+
+def shown_total(page: str) -> str | None:
+    """The total a list page shows in its "List (N)" tab: "12", or "1,000+" when counting stopped at the cap."""
+    found = re.search(r">\s*List\s*\(([^)]*)\)\s*<", page)
+    return found.group(1) if found else None

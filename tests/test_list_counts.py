@@ -7,16 +7,12 @@ from sqlalchemy import select
 from crmadmin.extensions import db
 from crmadmin.models import User
 from tests import factories
+from tests.pages import shown_total
 
 
 @pytest.fixture
 def small_cap(app, monkeypatch):
     monkeypatch.setitem(app.config, "CRM_COUNT_CAP", 5)
-
-
-def shown_total(page: str) -> str | None:
-    found = re.search(r">\s*List\s*\(([^)]*)\)\s*<", page)
-    return found.group(1) if found else None
 
 
 def test_a_total_above_the_cap_is_shown_as_at_least_the_cap(app, login_as, small_cap):

@@ -23,11 +23,12 @@ def _indexed_key(model, column, path):
 
 
 def _indexed_clause(key, table_name: str, names, terms, dialect: str):
-    """The rows where the words are in the indexed fields: probed first when the list is the indexed table's own
-    (`key` is always a column of the list's table: its id, or its foreign key to `table_name`)."""
+    """The rows where the words are in the indexed fields, and None or the index's ids for the count to join: probed
+    first when the list is the indexed table's own (`key` is always a column of the list's table: its id, or its
+    foreign key to `table_name`)."""
     if table_name in search.PROBED and key.table.name == table_name:
         return search.own_rows_containing(db.session, key.table, names, terms, dialect)
-    return search.whose_text_contains(key, table_name, names, terms, dialect)
+    return search.whose_text_contains(key, table_name, names, terms, dialect), None
 
 
 def apply_search(view, query, count_query, joins, count_joins, text: str):
@@ -55,12 +56,18 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
         # every word can only be in one index: one look-up for all of them (a full name "Terry Harris": 234 ms as
         # one look-up per word on PostgreSQL at a million customers, 3 ms as one)
         (key, (table_name, names)), = indexed.items()
-        clause = _indexed_clause(key, table_name, names, terms, dialect)
-        return query.filter(clause), None if count_query is None else count_query.filter(clause), joins, count_joins
+        clause, counted = _indexed_clause(key, table_name, names, terms, dialect)
+        if count_query is not None:
+            if counted is None:
+                count_query = count_query.filter(clause)
+            else:  # the index's matches, joined: the count stops at its cap without gathering them all
+                ids = counted.subquery()
+                count_query = count_query.join(ids, next(iter(ids.c)) == key)
+        return query.filter(clause), count_query, joins, count_joins
     for term in terms:
         clauses, count_clauses = [], []
         for key, (table_name, names) in indexed.items():
-            clause = _indexed_clause(key, table_name, names, term, dialect)
+            clause, _ = _indexed_clause(key, table_name, names, term, dialect)  # ORed with others: no join
             clauses.append(clause)
             count_clauses.append(clause)
         for column in catalogued:
