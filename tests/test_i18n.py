@@ -157,6 +157,22 @@ def test_the_customer_list_speaks_english_to_an_english_browser(login_as):
         assert chinese not in html, chinese
 
 
+def test_each_list_row_shows_its_choices_in_the_viewers_language(app, login_as):
+    """Are a choice's words in the list's cells (a customer's kind) translated for each page, in the language of that
+    page, though a page translates each label only once?"""
+    from tests import factories
+
+    with app.app_context():
+        names = {factories.customer(name=f"Kind {kind}", kind=kind).name: kind for kind in ("person", "company")}
+    client = login_as("supervisor")
+    chinese, english = {"person": "个人", "company": "企业"}, {"person": "Person", "company": "Company"}
+    for headers, words in ((ZH, chinese), (EN, english), (ZH, chinese)):
+        html = client.get("/admin/customer/?search=Kind", headers=headers).get_data(as_text=True)
+        for name, kind in names.items():
+            row = re.search(rf"<tr>(?:(?!</tr>).)*{name}(?:(?!</tr>).)*</tr>", html, re.S).group(0)
+            assert f'<td class="col-kind">{words[kind]}</td>' in row, (headers, row)
+
+
 @pytest.mark.parametrize("headers, shown, hidden", [
     (ZH, ("登录", "用户名", "密码"), ("Sign in", "User name", "Password")),
     (EN, ("Sign in", "User name", "Password"), ("登录", "用户名")),

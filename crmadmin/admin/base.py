@@ -23,6 +23,7 @@ from .counting import CappedCountQuery
 from .exporting import CSV_MIMETYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .history import history_for
 from .keyset import KeysetPaging, walk
+from .list_cells import cells_writer
 from .row_urls import ROW_ID
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
@@ -295,6 +296,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         if "list_row_actions" in kwargs and "return_url" in kwargs:
             kwargs["row_urls"] = {name: self.get_url(f".{name}_view", id=ROW_ID, url=kwargs["return_url"])
                                   for name in ("details", "edit")}
+            kwargs["row_cells"] = cells_writer(self, kwargs.get("list_columns", ()))
         return super().render(template, **kwargs)
 
     def _get_filter_groups(self):

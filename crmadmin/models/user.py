@@ -96,13 +96,29 @@ class User(UserMixin, VersionedMixin, db.Model):
         for every request) until its roles change, as Django keeps its permission cache on the user object."""
         granted = self.__dict__.get("_granted")
         if granted is None:
-            granted = self.__dict__["_granted"] = frozenset(self.permissions)
+            granted = self.__dict__["_granted"] = frozenset().union(*(grants for _, grants in self._role_grants()))
         return self.active and permission in granted
 
     def limited_to_own_customers(self, resource: str) -> bool:
         """Rights add up: the user sees every row only if some unscoped role lets them view this resource."""
         wanted = f"{resource}.view"
-        return not any(wanted in role.permissions and not role.own_customers_only for role in self.roles)
+        return not any(wanted in grants and not own_only for own_only, grants in self._role_grants())
+
+    def remember_grants(self, rows) -> None:
+        """Keep each role's scope and grants, read with the user as (role id, own customers only, permission) rows
+        (`auth.load_user`), until the roles change; as objects they cost 0.3 ms a request."""
+        roles: dict = {}
+        for role_id, own_only, permission in rows:
+            if role_id is not None:
+                roles.setdefault(role_id, (own_only, set()))[1].update([permission] if permission else ())
+        self.__dict__["_roles_granting"] = [(own_only, frozenset(grants)) for own_only, grants in roles.values()]
+
+    def _role_grants(self) -> list[tuple[bool, frozenset]]:
+        kept = self.__dict__.get("_roles_granting")
+        if kept is None:
+            kept = self.__dict__["_roles_granting"] = [(role.own_customers_only, frozenset(role.permissions))
+                                                       for role in self.roles]
+        return kept
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -117,3 +133,4 @@ def _forget_grants(user, *args, **kwargs):
     """A change of the user's roles takes effect at once on this object, and a commit or reload asks again."""
     if user is not None:  # an expired object may already be gone
         user.__dict__.pop("_granted", None)
+        user.__dict__.pop("_roles_granting", None)
