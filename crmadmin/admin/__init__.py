@@ -16,6 +16,7 @@ from .dashboard import DashboardView
 from .duplicates import DuplicatesView
 from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
+from . import menu
 from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
 from .campaigns import CampaignView, ParticipantView
@@ -26,6 +27,7 @@ from .tiers import ChurnView, TierView
 
 
 def init_app(app: Flask) -> Admin:
+    menu.init_app(app)
     admin = Admin(
         app,
         name=app.config["CRM_NAME"],

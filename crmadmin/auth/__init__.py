@@ -11,6 +11,7 @@ class AnonymousUser(AnonymousUserMixin):
     """Answers permission questions too, so no check needs an 'is logged in' guard first."""
 
     permissions: frozenset = frozenset()
+    grants: frozenset = frozenset()
 
     def can(self, permission: str) -> bool:
         return False

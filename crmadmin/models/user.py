@@ -91,13 +91,17 @@ class User(UserMixin, VersionedMixin, db.Model):
     def permissions(self) -> set[str]:
         return set().union(*(role.permissions for role in self.roles)) if self.roles else set()
 
-    def can(self, permission: str) -> bool:
+    @property
+    def grants(self) -> frozenset:
         """Asked dozens of times a page, so the union of the roles' grants is kept on this object (loaded afresh
         for every request) until its roles change, as Django keeps its permission cache on the user object."""
         granted = self.__dict__.get("_granted")
         if granted is None:
             granted = self.__dict__["_granted"] = frozenset().union(*(grants for _, grants in self._role_grants()))
-        return self.active and permission in granted
+        return granted if self.active else frozenset()
+
+    def can(self, permission: str) -> bool:
+        return permission in self.grants
 
     def limited_to_own_customers(self, resource: str) -> bool:
         """Rights add up: the user sees every row only if some unscoped role lets them view this resource."""
