@@ -9,7 +9,7 @@ per dialect): migration 3c1f0e7a9b42 creates them, `is_search_object` keeps auto
 SQLite table is kept in step by triggers, so every path that writes a customer (forms, CLI, bulk SQL) updates it.
 An Alembic batch migration that rebuilds `customer` on SQLite drops those triggers: run `create(conn)` after it.
 """
-from sqlalchemy import Integer, and_, any_, bindparam, column, func, or_, select, table
+from sqlalchemy import Integer, Unicode, and_, any_, bindparam, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import fts5, pieces
@@ -109,24 +109,27 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     if short and not pieces.covers(table_.name, columns, short):
         return plain, None
     found = matching_ids(table_.name, columns, terms, dialect)
+    # the planner's estimate first, from the columns' statistics (有限公司: 367,155 against 362,586 found; "com":
+    # 193,761 against 200,011): a word it expects in many rows skips the probe, whose look-up gathers every match
+    # (25 to 39 ms for those two). A rare word is estimated low, so a wrong estimate costs only the probe.
+    if dialect == "postgresql" and estimated_rows(session, select(table_.c.id).where(plain)) >= SURELY_COMMON:
+        return plain, None
+    # the ids themselves, up to COMMON: the page and its count then look up a few thousand keys at most, instead of
+    # each asking the index again (3,000 customers of one company: 10 ms a time on PostgreSQL; two words of a name,
+    # "William Alexander", 7.6 ms a time in FTS5 on SQLite)
     if dialect == "postgresql":
-        # the planner's estimate first, from the columns' statistics (有限公司: 367,155 against 362,586 found; "com":
-        # 193,761 against 200,011): a word it expects in many rows skips the probe, whose look-up gathers every match
-        # (25 to 39 ms for those two). A rare word is estimated low, so a wrong estimate costs only the probe.
-        if estimated_rows(session, select(table_.c.id).where(plain)) >= SURELY_COMMON:
-            return plain, None
-        # the ids themselves, as one array: the page and its count then look up a few thousand keys at most, instead
-        # of each asking the index again and re-checking every match on the rows (3,000 customers of one company:
-        # 10 ms each time at a million customers)
         ids = session.scalars(found.limit(COMMON)).all()
         if len(ids) >= COMMON:  # PostgreSQL answers the plain match's count from the trigram indexes
             return plain, None
         return table_.c.id == any_(bindparam(None, ids, type_=ARRAY(Integer))), None
-    # SQLite: counting FTS5's matches up to COMMON takes under a millisecond (up to 5 % of the rows, as it did before,
-    # 7 to 18 ms for "com", 有限公司 and "called")
-    if session.scalar(select(func.count()).select_from(found.limit(COMMON).subquery())) >= COMMON:
+    # SQLite: as one JSON array built by SQLite, bound as one value (thousands of rows fetched and bound one by one
+    # cost a common word 2 ms more); a common search's count joins FTS5's matches
+    first = found.limit(COMMON).subquery()
+    count, ids = session.execute(select(func.count(), func.json_group_array(next(iter(first.c))))).one()
+    if count >= COMMON:
         return plain, found
-    return whose_text_contains(table_.c.id, table_.name, columns, terms, dialect), None  # FTS5 answers in a few ms
+    listed = func.json_each(bindparam(None, ids, type_=Unicode)).table_valued("value")
+    return table_.c.id.in_(select(listed.c.value)), None
 
 
 def estimated_rows(session, statement) -> float:
