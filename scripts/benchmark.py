@@ -105,6 +105,8 @@ def scale_pages(app) -> list[tuple]:
          f"/admin/customer/?search={middle.name}", False),
         (f"Customers, search by a first and last name ({two_words})", "admin",
          f"/admin/customer/?search={two_words}", False),
+        ("Customers, search by two names whose trigrams are everywhere (William Alexander)", "admin",
+         "/admin/customer/?search=William%20Alexander", False),
         (f"Transactions, search by a first and last name ({two_words})", "admin",
          f"/admin/transaction/?search={two_words}", False),
         ("Customers, search by 7 digits of a mobile", "admin", f"/admin/customer/?search={middle.mobile[5:12]}", False),

@@ -242,7 +242,7 @@ def test_on_postgresql_a_word_the_statistics_expect_in_many_rows_is_not_counted_
     for term, found, probed in (("trading", traders, False), ("zhang", expected(people, "zhang"), True)):
         with count_queries() as statements:
             assert listed_ids(client, f"/admin/customer/?search={term}") == found
-        probes = [s for s in statements if s.startswith("SELECT customer.id \nFROM customer") and "LIMIT" in s]
+        probes = [s for s in statements if "array_agg" in s and "ILIKE" in s and "LIMIT" in s]
         assert bool(probes) is probed, (term, statements)
 
 
