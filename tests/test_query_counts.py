@@ -1,6 +1,9 @@
 """N+1 guards: the number of SQL statements a page runs does not grow with the rows it shows."""
 import pytest
+from sqlalchemy import select
 
+from crmadmin.extensions import db
+from crmadmin.models import User
 from tests import factories
 
 
@@ -59,3 +62,21 @@ def test_a_customer_details_page_does_not_grow_with_their_history(app, login_as,
     few = _statements(client, count_queries, f"/admin/customer/details/?id={small.id}")
     many = _statements(client, count_queries, f"/admin/customer/details/?id={large.id}")
     assert many <= few + 2  # only the totals of the sections that are longer than one page are counted
+
+
+@pytest.mark.parametrize("url", ["/admin/tiers/", "/admin/churn/", "/admin/followups/", "/admin/customer/",
+                                 "/admin/transaction/"])
+def test_a_clerks_list_reads_their_roles_once_with_their_sign_in(app, login_as, count_queries, url):
+    """Do the rows of a clerk's own customers, each naming the clerk as owner, leave the roles read with the user in
+    place, instead of loading them again?"""
+    client = login_as("clerk")
+    with app.app_context():
+        clerk = db.session.scalar(select(User).where(User.username == client.username))
+        for _ in range(3):
+            customer = factories.customer(owner_id=clerk.id)
+            factories.transaction(customer)
+    client.get(url)
+    with count_queries() as statements:
+        assert client.get(url).status_code == 200
+    reading_roles = [s for s in statements if "FROM role" in s or "role_permission" in s]
+    assert len(reading_roles) == 1 and "user_role" in reading_roles[0], reading_roles

@@ -132,9 +132,17 @@ class User(UserMixin, VersionedMixin, db.Model):
 @event.listens_for(User.roles, "remove")
 @event.listens_for(User.roles, "bulk_replace")
 @event.listens_for(User, "expire")
-@event.listens_for(User, "refresh")
 def _forget_grants(user, *args, **kwargs):
     """A change of the user's roles takes effect at once on this object, and a commit or reload asks again."""
     if user is not None:  # an expired object may already be gone
         user.__dict__.pop("_granted", None)
         user.__dict__.pop("_roles_granting", None)
+
+
+@event.listens_for(User, "refresh")
+def _forget_reloaded_grants(user, context, attrs):
+    """A reload of the user or of their roles asks again; a query that merely meets the signed-in user again (as the
+    owner of the rows of a clerk's list) reports their roles as refreshed though it left them unloaded, and forgetting
+    then cost that page two statements to load them back."""
+    if attrs is None or "roles" in user.__dict__:
+        _forget_grants(user)
