@@ -334,3 +334,24 @@ def test_the_summary_index_follows_every_change(app, contacts, login_as):
     assert listed_ids(client, "/admin/interaction/?search=demoed") == set()
     assert listed_ids(client, "/admin/interaction/?search=确认了发货") == {visited}
     assert listed_ids(client, "/admin/interaction/?search=发货") == {visited}  # and the index of pieces
+
+
+@pytest.mark.parametrize("share, through_index", [(1.01, True), (0.0, False)])
+def test_on_postgresql_a_common_words_count_reads_its_trigram_index(app, people, login_as, monkeypatch,
+                                                                   count_queries, share, through_index):
+    """PostgreSQL reckons counting a common word over the table cheap, though four ILIKEs a row made a word in 1.4 % of
+    a million customers take 73 ms: is the count of a word in under INDEX_COUNT_SHARE of the rows kept off the table for
+    that one statement, and counted right, while a word in more of them is left to the planner?"""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's count of a common word joins FTS5's matches")
+    monkeypatch.setattr(search, "COMMON", 2)
+    monkeypatch.setattr(search, "INDEX_COUNT_SHARE", share)
+    client = login_as("administrator")
+    with count_queries() as statements:
+        page = client.get("/admin/customer/?search=example").get_data(as_text=True)
+    count = next(i for i, s in enumerate(statements) if s.startswith("SELECT count(*) AS count_1 \nFROM (SELECT 1"))
+    kept_off = statements[count - 1:count + 2:2] == ["SET LOCAL enable_seqscan = off", "RESET enable_seqscan"]
+    assert kept_off is through_index, statements
+    assert sum("enable_seqscan" in s for s in statements) == (2 if through_index else 0), statements
+    assert shown_total(page) == str(len(expected(people, "example")))

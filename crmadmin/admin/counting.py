@@ -2,7 +2,7 @@
 from flask import current_app, has_request_context, request
 from flask_babel import format_decimal
 from markupsafe import Markup
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.orm import Query
 
 
@@ -28,7 +28,16 @@ class CappedCountQuery(Query):
     """The list's count query (filters, search and joins applied as usual), counting at most count_cap() + 1 rows."""
 
     def scalar(self):
+        """With the execution option crm_count_through_index (`search.COUNT_THROUGH_INDEX`), PostgreSQL is kept from
+        reading the table for this one statement, so it counts from the search's trigram indexes."""
         cap = count_cap()
         rows = self.with_entities(literal_column("1")).order_by(None).limit(cap + 1).subquery()
-        counted = self.session.execute(select(func.count()).select_from(rows)).scalar()
+        through_index = self.get_execution_options().get("crm_count_through_index", False)
+        if through_index:
+            self.session.execute(text("SET LOCAL enable_seqscan = off"))
+        try:
+            counted = self.session.execute(select(func.count()).select_from(rows)).scalar()
+        finally:
+            if through_index:
+                self.session.execute(text("RESET enable_seqscan"))
         return AtLeast(counted) if counted > cap else counted
