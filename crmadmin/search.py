@@ -103,10 +103,11 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     of `columns`: through the index when the rows are few, as a plain match over the rows when they are many (COMMON
     or more), where a page of them is found at once in the list's order, or when a word is too short for the indexes.
 
-    Returned as (condition, counted): `counted` is None, or on SQLite, for a common search, the index's matching ids,
-    for the list's count to join (the plain match would read rows until the count's cap: "Smith", in 1 % of a million
+    Returned as (condition, counted). For a common search `counted` is, on SQLite, the index's matching ids for the
+    list's count to join (the plain match would read rows until the count's cap: "Smith", in 1 % of a million
     customers, 70 ms; the ids as `IN (subquery)` would be gathered in full first: 有限公司, 103 ms; joined, FTS5 hands
-    them over one at a time and the count stops at its cap, 0.2 to 1.4 ms)."""
+    them over one at a time and the count stops at its cap, 0.2 to 1.4 ms), and on PostgreSQL COUNT_THROUGH_INDEX or
+    None (`_postgresql_count`); otherwise None."""
     terms = [terms] if isinstance(terms, str) else list(terms)
     plain = and_(*(or_(*(table_.c[name].ilike(f"%{escape_like(term)}%", escape="\\") for name in columns))
                    for term in terms))
