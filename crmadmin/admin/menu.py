@@ -13,7 +13,7 @@ KEPT = 1024  # menus per worker before the store starts again: a few roles x 2 l
 def menu_once(context, render) -> Markup:
     """`render()` (layout.menu) on the first request of its kind; every screen's access is decided by the viewer's
     grants alone (AccessMixin), so the grants are the key, and a change of roles changes them."""
-    key = (current_user.is_authenticated, getattr(current_user, "grants", frozenset()), str(get_locale()),
+    key = (current_user.is_authenticated, current_user.grants, str(get_locale()),
            context["admin_view"].endpoint, request.script_root)
     kept = current_app.extensions.setdefault("crm_menus", {})
     menu = kept.get(key)
