@@ -9,7 +9,7 @@ per dialect): migration 3c1f0e7a9b42 creates them, `is_search_object` keeps auto
 SQLite table is kept in step by triggers, so every path that writes a customer (forms, CLI, bulk SQL) updates it.
 An Alembic batch migration that rebuilds `customer` on SQLite drops those triggers: run `create(conn)` after it.
 """
-from sqlalchemy import Integer, Text, Unicode, and_, any_, bindparam, cast, column, func, or_, select, table
+from sqlalchemy import Integer, Text, Unicode, and_, any_, bindparam, cast, column, func, or_, select, table, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import fts5, pieces
@@ -22,12 +22,15 @@ INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction
 # thousands of ids from the index (有限公司 took 1.7 s at a million customers on PostgreSQL that way).
 PROBED = {"customer", "interaction"}
 COMMON = 5000
-SURELY_COMMON = 4 * COMMON  # estimated in this many rows on PostgreSQL: common without counting
+# PostgreSQL's estimate goes first. From the searched columns' 1,000-entry histograms (migration c5e8a2f4d1b7) it put
+# 37 single words within a factor of 2.2 of their rows, so a word it expects in COMMON rows or more is matched over the
+# rows unprobed (at worst in some 2,300 customers, a page then reads 9,000 rows: 11 ms; "Hill"'s probe took 9.4 ms to
+# gather its 5,000 ids). Several words are estimated as if unrelated, which they may not be ("corp mail": 40,000
+# customers expected, none found, 1.3 s over the rows), so they are always probed.
 # PostgreSQL counts a common word's rows up to the list's cap by reading the table until it has them, which it
 # reckons cheap, but four ILIKEs a row cost about 1 µs: a word in 1.4 % of a million customers ("Ste") read 70,000
 # rows, 73 ms, where its trigram index answers in 15. Below this share of the rows, its count is made to use the index.
 INDEX_COUNT_SHARE = 0.1
-COUNT_THROUGH_INDEX = "count through the index"  # own_rows_containing's answer for such a count
 # Columns that repeat a short list of values over millions of rows (a purchase's product): searched through that list,
 # read from their B-tree index, instead of through a trigram index as big as the table.
 CATALOGUED = {"transaction": ("product",)}
@@ -106,8 +109,8 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     Returned as (condition, counted). For a common search `counted` is, on SQLite, the index's matching ids for the
     list's count to join (the plain match would read rows until the count's cap: "Smith", in 1 % of a million
     customers, 70 ms; the ids as `IN (subquery)` would be gathered in full first: 有限公司, 103 ms; joined, FTS5 hands
-    them over one at a time and the count stops at its cap, 0.2 to 1.4 ms), and on PostgreSQL COUNT_THROUGH_INDEX or
-    None (`_postgresql_count`); otherwise None."""
+    them over one at a time and the count stops at its cap, 0.2 to 1.4 ms), and on PostgreSQL the count's execution
+    options or None (`_postgresql_count`); otherwise None."""
     terms = [terms] if isinstance(terms, str) else list(terms)
     plain = and_(*(or_(*(table_.c[name].ilike(f"%{escape_like(term)}%", escape="\\") for name in columns))
                    for term in terms))
@@ -115,12 +118,11 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     if short and not pieces.covers(table_.name, columns, short):
         return plain, None
     found = matching_ids(table_.name, columns, terms, dialect)
-    # the planner's estimate first, from the columns' statistics (有限公司: 367,155 against 362,586 found; "com":
-    # 193,761 against 200,011): a word it expects in many rows skips the probe, whose look-up gathers every match
-    # (25 to 39 ms for those two). A rare word is estimated low, so a wrong estimate costs only the probe.
-    estimated = estimated_rows(session, select(table_.c.id).where(plain)) if dialect == "postgresql" else 0
-    if estimated >= SURELY_COMMON:
-        return plain, _postgresql_count(session, table_, terms, estimated)
+    estimated = 0
+    if dialect == "postgresql" and len(terms) == 1:
+        estimated = estimated_rows(session, select(table_.c.id).where(plain))
+        if estimated >= COMMON:
+            return plain, _postgresql_count(session, table_, terms, estimated)
     # the ids themselves, up to COMMON: the page and its count then look up a few thousand keys at most, instead of
     # each asking the index again (3,000 customers of one company: 10 ms a time on PostgreSQL; two words of a name,
     # "William Alexander", 7.6 ms a time in FTS5 on SQLite). They come as one array the database builds, handed back
@@ -129,26 +131,45 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     key = next(iter(first.c))
     gathered = (func.coalesce(cast(func.array_agg(key), Text), "{}") if dialect == "postgresql"
                 else func.json_group_array(key))
-    count, ids = session.execute(select(func.count(), gathered)).one()
-    if count >= COMMON:  # SQLite's count joins FTS5's matches
-        return plain, (found if dialect == "sqlite" else _postgresql_count(session, table_, terms, estimated))
-    if dialect == "postgresql":
-        # written into the statement, not bound: the planner then knows the array (a bound text cast to integer[]
-        # is opaque to it, and a search sorted by name walked the whole name index: 680 ms); bound as a list of
-        # integers, psycopg converts each, 1.7 ms a statement for 4,669
-        listed = bindparam(None, ids, type_=Text, literal_execute=True)
-        return table_.c.id == any_(cast(listed, ARRAY(Integer))), None
-    listed = func.json_each(bindparam(None, ids, type_=Unicode)).table_valued("value")
-    return table_.c.id.in_(select(listed.c.value)), None
+    count, ids = _gather(session, select(func.count(), gathered), dialect)
+    if dialect == "sqlite":
+        if count >= COMMON:  # the count joins FTS5's matches
+            return plain, found
+        listed = func.json_each(bindparam(None, ids, type_=Unicode)).table_valued("value")
+        return table_.c.id.in_(select(listed.c.value)), None
+    # written into the statement, not bound: the planner then knows the array (a bound text cast to integer[] is
+    # opaque to it, and a search sorted by name walked the whole name index: 680 ms); bound as a list of integers,
+    # psycopg converts each, 1.7 ms a statement for 4,669
+    among = table_.c.id == any_(cast(bindparam(None, ids, type_=Text, literal_execute=True), ARRAY(Integer)))
+    if count < COMMON:
+        return among, None
+    # as many rows as were gathered, at least: the estimate was low, or not asked for (several words)
+    return plain, _postgresql_count(session, table_, terms, max(estimated, count), among)
 
 
-def _postgresql_count(session, table_, terms, estimated: float):
-    """COUNT_THROUGH_INDEX for a common search whose words the trigram indexes hold, in under INDEX_COUNT_SHARE of
-    the rows; else None, the planner's own choice (a word in a third of the rows is counted at once over them)."""
-    if any(len(term) < MIN_LENGTH for term in terms):
-        return None  # no trigram: the index cannot answer it
-    return COUNT_THROUGH_INDEX if estimated < INDEX_COUNT_SHARE * estimated_rows(session, select(table_.c.id)) \
-        else None
+def _gather(session, probe, dialect: str):
+    """The probe's count and ids. PostgreSQL is kept to its bitmap scans of the trigram indexes for it: a plan made for
+    the rows the words' statistics promise reads the table, or the primary key, until it has COMMON of them, and found
+    none of "corp mail" (40,000 customers expected) in 1.2 s, where the indexes answer in 30 ms."""
+    if dialect != "postgresql":
+        return session.execute(probe).one()
+    session.execute(text("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"))
+    try:
+        return session.execute(probe).one()
+    finally:
+        session.execute(text("RESET enable_seqscan; RESET enable_indexscan"))
+
+
+def _postgresql_count(session, table_, terms, estimated: float, gathered=None) -> dict | None:
+    """How the list counts a common search on PostgreSQL, as execution options of its count (`CappedCountQuery`):
+    first among the ids a probe `gathered`, all of them matches, which answer a total over the cap at once; and, for
+    words the trigram indexes hold in under INDEX_COUNT_SHARE of the rows, through those indexes. None: the planner's
+    own way (a word in a third of the rows is counted at once over them)."""
+    options = {} if gathered is None else {"crm_count_first_among": gathered}
+    if all(len(term) >= MIN_LENGTH for term in terms) \
+            and estimated < INDEX_COUNT_SHARE * estimated_rows(session, select(table_.c.id)):
+        options["crm_count_through_index"] = True
+    return options or None
 
 
 def estimated_rows(session, statement) -> float:

@@ -28,16 +28,30 @@ class CappedCountQuery(Query):
     """The list's count query (filters, search and joins applied as usual), counting at most count_cap() + 1 rows."""
 
     def scalar(self):
-        """With the execution option crm_count_through_index (`search.COUNT_THROUGH_INDEX`), PostgreSQL is kept from
-        reading the table for this one statement, so it counts from the search's trigram indexes."""
+        """A common search on PostgreSQL (`search._postgresql_count`) comes as execution options: crm_count_search, its
+        condition; crm_count_first_among, a condition on ids its probe gathered, all of them matches, so more than the
+        cap of them in the list is the answer, counted without the search's condition (8 ILIKEs cost 3.7 ms to plan
+        and 2 to run over 1,001 rows); crm_count_through_index, which keeps PostgreSQL from reading the table for the
+        count, so it counts from the search's trigram indexes."""
         cap = count_cap()
-        rows = self.with_entities(literal_column("1")).order_by(None).limit(cap + 1).subquery()
-        through_index = self.get_execution_options().get("crm_count_through_index", False)
+        options = self.get_execution_options()
+        query, among = self, options.get("crm_count_first_among")
+        if among is not None:
+            counted = self.filter(among)._count_to(cap + 1)
+            if counted > cap:
+                return AtLeast(counted)
+        if options.get("crm_count_search") is not None:
+            query = self.filter(options["crm_count_search"])
+        through_index = options.get("crm_count_through_index", False)
         if through_index:
             self.session.execute(text("SET LOCAL enable_seqscan = off"))
         try:
-            counted = self.session.execute(select(func.count()).select_from(rows)).scalar()
+            counted = query._count_to(cap + 1)
         finally:
             if through_index:
                 self.session.execute(text("RESET enable_seqscan"))
         return AtLeast(counted) if counted > cap else counted
+
+    def _count_to(self, limit: int) -> int:
+        rows = self.with_entities(literal_column("1")).order_by(None).limit(limit).subquery()
+        return self.session.execute(select(func.count()).select_from(rows)).scalar()

@@ -23,10 +23,9 @@ def _indexed_key(model, column, path):
 
 
 def _indexed_clause(key, table_name: str, names, terms, dialect: str):
-    """The rows where the words are in the indexed fields, and None, the index's ids for the count to join or
-    search.COUNT_THROUGH_INDEX (`search.own_rows_containing`): probed
-    first when the list is the indexed table's own (`key` is always a column of the list's table: its id, or its
-    foreign key to `table_name`)."""
+    """The rows where the words are in the indexed fields, and None, the index's ids for the count to join or the
+    count's execution options (`search.own_rows_containing`): probed first when the list is the indexed table's own
+    (`key` is always a column of the list's table: its id, or its foreign key to `table_name`)."""
     if table_name in search.PROBED and key.table.name == table_name:
         return search.own_rows_containing(db.session, key.table, names, terms, dialect)
     return search.whose_text_contains(key, table_name, names, terms, dialect), None
@@ -61,8 +60,8 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
         if count_query is not None:
             if counted is None:
                 count_query = count_query.filter(clause)
-            elif counted is search.COUNT_THROUGH_INDEX:
-                count_query = count_query.filter(clause).execution_options(crm_count_through_index=True)
+            elif isinstance(counted, dict):  # PostgreSQL: how `CappedCountQuery` is to count it, and what
+                count_query = count_query.execution_options(crm_count_search=clause, **counted)
             else:  # the index's matches, joined: the count stops at its cap without gathering them all
                 ids = counted.subquery()
                 count_query = count_query.join(ids, next(iter(ids.c)) == key)
