@@ -22,11 +22,13 @@ INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction
 # thousands of ids from the index (有限公司 took 1.7 s at a million customers on PostgreSQL that way).
 PROBED = {"customer", "interaction"}
 COMMON = 5000
-# PostgreSQL's estimate goes first. From the searched columns' 1,000-entry histograms (migration c5e8a2f4d1b7) it put
-# 37 single words within a factor of 2.2 of their rows, so a word it expects in COMMON rows or more is matched over the
-# rows unprobed (at worst in some 2,300 customers, a page then reads 9,000 rows: 11 ms; "Hill"'s probe took 9.4 ms to
-# gather its 5,000 ids). Several words are estimated as if unrelated, which they may not be ("corp mail": 40,000
+# PostgreSQL's estimate goes first. From 1,000-entry statistics of the names and companies (migration c5e8a2f4d1b7)
+# it put 52 single words within a factor of 0.6 to 1.4 of their rows, so a word it expects in SURELY_COMMON rows or
+# more (then in some 2,500 at least, whose page over the rows reads 8,600 rows at worst: 10 ms) is matched over the
+# rows unprobed: a probe that fills up costs 11 ms for nothing ("Hill", 5,395 customers, estimated at 3,907: 36 ms a
+# page, 21 unprobed). Several words are estimated as if unrelated, which they may not be ("corp mail": 40,000
 # customers expected, none found, 1.3 s over the rows), so they are always probed.
+SURELY_COMMON = 3500
 # PostgreSQL counts a common word's rows up to the list's cap by reading the table until it has them, which it
 # reckons cheap, but four ILIKEs a row cost about 1 µs: a word in 1.4 % of a million customers ("Ste") read 70,000
 # rows, 73 ms, where its trigram index answers in 15. Below this share of the rows, its count is made to use the index.
@@ -121,7 +123,7 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     estimated = 0
     if dialect == "postgresql" and len(terms) == 1:
         estimated = estimated_rows(session, select(table_.c.id).where(plain))
-        if estimated >= COMMON:
+        if estimated >= SURELY_COMMON:
             return plain, _postgresql_count(session, table_, terms, estimated)
     # the ids themselves, up to COMMON: the page and its count then look up a few thousand keys at most, instead of
     # each asking the index again (3,000 customers of one company: 10 ms a time on PostgreSQL; two words of a name,
