@@ -23,8 +23,8 @@ INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction
 PROBED = {"customer", "interaction"}
 COMMON = 5000
 # PostgreSQL's estimate goes first. From 1,000-entry statistics of names, e-mails and companies (migration
-# c5e8a2f4d1b7) it put 52 single words within a factor of 0.6 to 1.4 of their rows, so a word it expects in
-# SURELY_COMMON rows or more (then in some 2,500 at least, whose page over the rows reads 8,600 rows at worst: 10 ms)
+# c5e8a2f4d1b7) it put 52 single words within a factor of 0.6 to 1.7 of their rows, so a word it expects in
+# SURELY_COMMON rows or more (then in some 2,000 at least, whose page over the rows reads 10,000 rows at worst: 12 ms)
 # is matched over the rows unprobed: a probe that fills up costs 11 ms for nothing ("Hill", 5,395 customers, estimated
 # at 3,907: 36 ms a page, 21 unprobed). Several words are estimated as if unrelated, which they may not be ("corp
 # mail": 40,000 customers expected, none found, 1.3 s over the rows), so they are always probed.

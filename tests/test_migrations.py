@@ -119,7 +119,7 @@ def test_the_index_of_pieces_goes_with_its_revision_and_comes_back_filled(app):
 
 
 def test_on_postgresql_the_searched_columns_keep_finer_statistics_with_their_revision(app):
-    """A search's first step follows PostgreSQL's estimate of its rows, good within a factor of about 1.5 with 1,000
+    """A search's first step follows PostgreSQL's estimate of its rows, within 0.6 to 1.7 times the truth with 1,000
     entries a column, off by 20 with the default 100: do the columns of searched words have them, and lose them on
     downgrade?"""
     with app.app_context():
