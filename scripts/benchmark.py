@@ -131,6 +131,8 @@ def scale_pages(app) -> list[tuple]:
          False),
         ("Customers, search by two words each in a fifth of the e-mails, together in none (corp mail)", "admin",
          "/admin/customer/?search=corp%20mail", False),
+        ("Customers, search by two words many companies hold together (科技 有限公司)", "admin",
+         "/admin/customer/?search=科技%20有限公司", False),
         ("Customers, search by 7 digits of a mobile (clerk)", "clerk",
          f"/admin/customer/?search={middle.mobile[5:12]}", False),
         ("Transactions, search by 7 digits of a customer's mobile", "admin",

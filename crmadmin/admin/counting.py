@@ -1,9 +1,11 @@
 """List totals that stop counting at a cap: an exact COUNT over ten million rows costs a quarter second a page."""
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import format_decimal
 from markupsafe import Markup
 from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.orm import Query
+
+from .. import search
 
 
 class AtLeast(int):
@@ -32,7 +34,8 @@ class CappedCountQuery(Query):
         condition; crm_count_first_among, a condition on ids its probe gathered, all of them matches, so more than the
         cap of them in the list is the answer, counted without the search's condition (8 ILIKEs cost 3.7 ms to plan
         and 2 to run over 1,001 rows); crm_count_through_index, which keeps PostgreSQL from reading the table for the
-        count, so it counts from the search's trigram indexes."""
+        count, so it counts from the search's trigram indexes; crm_count_gathers, the list's key: the count gathers
+        the matches' keys, and when it ends under the cap the list's page looks those rows up (`ListState.only`)."""
         cap = count_cap()
         options = self.get_execution_options()
         query, among = self, options.get("crm_count_first_among")
@@ -46,12 +49,19 @@ class CappedCountQuery(Query):
         if through_index:
             self.session.execute(text("SET LOCAL enable_seqscan = off"))
         try:
-            counted = query._count_to(cap + 1)
+            counted = query._count_to(cap + 1, options.get("crm_count_gathers"))
         finally:
             if through_index:
                 self.session.execute(text("RESET enable_seqscan"))
         return AtLeast(counted) if counted > cap else counted
 
-    def _count_to(self, limit: int) -> int:
-        rows = self.with_entities(literal_column("1")).order_by(None).limit(limit).subquery()
-        return self.session.execute(select(func.count()).select_from(rows)).scalar()
+    def _count_to(self, limit: int, key=None) -> int:
+        if key is None:
+            rows = self.with_entities(literal_column("1")).order_by(None).limit(limit).subquery()
+            return self.session.execute(select(func.count()).select_from(rows)).scalar()
+        rows = self.with_entities(key).order_by(None).limit(limit).subquery()
+        counted, ids = self.session.execute(select(func.count(), search.gathered_ids(next(iter(rows.c))))).one()
+        state = g.get("crm_list") if has_request_context() else None
+        if counted < limit and state is not None:  # every match: the page need not look further
+            state.only = search.among(key, ids)
+        return counted

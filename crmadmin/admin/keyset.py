@@ -50,6 +50,7 @@ class ListState:
     page: int | None = None  # the page number used for an OFFSET, when there is no cursor
     keys: list[SortKey] = field(default_factory=list)
     more: bool = False
+    only: object = None  # the rows a search's count found, all of them (`CappedCountQuery`): the page looks them up
 
 
 def encode(values: list) -> str:
@@ -201,6 +202,8 @@ class KeysetPaging:
 
     def _apply_pagination(self, query, page, page_size):
         state = g.crm_list
+        if state.only is not None:
+            query = query.filter(state.only)
         if not state.paging:
             return super()._apply_pagination(query, page, page_size)
         size = page_size or self.page_size
