@@ -27,7 +27,7 @@ COMMON = 5000
 # SURELY_COMMON rows or more (then in some 2,000 at least, whose page over the rows reads 10,000 rows at worst: 12 ms)
 # is matched over the rows unprobed: a probe that fills up costs 11 ms for nothing ("Hill", 5,395 customers, estimated
 # at 3,907: 36 ms a page, 21 unprobed). Several words are estimated as if unrelated, which they may not be ("corp
-# mail": 40,000 customers expected, none found, 1.3 s over the rows), so they are always probed.
+# mail": 40,000 customers expected, none found), so they answer to SEVERAL_WORDS_COMMON below.
 SURELY_COMMON = 3500
 # Several words estimated in this many rows are matched over the rows, where a page of them is found at once ("科技
 # 有限公司", together in 7 % of the customers: probed, 190 ms, as the two words' index entries are intersected), and

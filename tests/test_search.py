@@ -231,7 +231,7 @@ def test_on_postgresql_a_word_the_statistics_expect_in_many_rows_is_not_counted_
                                                                                      monkeypatch, count_queries):
     """Does a word PostgreSQL's statistics put in SURELY_COMMON rows or more go straight to the match over the rows,
     without the probe that gathers every match from the index (有限公司: 25 of its 54 ms at a million customers), while
-    a rare one, and several words, whose estimate multiplies theirs as if unrelated, are still probed?"""
+    a rare one is still probed, and so are several words below SEVERAL_WORDS_COMMON, though each is common?"""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite has no estimate to go by: it probes")
