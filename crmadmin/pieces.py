@@ -45,12 +45,22 @@ def rows_holding(rows, terms):
 
 
 def matching_rowids(table_name: str, columns, terms):
-    """SQLite: a select of the ids of the rows where each of `terms` (one or two characters) is in one of `columns`."""
+    """SQLite: a select of the ids of the rows where each of `terms` is in one of `columns`: exactly for a term of one
+    or two characters; a longer one as the pieces that cover it (every other pair and the last), which rows holding it
+    hold too, so those rows must be checked for it. FTS5 intersects the pieces' entries itself, where a trigram match
+    of the longer word beside them gathered all its rows first (科技 有限公司: 360,000 ids, 600 ms)."""
     fts = table(_fts(table_name), column("rowid"), column(_fts(table_name)))
     wanted = " ".join(columns)
-    tokens = (term.translate(_ASCII_LOWER).encode().hex() for term in terms)  # SQLite's lower() is ASCII's
+    tokens = {piece.translate(_ASCII_LOWER).encode().hex()  # SQLite's lower() is ASCII's
+              for term in terms for piece in _covering(term)}
     return select(fts.c.rowid).where(fts.c[_fts(table_name)].match(
-        " AND ".join(f'{{{wanted}}} : "{token}"' for token in tokens)))
+        " AND ".join(f'{{{wanted}}} : "{token}"' for token in sorted(tokens))))
+
+
+def _covering(term: str) -> list[str]:
+    if len(term) <= 2:
+        return [term]
+    return [term[i:i + 2] for i in range(0, len(term) - 2, 2)] + [term[-2:]]
 
 
 def _cut_sql(value: str) -> str:

@@ -74,15 +74,17 @@ def matching_ids(table_name: str, columns, terms, dialect: str):
     columns, terms = tuple(columns), [terms] if isinstance(terms, str) else list(terms)
     short = [term for term in terms if len(term) < MIN_LENGTH]
     pieced = bool(short) and pieces.covers(table_name, columns, short)
-    if dialect == "sqlite" and (pieced or not short):
+    if dialect == "sqlite" and not short:
         fts = table(_fts(table_name), column("rowid"), column(_fts(table_name)))
-        phrases = ["{%s} : \"%s\"" % (" ".join(columns), term.replace('"', '""'))
-                   for term in terms if len(term) >= MIN_LENGTH]
-        found = select(fts.c.rowid).where(fts.c[_fts(table_name)].match(" AND ".join(phrases))) if phrases else None
-        if not short:
+        phrases = ["{%s} : \"%s\"" % (" ".join(columns), term.replace('"', '""')) for term in terms]
+        return select(fts.c.rowid).where(fts.c[_fts(table_name)].match(" AND ".join(phrases)))
+    if dialect == "sqlite" and pieced:  # the index of pieces for every word, the longer ones checked on its rows
+        found, longer = pieces.matching_rowids(table_name, columns, terms), [t for t in terms if t not in short]
+        if not longer:
             return found
-        shorts = pieces.matching_rowids(table_name, columns, short)
-        return shorts if found is None else shorts.where(shorts.selected_columns.rowid.in_(found))
+        candidates, rows = found.subquery(), table(table_name, column("id"), *(column(name) for name in columns))
+        return (select(rows.c.id).join_from(candidates, rows, rows.c.id == candidates.c.rowid)
+                .where(*(_in_one_of(rows, columns, term) for term in longer)))
     # PostgreSQL answers ILIKE from the GIN indexes (and a short word from the pieces'); a short word on SQLite, or in
     # a field whose pieces are not indexed, reads the rows
     pieced = pieced and dialect == "postgresql"
@@ -90,9 +92,13 @@ def matching_ids(table_name: str, columns, terms, dialect: str):
     rows = table(table_name, column("id"), *(column(name) for name in sorted(set(columns) | every_piece)))
     # the pieces are of all their fields: exact for a short word when those are the columns searched, else rechecked
     matched = [term for term in terms if not (pieced and len(term) < MIN_LENGTH and every_piece == set(columns))]
-    found = select(rows.c.id).where(*(or_(*(rows.c[name].ilike(f"%{escape_like(term)}%", escape="\\")
-                                            for name in columns)) for term in matched))
+    found = select(rows.c.id).where(*(_in_one_of(rows, columns, term) for term in matched))
     return found.where(pieces.rows_holding(rows, short)) if pieced else found
+
+
+def _in_one_of(rows, columns, term: str):
+    """`term` is in one of `rows`' `columns`, ignoring case: the plain substring match every index answers for."""
+    return or_(*(rows.c[name].ilike(f"%{escape_like(term)}%", escape="\\") for name in columns))
 
 
 def whose_text_contains(key, table_name: str, columns, terms, dialect: str):
@@ -119,8 +125,7 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     them over one at a time and the count stops at its cap, 0.2 to 1.4 ms), and on PostgreSQL the count's execution
     options or None (`_postgresql_count`); otherwise None."""
     terms = [terms] if isinstance(terms, str) else list(terms)
-    plain = and_(*(or_(*(table_.c[name].ilike(f"%{escape_like(term)}%", escape="\\") for name in columns))
-                   for term in terms))
+    plain = and_(*(_in_one_of(table_, columns, term) for term in terms))
     short = [term for term in terms if len(term) < MIN_LENGTH]
     if short and not pieces.covers(table_.name, columns, short):
         return plain, None

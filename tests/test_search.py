@@ -24,7 +24,9 @@ PEOPLE = [
 TERMS = ["张", "北京", "张三丰", "星辰科技", "有限公司", "13912", "12345", "example", "EXAMPLE.DE", "obrien",
          "o'brien", "zoe_", "100%", "0%", "\"lucky\"", "lucky", "söhne", "müller", "anna o'brien", "张 北京", "zhang 星辰科技", "example 13912", "example 张三丰", "no such",
          # one or two characters: the index of pieces ("Zo" and "'B" in another case, "%" and "_" taken literally)
-         "丰", "张伟", "Zo", "'B", "@b", "%", "_", "ö", ".D", "北京 星辰", "z 星辰科技", "张 丰", "吴军"]
+         "丰", "张伟", "Zo", "'B", "@b", "%", "_", "ö", ".D", "北京 星辰", "z 星辰科技", "张 丰", "吴军",
+         # a short word with longer ones: the longer word's pieces in the row, but not the word itself (科技星辰)
+         "北京 星辰科技", "'B o'brien", "Zo müller", "张 科技星辰", "ö 100%"]
 FIELDS = ("name", "mobile", "email", "company_name")
 
 
@@ -335,6 +337,25 @@ def test_on_sqlite_a_common_word_is_paged_over_the_rows_and_counted_in_the_index
         assert sum("MATCH" in s for s in statements) == (2 if common else 1), (term, statements)
         total = shown_total(client.get(f"/admin/customer/?search={term}").get_data(as_text=True))
         assert total == str(len(expected(people, term))), (term, total)
+
+
+@pytest.mark.parametrize("common", [False, True], ids=["rare", "common"])
+def test_on_sqlite_a_short_word_with_longer_ones_asks_the_index_of_pieces_for_all_of_them(app, people, login_as,
+                                                                                         monkeypatch, count_queries,
+                                                                                         common):
+    """Is "北京 星辰科技" one look-up in the index of pieces for both words, the longer one then checked on the rows it
+    finds, rather than the pieces' rows kept if among every row the trigram index holds for the longer word (科技
+    有限公司: 360,000 ids gathered, 600 ms at a million customers)?"""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL intersects the two indexes' entries itself")
+    monkeypatch.setattr(search, "COMMON", 1 if common else 5000)
+    client = login_as("administrator")
+    with count_queries() as statements:
+        assert listed_ids(client, "/admin/customer/?search=北京 星辰科技") == expected(people, "北京 星辰科技")
+    asking = [s for s in statements if "MATCH" in s]
+    assert asking and all(s.count("search_customer_pieces MATCH") == 1 and s.count("MATCH") == 1 for s in asking)
+    assert all("LIKE" in s.upper() for s in asking), asking  # the longer word, checked on the rows found
 
 
 SUMMARY_TERMS = ["called", "CALLED", "price list", "年度服务", "续约", "100%", "0%", "_", "demoed", "no such", "qiu",
