@@ -379,7 +379,8 @@ def main() -> None:
         dialect = f"{engine.dialect.name} {'.'.join(map(str, engine.dialect.server_version_info or ()))}"
         tiers = db.session.execute(select(CustomerStanding.tier, func.count()).group_by(CustomerStanding.tier)).all()
     print(f"\nDatabase: {dialect}; {customers:,} customers, about {transactions or 0:,} transactions; "
-          f"Python {platform.python_version()}; {os.cpu_count()} CPUs", flush=True)
+          f"Python {platform.python_version()}; {os.cpu_count()} CPUs; "
+          f"machine speed: {machine_speed() * 1000:.0f} ms for a reference loop", flush=True)
     print("Tiers: " + ", ".join(f"{t or 'none'} {n:,}" for t, n in tiers), flush=True)
 
     if args.refresh:
@@ -403,6 +404,17 @@ def main() -> None:
         print(f"| {label} | {r['median'] * 1000:.1f} | {r['p95'] * 1000:.1f} | {r['raw'] * 1000:.1f} | "
               f"{r['statements']} | {(r['median'] - r['raw']) * 1000:.1f} | {ratio(r['median'], r['raw'])} |",
               flush=True)
+
+
+def machine_speed() -> float:
+    """The best of five runs of a fixed pure-Python loop: machines of the same kind have differed twofold per request,
+    so each run's figures carry this to be compared with another machine's."""
+    def loop() -> float:
+        started, total = time.perf_counter(), 0
+        for i in range(2_000_000):
+            total += i
+        return time.perf_counter() - started
+    return min(loop() for _ in range(5))
 
 
 def ratio(whole: float, sql: float) -> str:
