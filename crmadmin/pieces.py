@@ -58,6 +58,7 @@ def matching_rowids(table_name: str, columns, terms):
 
 
 def _covering(term: str) -> list[str]:
+    """The fewest pieces that take in every character of `term`: each one more is another entry list to intersect."""
     if len(term) <= 2:
         return [term]
     return [term[i:i + 2] for i in range(0, len(term) - 2, 2)] + [term[-2:]]
