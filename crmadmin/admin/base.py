@@ -23,8 +23,7 @@ from .counting import CappedCountQuery
 from .exporting import CSV_MIMETYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .history import history_for
 from .keyset import KeysetPaging, walk
-from .list_cells import cells_writer
-from .row_urls import ROW_ID
+from .list_rows import rows_writer
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
 
@@ -290,13 +289,11 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
 
     def render(self, template, **kwargs):
         """A details page also gets the record's history from the operation log (None unless the viewer may read it);
-        a list page gets its row buttons' addresses once, with a place for each row's id (crm_list.html)."""
+        a list page gets its rows written in Python (admin/list_rows.py)."""
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history_entries"] = history_for(self, kwargs["model"])
         if "list_row_actions" in kwargs and "return_url" in kwargs:
-            kwargs["row_urls"] = {name: self.get_url(f".{name}_view", id=ROW_ID, url=kwargs["return_url"])
-                                  for name in ("details", "edit")}
-            kwargs["row_cells"] = cells_writer(self, kwargs.get("list_columns", ()))
+            kwargs["row_html"] = rows_writer(self, kwargs)
         return super().render(template, **kwargs)
 
     def _get_filter_groups(self):
