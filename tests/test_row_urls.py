@@ -16,7 +16,8 @@ def test_a_row_address_is_the_one_url_for_builds(app, row_id, args):
 
 
 @pytest.mark.parametrize("args", [{}, {"owner": "none", "due": "overdue"}, {"due": None, "owner": "7"},
-                                  {"search": "北京 & co/?@ 100%", "page": "2"}])
+                                  {"search": "北京 & co/?@ 100%", "page": "2"}, {"page": 3, "desc": 1, "sort": 0},
+                                  {"flt0_region": ["华东", "华北"], "page_size": 100, "search": None}])
 def test_a_list_address_is_the_one_url_for_builds(app, args):
     with app.test_request_context("/admin/followups/?due=today"):
         for _ in range(2):

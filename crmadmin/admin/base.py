@@ -24,6 +24,7 @@ from .exporting import CSV_MIMETYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xl
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
+from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
 
@@ -286,6 +287,13 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._fail(exc, _("The request failed and nothing was changed."))
             return True
         return super().handle_view_exception(exc)
+
+    def get_url(self, endpoint, **kwargs):
+        """The list's own address (its sort links, pager, page sizes and return address: a dozen a page) routed once
+        per request, its query encoded each time (admin/row_urls.py)."""
+        if endpoint == ".index_view" and not any(name.startswith("_") for name in kwargs):
+            return list_url(f"{self.endpoint}.index_view", **kwargs)
+        return super().get_url(endpoint, **kwargs)
 
     def render(self, template, **kwargs):
         """A details page also gets the record's history from the operation log (None unless the viewer may read it);

@@ -2,6 +2,7 @@
 from urllib.parse import quote_plus, urlencode
 
 from flask import g, url_for
+from werkzeug.datastructures import iter_multi_items
 
 ROW_ID = "__row_id__"  # stands for a row's id in an address built once, replaced per row
 QUERY_SAFE = "!$'()*,/:;?@"  # left as they are in a query string, as by Werkzeug (WHATWG percent-encode set)
@@ -25,5 +26,5 @@ def list_url(endpoint: str, **args) -> str:
     base = built.get(endpoint)
     if base is None:
         base = built[endpoint] = url_for(endpoint)
-    query = [(k, v) for k, v in args.items() if v is not None]
+    query = [(k, v) for k, v in iter_multi_items(args) if v is not None]  # a list's values each as Werkzeug does
     return f"{base}?{urlencode(query, safe=QUERY_SAFE)}" if query else base
