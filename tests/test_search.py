@@ -139,6 +139,29 @@ def test_a_word_without_case_is_matched_by_like_not_by_lowering_every_field(app,
     assert len(re.findall(r" I?LIKE ", page)) == 4 * len(term.split()), page
 
 
+@pytest.mark.parametrize("term, subjects, caseless", [("LATE deliv", {"Late Delivery"}, False),
+                                                      ("退款", {"退款申请 100%"}, True),
+                                                      ("100%", {"退款申请 100%"}, True), ("0%", {"退款申请 100%"}, True),
+                                                      ("wrong_item", {"Wrong_Item sent"}, False)])
+def test_a_field_without_an_index_finds_any_case_and_a_word_without_case_by_like(app, login_as, count_queries, term,
+                                                                                subjects, caseless):
+    """Does a complaint's subject (searched without an index) find a word whatever its case, with `%` and `_` taken
+    literally, and is a word without case (Chinese, digits) matched by LIKE, on PostgreSQL too?"""
+    with app.app_context():
+        customer = factories.customer(name="Plain Fields")
+        for subject in ("Late Delivery", "退款申请 100%", "Wrong_Item sent", "WrongXItem", "Order 0042"):
+            factories.complaint(customer, subject=subject)
+    client = login_as("administrator")
+    with count_queries() as statements:
+        page = client.get(f"/admin/complaint/?search={term}").get_data(as_text=True)
+    assert set(re.findall(r'<td class="col-subject">([^<]*)</td>', page)) == subjects
+    listing = next(s for s in statements if "ORDER BY" in s and "FROM complaint" in s)
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    lowered = re.search(r"lower\(CAST\(complaint\.subject|complaint\.subject AS VARCHAR\) ILIKE", listing)
+    assert bool(lowered) == (not caseless and not sqlite), listing
+
+
 def test_the_index_follows_every_change_to_a_customer(app, people, login_as):
     """After a rename, a new customer and a deletion, by the panel or by plain SQL, does the search see them?"""
     client = login_as("administrator")

@@ -77,16 +77,15 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
             if clause is not None:
                 clauses.append(clause)
                 count_clauses.append(clause)
-        pattern = "%" + search.escape_like(term) + "%"
         for column, path in plain:
             query, joins, alias = view._apply_path_joins(query, joins, path, inner_join=False)
-            clauses.append(cast(column if alias is None else getattr(alias, column.key), Unicode)
-                           .ilike(pattern, escape="\\"))
+            clauses.append(search.contains(cast(column if alias is None else getattr(alias, column.key), Unicode),
+                                           term, dialect))
             if count_query is not None:
                 count_query, count_joins, alias = view._apply_path_joins(count_query, count_joins, path,
                                                                           inner_join=False)
-                count_clauses.append(cast(column if alias is None else getattr(alias, column.key), Unicode)
-                                     .ilike(pattern, escape="\\"))
+                count_clauses.append(search.contains(
+                    cast(column if alias is None else getattr(alias, column.key), Unicode), term, dialect))
         query = query.filter(or_(*clauses) if clauses else false())  # no field can hold the word
         if count_query is not None:
             count_query = count_query.filter(or_(*count_clauses) if count_clauses else false())
