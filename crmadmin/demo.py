@@ -329,6 +329,7 @@ def _drop_indexes(indexes: list) -> None:
         for index in indexes:
             index.drop(bind=conn, checkfirst=True)
         search.drop(conn)  # the trigram indexes, and on SQLite the triggers that fill its search table
+        search.drop_documents(conn)
         pieces.drop(conn)  # the same for the index of one- and two-character pieces
 
 
@@ -355,6 +356,7 @@ def _create_indexes(indexes: list) -> None:
                 index.create(bind=conn, checkfirst=True)
                 conn.commit()
             search.create(conn)  # built from the loaded rows in one pass
+            search.create_documents(conn)
             conn.commit()
             if sqlite:  # one writer at a time
                 pieces.create(conn)

@@ -2,7 +2,7 @@
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from wtforms.validators import Length
 
 from crmadmin import pieces, search
@@ -26,7 +26,9 @@ TERMS = ["张", "北京", "张三丰", "星辰科技", "有限公司", "13912", 
          # one or two characters: the index of pieces ("Zo" and "'B" in another case, "%" and "_" taken literally)
          "丰", "张伟", "Zo", "'B", "@b", "%", "_", "ö", ".D", "北京 星辰", "z 星辰科技", "张 丰", "吴军",
          # a short word with longer ones: the longer word's pieces in the row, but not the word itself (科技星辰)
-         "北京 星辰科技", "'B o'brien", "Zo müller", "张 科技星辰", "ö 100%"]
+         "北京 星辰科技", "'B o'brien", "Zo müller", "张 科技星辰", "ö 100%",
+         # the end of one field and the start of the next: on PostgreSQL the fields are also searched as one text
+         "8000lina", "com上海", "lina@example.com上海"]
 FIELDS = ("name", "mobile", "email", "company_name")
 
 
@@ -115,8 +117,8 @@ def test_several_words_are_looked_up_together(app, people, login_as, count_queri
     with app.app_context(), db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # FTS5 intersects: one MATCH of both words in each statement that asks
             assert look_ups and all(s.count("MATCH") == 1 for s in look_ups), look_ups
-        else:  # the index asked once, for both words in their four fields; the page and count use the ids found
-            assert len(look_ups) == 1 and len(re.findall(" I?LIKE ", look_ups[0])) == 8, look_ups
+        else:  # the index asked once, for both words in the four fields as one text; the page and count use the ids
+            assert len(look_ups) == 1 and len(re.findall(" I?LIKE ", look_ups[0])) == 2, look_ups
 
 
 @pytest.mark.parametrize("term, caseless", [("星辰科技", True), ("13912", True), ("100%", True), ("Müller", False),
@@ -134,14 +136,16 @@ def test_a_word_without_case_is_matched_by_like_not_by_lowering_every_field(app,
     page = next(s for s in statements if "ORDER BY" in s and "FROM customer" in s)
     with app.app_context():
         sqlite = db.engine.dialect.name == "sqlite"
-    lowered = 0 if caseless or sqlite else 4 * len(re.findall("[a-zA-Zü]+", term))
+    per_word = 4 if sqlite else 1  # PostgreSQL matches words with trigrams in the four fields as one text
+    lowered = 0 if caseless or sqlite else per_word * len(re.findall("[a-zA-Zü]+", term))
     assert len(re.findall(r"ILIKE|lower\(customer\.\w+\) LIKE", page)) == lowered, page
-    assert len(re.findall(r" I?LIKE ", page)) == 4 * len(term.split()), page
+    assert len(re.findall(r" I?LIKE ", page)) == per_word * len(term.split()), page
 
 
 @pytest.mark.parametrize("term, subjects, caseless", [("LATE deliv", {"Late Delivery"}, False),
                                                       ("退款", {"退款申请 100%"}, True),
-                                                      ("100%", {"退款申请 100%"}, True), ("0%", {"退款申请 100%"}, True),
+                                                      ("100%", {"退款申请 100%"}, True),
+                                                      ("0%", {"退款申请 100%"}, True),
                                                       ("wrong_item", {"Wrong_Item sent"}, False)])
 def test_a_field_without_an_index_finds_any_case_and_a_word_without_case_by_like(app, login_as, count_queries, term,
                                                                                 subjects, caseless):
@@ -380,6 +384,36 @@ def test_on_sqlite_a_common_word_is_paged_over_the_rows_and_counted_in_the_index
         assert sum("MATCH" in s for s in statements) == (2 if common else 1), (term, statements)
         total = shown_total(client.get(f"/admin/customer/?search={term}").get_data(as_text=True))
         assert total == str(len(expected(people, term))), (term, total)
+
+
+@pytest.mark.parametrize("term, whole", [("corp mail", True), ("example", True), ("科技 有限公司", False),
+                                         ("zh example", False)])
+def test_on_postgresql_words_with_trigrams_are_matched_in_one_text_of_the_four_fields_that_one_index_holds(
+        app, people, login_as, monkeypatch, count_queries, term, whole):
+    """Are words that all have a trigram matched against a customer's four fields as one text, which the document
+    index answers in one scan ("corp mail": 56 ms through an index per field, 18 through it), while a search with a
+    shorter word is matched field by field as before; and does the planner take that index for the text?"""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's FTS5 table holds the four fields together already")
+    monkeypatch.setattr(search, "COMMON", 1)  # over the rows: the match is in the page's statement
+    client = login_as("administrator")
+    with count_queries() as statements:
+        assert listed_ids(client, f"/admin/customer/?search={term}") == expected(people, term)
+    matching = [s for s in statements if re.search(" I?LIKE ", s) and not s.startswith("EXPLAIN")]
+    document = "coalesce(customer.name, '') || ' ') || coalesce(customer.mobile, '')"
+    assert matching
+    for statement in matching:
+        by_field = re.search(r"customer\.email I?LIKE", statement) is not None
+        assert (statement.count(document) == len(term.split()) and not by_field) is whole, statement
+        assert by_field is not whole, statement
+    with app.app_context():
+        compiled = select(Customer.id).where(search._in_one_of(Customer.__table__, FIELDS, "corp", "postgresql",
+                                                               whole=True)).compile(dialect=db.engine.dialect)
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars().all()
+        db.session.rollback()
+    assert any("ix_search_customer_document" in line for line in plan), plan
 
 
 @pytest.mark.parametrize("common", [False, True], ids=["rare", "common"])
