@@ -28,7 +28,7 @@ PROBED = {"customer", "interaction"}
 # are common in one field, and searched in all four, are then intersected inside that index scan instead of as bitmaps
 # of their rows ("corp mail", each word in a fifth of the e-mails: 56 ms of SQL through an index per field, 18).
 DOCUMENTS = {"customer": ("name", "mobile", "email", "company_name")}
-DOCUMENT_STATISTICS = 1000  # as the searched columns' own (migration c5e8a2f4d1b7): the estimates steer the search
+DOCUMENT_STATISTICS = 1000  # as the searched columns' own (migration c5e8a2f4d1b7), for the plans of its matches
 COMMON = 5000
 # PostgreSQL's estimate goes first. From 1,000-entry statistics of names, e-mails and companies (migration
 # c5e8a2f4d1b7) it put 52 single words within a factor of 0.6 to 1.7 of their rows, so a word it expects in
