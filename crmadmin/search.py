@@ -116,17 +116,13 @@ def _in_one_of(rows, columns, term: str, dialect: str, whole: bool = False):
 
 
 def document(rows, columns):
-    """The columns as one text, each after a space, written as the document index's expression (`create_documents`)
-    so that PostgreSQL matches the two: a word, which never holds a space, is in it exactly when it is in a column."""
+    """The columns as one text, each after a space: both the document index's expression (`create_documents`) and what
+    searches match, so PostgreSQL pairs the two; a word, which never holds a space, is in it when it is in a column."""
     parts = [func.coalesce(rows.c[name], literal_column("''")) for name in columns]
     whole = parts[0]
     for part in parts[1:]:
         whole = whole.op("||")(literal_column("' '")).op("||")(part)
     return whole
-
-
-def _document_sql(table_name: str, columns) -> str:
-    return " || ' ' || ".join(f"coalesce({table_name}.{name}, '')" for name in columns)
 
 
 def contains(expression, term: str, dialect: str):
@@ -307,8 +303,9 @@ def create_documents(conn, documents: dict = DOCUMENTS) -> None:
         return
     for table_name, columns in documents.items():
         name = _gin(table_name, "document")
+        expression = document(table(table_name, *(column(c) for c in columns)), columns).compile(dialect=conn.dialect)
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table_name} "
-                             f"USING gin (({_document_sql(table_name, columns)}) gin_trgm_ops)")
+                             f"USING gin (({expression}) gin_trgm_ops)")
         conn.exec_driver_sql(f"ALTER INDEX {name} ALTER COLUMN 1 SET STATISTICS {DOCUMENT_STATISTICS}")
 
 
