@@ -64,6 +64,8 @@ def test_walking_the_customer_list_shows_every_row_once_in_every_order(book, log
             seen = [i for page in forward for i in page]
             assert sorted(seen) == sorted(book), (column, desc)
             assert [len(p) for p in forward] == [20, 20, 7]
+            numbered = [page_ids(client.get(f"{first}&page={n}").get_data(as_text=True)) for n in range(3)]
+            assert numbered == forward, (column, desc)
             # the same order as one long page, and the same pages walking back from the last one
             assert seen == page_ids(client.get(first.replace("page_size=20", "page_size=100")).get_data(as_text=True))
             last = client.get(first)
@@ -92,9 +94,9 @@ def offsets(app):
     found = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
-        if "OFFSET" in statement:  # the last parameter on SQLite; a named one on PostgreSQL
-            found.append(parameters[-1] if isinstance(parameters, (tuple, list)) else
-                         parameters[re.search(r"OFFSET %\((\w+)\)s", statement).group(1)])
+        for offset in re.finditer(r"OFFSET (\?|%\((\w+)\)s)", statement):  # positional on SQLite, named on PostgreSQL
+            found.append(parameters[offset.group(2)] if offset.group(2) else
+                         parameters[statement.count("?", 0, offset.start())])
 
     with app.app_context():
         engine = db.engine
@@ -117,6 +119,20 @@ def test_a_deep_page_costs_the_same_statements_as_the_first(app, book, login_as,
         assert len(page_ids(client.get(third).get_data(as_text=True))) == 7
     assert len(at_third) == len(at_first)
     assert set(skipped) <= {0}
+
+
+def test_a_numbered_page_skips_the_rows_before_it_as_keys_alone(app, book, login_as, count_queries):
+    """Is the OFFSET of a numbered page taken over the list's ids alone? Over its whole rows, PostgreSQL builds each
+    skipped row with its joined columns (page 500 of a million customers: 78 ms, against 4)."""
+    client = login_as("administrator")
+    for url in ("/admin/customer/?page_size=20&page=2", "/admin/customer/?page_size=20&page=2&sort=1&desc=1"):
+        with count_queries() as statements, offsets(app) as skipped:
+            assert len(page_ids(client.get(url).get_data(as_text=True))) == 7
+        assert max(skipped) == 40
+        [paged] = [s for s in statements if s.startswith("SELECT customer.id AS customer_id")]  # the page's rows
+        keys = re.search(r"customer\.id IN \(SELECT customer\.id\s+FROM customer .*?OFFSET [^)]*\)", paged, re.S)
+        assert keys is not None, paged
+        assert paged.count("OFFSET") == 1 or paged.endswith(" OFFSET ?"), paged  # SQLite writes OFFSET 0 after LIMIT
 
 
 def test_a_page_number_past_the_counted_rows_reads_no_further(book, login_as, app, monkeypatch):
