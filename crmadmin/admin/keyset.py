@@ -51,6 +51,7 @@ class ListState:
     keys: list[SortKey] = field(default_factory=list)
     more: bool = False
     only: object = None  # the rows a search's count found, all of them (`CappedCountQuery`): the page looks them up
+    matching: object = None  # else the search's condition, held back from the page's query while its count ran
 
 
 def encode(values: list) -> str:
@@ -208,6 +209,8 @@ class KeysetPaging:
         state = g.crm_list
         if state.only is not None:
             query = query.filter(state.only)
+        elif state.matching is not None:
+            query = query.filter(state.matching)
         if not state.paging:
             return super()._apply_pagination(query, page, page_size)
         size = page_size or self.page_size
