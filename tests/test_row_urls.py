@@ -1,4 +1,8 @@
-"""Addresses built once per page (admin/row_urls.py) are the very ones url_for builds for each row."""
+"""Addresses built once per page (admin/row_urls.py; the dashboard's filtered links too) are the very ones url_for
+builds for each row."""
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from flask import url_for
 
@@ -17,7 +21,8 @@ def test_a_row_address_is_the_one_url_for_builds(app, row_id, args):
 
 @pytest.mark.parametrize("args", [{}, {"owner": "none", "due": "overdue"}, {"due": None, "owner": "7"},
                                   {"search": "北京 & co/?@ 100%", "page": "2"}, {"page": 3, "desc": 1, "sort": 0},
-                                  {"flt0_region": ["华东", "华北"], "page_size": 100, "search": None}])
+                                  {"flt0_region": ["华东", "华北"], "page_size": 100, "search": None},
+                                  {"flt0_due": date(2026, 11, 25), "flt1_amount": Decimal("12.50"), "flt2_x": True}])
 def test_a_list_address_is_the_one_url_for_builds(app, args):
     with app.test_request_context("/admin/followups/?due=today"):
         for _ in range(2):

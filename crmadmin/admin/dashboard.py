@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import format_decimal, format_percent, gettext as _
 from flask_login import current_user
@@ -56,9 +56,14 @@ class DashboardView(AccessMixin, AdminIndexView):
         return "dashboard:" + ":".join("all" if part is None else str(part) for part in parts)
 
     def _link(self, endpoint: str, *criteria) -> str | None:
-        """`endpoint`'s list filtered as a figure counts (filter, value, filter, value...) if the viewer may see it."""
-        view = next((v for v in self.admin._views if v.endpoint == endpoint), None)
-        if view is None or not view.is_accessible():
+        """`endpoint`'s list filtered as a figure counts (filter, value, filter, value...) if the viewer may see it
+        (asked once per request and list: the dashboard links about a hundred figures)."""
+        seen = g.setdefault("crm_dashboard_lists", {})
+        if endpoint not in seen:
+            view = next((v for v in self.admin._views if v.endpoint == endpoint), None)
+            seen[endpoint] = view if view is not None and view.is_accessible() else None
+        view = seen[endpoint]
+        if view is None:
             return None
         return filtered_url(view, *zip(criteria[::2], criteria[1::2]))
 

@@ -1,6 +1,7 @@
 """Links to a list screen filtered as a figure counts: Flask-Admin's flt<n>_<index> arguments, looked up."""
-from flask import url_for
 from flask_admin.model.filters import BaseFilter
+
+from .row_urls import list_url
 
 
 def _operation(flt: BaseFilter) -> str:
@@ -37,8 +38,9 @@ def _search(view, wanted) -> tuple[int, BaseFilter]:
 
 
 def filtered_url(view, *criteria, **args) -> str:
-    """The list of `view` narrowed by (filter, value) criteria, all of which must hold; `args` are added as they are."""
+    """The list of `view` narrowed by (filter, value) criteria, all of which must hold; `args` are added as they are.
+    Routed once per request and list (`row_urls.list_url`): the dashboard links about a hundred figures."""
     for position, (wanted, value) in enumerate(criteria):
         index, flt = find_filter(view, wanted)
         args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = value
-    return url_for(f"{view.endpoint}.index_view", **args)
+    return list_url(f"{view.endpoint}.index_view", **args)
