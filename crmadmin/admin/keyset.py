@@ -202,6 +202,7 @@ class KeysetPaging:
         return query, joins
 
     def _row_key(self) -> str:
+        """The primary key's attribute: the last term of every list's order, and what a numbered page skips over."""
         mapper = self.model.__mapper__
         return mapper.get_property_by_column(mapper.primary_key[0]).key
 
