@@ -55,17 +55,19 @@ class DashboardView(AccessMixin, AdminIndexView):
     def _key(*parts) -> str:
         return "dashboard:" + ":".join("all" if part is None else str(part) for part in parts)
 
-    def _link(self, endpoint: str, *criteria) -> str | None:
-        """`endpoint`'s list filtered as a figure counts (filter, value, filter, value...) if the viewer may see it
-        (asked once per request and list: the dashboard links about a hundred figures)."""
-        seen = g.setdefault("crm_dashboard_lists", {})
+    def _viewable(self, endpoint: str):
+        """The screen at `endpoint` if the viewer may open it, else None; asked once per request and screen: the
+        dashboard links about a hundred figures."""
+        seen = g.setdefault("crm_dashboard_screens", {})
         if endpoint not in seen:
             view = next((v for v in self.admin._views if v.endpoint == endpoint), None)
             seen[endpoint] = view if view is not None and view.is_accessible() else None
-        view = seen[endpoint]
-        if view is None:
-            return None
-        return filtered_url(view, *zip(criteria[::2], criteria[1::2]))
+        return seen[endpoint]
+
+    def _link(self, endpoint: str, *criteria) -> str | None:
+        """`endpoint`'s list filtered as a figure counts (filter, value, filter, value...) if the viewer may see it."""
+        view = self._viewable(endpoint)
+        return None if view is None else filtered_url(view, *zip(criteria[::2], criteria[1::2]))
 
     # --- sections -------------------------------------------------------------------------------
     def _customers(self) -> dict:
@@ -217,8 +219,7 @@ class DashboardView(AccessMixin, AdminIndexView):
 
     def _page(self, endpoint: str) -> str | None:
         """A custom screen's address, if the viewer may open it."""
-        view = next((v for v in self.admin._views if v.endpoint == endpoint), None)
-        return url_for(f"{endpoint}.index") if view is not None and view.is_accessible() else None
+        return url_for(f"{endpoint}.index") if self._viewable(endpoint) is not None else None
 
     def _campaigns(self) -> dict:
         with_revenue = current_user.can("transactions.view")
