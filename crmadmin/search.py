@@ -11,8 +11,8 @@ An Alembic batch migration that rebuilds `customer` on SQLite drops those trigge
 """
 import unicodedata
 
-from sqlalchemy import (Integer, Text, Unicode, and_, any_, bindparam, cast, column, func, literal_column, or_, select,
-                        table, text)
+from sqlalchemy import (Integer, Text, Unicode, and_, any_, bindparam, case, cast, column, exists, func, literal_column,
+                        or_, select, table, text)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import fts5, pieces
@@ -83,9 +83,7 @@ def matching_ids(table_name: str, columns, terms, dialect: str):
     short = [term for term in terms if len(term) < MIN_LENGTH]
     pieced = bool(short) and pieces.covers(table_name, columns, short)
     if dialect == "sqlite" and not short:
-        fts = table(_fts(table_name), column("rowid"), column(_fts(table_name)))
-        phrases = ["{%s} : \"%s\"" % (" ".join(columns), term.replace('"', '""')) for term in terms]
-        return select(fts.c.rowid).where(fts.c[_fts(table_name)].match(" AND ".join(phrases)))
+        return _fts5_matches(table_name, columns, terms)
     if dialect == "sqlite" and pieced:  # the index of pieces for every word, the longer ones checked on its rows
         found, longer = pieces.matching_rowids(table_name, columns, terms), [t for t in terms if t not in short]
         if not longer:
@@ -102,6 +100,31 @@ def matching_ids(table_name: str, columns, terms, dialect: str):
     matched = [term for term in terms if not (pieced and len(term) < MIN_LENGTH and every_piece == set(columns))]
     found = select(rows.c.id).where(*(_in_one_of(rows, columns, term, dialect, whole=not short) for term in matched))
     return found.where(pieces.rows_holding(rows, short)) if pieced else found
+
+
+def _fts5_matches(table_name: str, columns, terms):
+    """SQLite: the rowids of the FTS5 table where each of `terms` (of three characters or more) is in one of `columns`.
+
+    Each word is a phrase of its trigrams, checked position by position in every row holding them all. Several words
+    are gated by their trigrams as bare tokens, whose rows FTS5 merges without reading a position: the phrases are the
+    query only if some row holds every trigram, else an empty phrase, which matches no row ("corp mail", each word in
+    a fifth of the e-mails and together in none: 21.7 ms, 15.4 gated). A column filter naming every column of the
+    table is left out: FTS5 still checks it against each position (corp mail 21.8 ms with it, 18.7 without)."""
+    name = _fts(table_name)
+    fts = table(name, column("rowid"), column(name))
+    within = "" if set(columns) == set(INDEXED[table_name]) else "{%s} : " % " ".join(columns)
+    query = " AND ".join(within + _fts5_string(term) for term in terms)
+    if len(terms) > 1:
+        trigrams = dict.fromkeys(term[i:i + MIN_LENGTH] for term in terms for i in range(len(term) - MIN_LENGTH + 1))
+        gate = table(name, column(name)).alias("gate")
+        held = exists().where(gate.c[name].match(" AND ".join(_fts5_string(trigram) for trigram in trigrams)))
+        query = case((held, query), else_=_fts5_string(""))
+    return select(fts.c.rowid).where(fts.c[name].match(query))
+
+
+def _fts5_string(text_: str) -> str:
+    """`text_` as an FTS5 string: a phrase of its trigrams, with nothing in it read as query syntax."""
+    return '"%s"' % text_.replace('"', '""')
 
 
 def _in_one_of(rows, columns, term: str, dialect: str, whole: bool = False):
