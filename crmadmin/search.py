@@ -195,10 +195,11 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     found = matching_ids(table_.name, columns, terms, dialect)
     estimated = 0
     if dialect == "postgresql":
-        # estimated field by field: the thresholds above were set by those statistics, and the document's own
-        # estimate of words that go together is low (科技 有限公司: 16,836 of 95,142, and its probe then took 220 ms)
-        by_field = and_(*(_in_one_of(table_, columns, term, dialect) for term in terms))
-        estimated = estimated_rows(session, select(table_.c.id).where(by_field))
+        # estimated as matched: words with trigrams in the document, from its statistics (two ILIKEs planned against
+        # 1,000 entries for "corp mail" instead of eight: 3.3 ms to 2.0, and on the same side of every threshold below
+        # for 25 searches tried); a short word field by field, as the document's estimate of words that go together
+        # is low there (科技 有限公司: 16,836 of 95,142, and its probe then took 220 ms)
+        estimated = estimated_rows(session, select(table_.c.id).where(plain))
         if len(terms) == 1 and estimated >= SURELY_COMMON:
             return plain, _postgresql_count(session, table_, terms, estimated)
         if len(terms) > 1 and estimated >= SEVERAL_WORDS_COMMON:

@@ -67,8 +67,9 @@ def test_terms_of_three_characters_or_more_go_through_the_search_index(app, peop
             assert not any("LIKE" in s.upper() for s in statements)
         else:
             conn.exec_driver_sql("SET enable_seqscan = off")  # a handful of rows: show the index can answer
-            page_sql = next(s for s in statements if " LIKE " in s and not s.startswith("SELECT count(*)"))
-            assert "company_name LIKE" in page_sql  # no character has a case: LIKE, which the index answers too
+            matching = [s for s in statements if re.search(" I?LIKE ", s)]
+            # no character has a case: LIKE, which the index answers too
+            assert matching and not any(" ILIKE " in s for s in matching), matching
             plan = " ".join(r[0] for r in conn.execute(text(
                 "EXPLAIN SELECT id FROM customer WHERE name LIKE :p OR company_name LIKE :p"), {"p": "%星辰科技%"}))
             assert "ix_search_customer_name" in plan and "ix_search_customer_company_name" in plan, plan
@@ -424,9 +425,10 @@ def test_on_postgresql_words_with_trigrams_are_matched_in_one_text_of_the_four_f
     client = login_as("administrator")
     with count_queries() as statements:
         assert listed_ids(client, f"/admin/customer/?search={term}") == expected(people, term)
-    matching = [s for s in statements if re.search(" I?LIKE ", s) and not s.startswith("EXPLAIN")]
+    # the estimate that chooses the way, too: two ILIKEs planned for "corp mail" instead of eight (3.3 ms to 2.0)
+    matching = [s for s in statements if re.search(" I?LIKE ", s)]
     document = "coalesce(customer.name, '') || ' ') || coalesce(customer.mobile, '')"
-    assert matching
+    assert matching and any(s.startswith("EXPLAIN") for s in matching)
     for statement in matching:
         by_field = re.search(r"customer\.email I?LIKE", statement) is not None
         assert (statement.count(document) == len(term.split()) and not by_field) is whole, statement
