@@ -33,9 +33,10 @@ class CappedCountQuery(Query):
         """A common search on PostgreSQL (`search._postgresql_count`) comes as execution options: crm_count_search, its
         condition; crm_count_first_among, a condition on ids its probe gathered, all of them matches, so more than the
         cap of them in the list is the answer, counted without the search's condition (8 ILIKEs cost 3.7 ms to plan
-        and 2 to run over 1,001 rows); crm_count_through_index, which keeps PostgreSQL from reading the table for the
-        count, so it counts from the search's trigram indexes; crm_count_gathers, the list's key: the count gathers
-        the matches' keys, and when it ends under the cap the list's page looks those rows up (`ListState.only`)."""
+        and 2 to run over 1,001 rows); crm_count_through_index, the search's condition as the trigram indexes are to
+        answer it (the planner kept from the table for the count, and from estimating its patterns), in place of
+        crm_count_search; crm_count_gathers, the list's key: the count gathers the matches' keys, and when it ends
+        under the cap the list's page looks those rows up (`ListState.only`)."""
         cap = count_cap()
         options = self.get_execution_options()
         query, among = self, options.get("crm_count_first_among")
@@ -43,15 +44,16 @@ class CappedCountQuery(Query):
             counted = self.filter(among)._count_to(cap + 1)
             if counted > cap:
                 return AtLeast(counted)
-        if options.get("crm_count_search") is not None:
-            query = self.filter(options["crm_count_search"])
-        through_index = options.get("crm_count_through_index", False)
-        if through_index:
+        through_index = options.get("crm_count_through_index")
+        if through_index is not None:
+            query = self.filter(through_index)
             self.session.execute(text("SET LOCAL enable_seqscan = off"))
+        elif options.get("crm_count_search") is not None:
+            query = self.filter(options["crm_count_search"])
         try:
             counted = query._count_to(cap + 1, options.get("crm_count_gathers"))
         finally:
-            if through_index:
+            if through_index is not None:
                 self.session.execute(text("RESET enable_seqscan"))
         return AtLeast(counted) if counted > cap else counted
 
