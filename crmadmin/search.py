@@ -200,7 +200,9 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     plain = and_(*(_in_one_of(table_, columns, term, dialect, whole=not short) for term in terms))
     if short and not pieces.covers(table_.name, columns, short):
         return plain, None
-    found = matching_ids(table_.name, columns, terms, dialect, planned=False)  # its probe is kept to the indexes
+    # its probe is kept to the indexes; with a short word the planner weighs the pieces' index against the trigram
+    # ones by the words' estimates, else one index answers
+    found = matching_ids(table_.name, columns, terms, dialect, planned=bool(short))
     estimated = 0
     if dialect == "postgresql":
         # estimated as matched: words with trigrams in the document, from its statistics (two ILIKEs planned against

@@ -329,14 +329,17 @@ def test_on_postgresql_the_probe_reads_only_the_search_indexes(app, people, logi
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite's probe asks FTS5, which has no other way")
     client = login_as("administrator")
-    for term in ("zhang 星辰科技", "example 13912", "example no-such-word"):
+    for term in ("zhang 星辰科技", "example 13912", "example no-such-word", "北京 星辰科技"):
         with count_queries() as statements:
             assert listed_ids(client, f"/admin/customer/?search={term}") == expected(people, term)
         probe = next(i for i, s in enumerate(statements) if "array_agg" in s and "LIMIT" in s)
         assert statements[probe - 1] == "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off", statements
         assert statements[probe + 1] == "RESET enable_seqscan; RESET enable_indexscan", statements
-        # and, kept to the indexes, it does not have the planner estimate its patterns: they come as subqueries
-        assert "LIKE (SELECT " in statements[probe] and "LIKE %(" not in statements[probe], statements[probe]
+        # and, kept to the indexes, it does not have the planner estimate its patterns (subqueries), unless a short
+        # word leaves it to choose between the index of pieces and the trigram indexes
+        hidden = all(len(word) >= search.MIN_LENGTH for word in term.split())
+        assert ("LIKE (SELECT " in statements[probe]) is hidden, statements[probe]
+        assert ("LIKE %(" in statements[probe]) is not hidden, statements[probe]
         assert sum("enable_indexscan" in s for s in statements) == 2, statements
 
 
