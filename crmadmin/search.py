@@ -140,6 +140,12 @@ def _in_one_of(rows, columns, term: str, dialect: str, whole: bool = False, plan
     return or_(*(contains(rows.c[name], term, dialect, planned) for name in columns))
 
 
+def _each_in_one_of(rows, columns, terms, dialect: str, planned: bool = True):
+    """Each of `terms` is in one of `rows`' `columns` (`_in_one_of`): in the document when every word has a trigram."""
+    whole = all(len(term) >= MIN_LENGTH for term in terms)
+    return and_(*(_in_one_of(rows, columns, term, dialect, whole=whole, planned=planned) for term in terms))
+
+
 def document(rows, columns):
     """The columns as one text, each after a space: both the document index's expression (`create_documents`) and what
     searches match, so PostgreSQL pairs the two; a word, which never holds a space, is in it when it is in a column."""
@@ -197,7 +203,7 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     options or None (`_postgresql_count`); otherwise None."""
     terms = [terms] if isinstance(terms, str) else list(terms)
     short = [term for term in terms if len(term) < MIN_LENGTH]
-    plain = and_(*(_in_one_of(table_, columns, term, dialect, whole=not short) for term in terms))
+    plain = _each_in_one_of(table_, columns, terms, dialect)
     if short and not pieces.covers(table_.name, columns, short):
         return plain, None
     # its probe is kept to the indexes; with a short word the planner weighs the pieces' index against the trigram
@@ -268,8 +274,7 @@ def _postgresql_count(session, table_, columns, terms, estimated: float, gathere
     options = {} if gathered is None else {"crm_count_first_among": gathered}
     if all(len(term) >= MIN_LENGTH for term in terms) \
             and estimated < INDEX_COUNT_SHARE * estimated_rows(session, select(table_.c.id)):
-        options["crm_count_through_index"] = and_(*(_in_one_of(table_, columns, term, "postgresql", whole=True,
-                                                               planned=False) for term in terms))
+        options["crm_count_through_index"] = _each_in_one_of(table_, columns, terms, "postgresql", planned=False)
     return options or None
 
 
