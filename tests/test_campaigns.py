@@ -629,7 +629,7 @@ def test_the_comparison_exports_every_campaign_and_logs_it(app, login_as, compar
     client = login_as("auditor")
     response = client.get("/admin/campaigncomparison/export/", query_string={"status": "finished", "sort": "roi",
                                                                             "order": "desc"})
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.get_data().startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Chinese
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     # a negative return is a number, not neutralised like text that starts with "-"

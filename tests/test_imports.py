@@ -179,7 +179,7 @@ def test_only_the_valid_rows_are_imported_when_asked_with_an_error_report_for_th
                       ["Also good", "", "ok@example.com"]])
     run_id = stage(client, "customers", data)
     report = client.get(f"/admin/imports/errors?id={run_id}")
-    assert report.status_code == 200 and report.mimetype == "text/csv"
+    assert report.status_code == 200 and report.headers["Content-Type"] == "text/csv; charset=utf-8"
     page = commit(client, run_id, valid_only=True)
     assert "2 created, 0 updated, 0 unchanged, 1 rejected." in page
     assert set(_customers(app)) == {"Good", "Also good"}

@@ -20,7 +20,7 @@ from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
 from .counting import CappedCountQuery
-from .exporting import CSV_MIMETYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
+from .exporting import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
@@ -149,14 +149,14 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             [self.get_export_value(m, c[0]) for c in self._export_columns] for m in models)
         return count, titles, rows
 
-    def _download(self, chunks, export_type: str, mimetype: str) -> Response:
-        return Response(stream_with_context(chunks), mimetype=mimetype, headers={
+    def _download(self, chunks, export_type: str, content_type: str) -> Response:
+        return Response(stream_with_context(chunks), content_type=content_type, headers={
             "Content-Disposition": f"attachment; filename={self.get_export_name(export_type)}"})
 
     def _export_csv(self, return_url):
         """The rows as RFC 4180 CSV with a UTF-8 BOM, formula cells neutralised (admin/exporting.py)."""
         _count, titles, rows = self._export_rows()
-        return self._download(csv_lines(titles, rows), "csv", CSV_MIMETYPE)
+        return self._download(csv_lines(titles, rows), "csv", CSV_CONTENT_TYPE)
 
     def _export_tablib(self, export_type: str, return_url: str):
         """XLSX: typed cells, never formulas (admin/exporting.py); a list longer than a worksheet is refused."""

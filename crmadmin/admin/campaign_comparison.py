@@ -16,7 +16,7 @@ from ..models import Campaign
 from ..reports import campaigns as figures
 from .base import AccessMixin
 from .campaigns import shown, viewer_scope
-from .exporting import CSV_MIMETYPE, csv_lines
+from .exporting import CSV_CONTENT_TYPE, csv_lines
 
 ROWS_SHOWN = 200  # campaigns on the page; the export has them all
 DEFAULT_SORT = "starts_on"
@@ -122,7 +122,7 @@ class CampaignComparisonView(AccessMixin, BaseView):
                       "converted": r.converted, "revenue": _plain(r.revenue), "cost": _plain(r.cost),
                       "cost_per_conversion": _plain(r.cost_per_conversion), "roi": _plain(r.roi, 4)}
             lines.append([values[key] for key, _label, _sortable in columns] + [shown(r)["cost_from"]])
-        return Response(csv_lines(titles, lines), mimetype=CSV_MIMETYPE, headers={
+        return Response(csv_lines(titles, lines), content_type=CSV_CONTENT_TYPE, headers={
             "Content-Disposition": "attachment; filename=campaign_comparison.csv"})
 
 

@@ -25,7 +25,7 @@ from ..imports.validation import Context, validate
 from ..imports.values import text_of
 from ..models import ImportRun, utcnow
 from .base import AccessMixin
-from .exporting import CSV_MIMETYPE
+from .exporting import CSV_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
@@ -218,7 +218,7 @@ class ImportView(AccessMixin, BaseView):
             body = run.report
         else:
             abort(404)
-        return Response(body, mimetype=CSV_MIMETYPE, headers={
+        return Response(body, content_type=CSV_CONTENT_TYPE, headers={
             "Content-Disposition": f"attachment; filename=import_{run.id}_errors.csv"})
 
     @expose("/undo", methods=("POST",))
