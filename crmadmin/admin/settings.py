@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from .. import serving
 from ..extensions import cache, db
 from ..models import Setting
 from ..background import after_response
@@ -54,7 +55,9 @@ def _field(name, label, low, high):
 
 
 def _apply_to_everyone() -> None:
-    refresh_all(db.engine)
+    # a minute or more at a million customers, in the worker after the page: it tells the server it is busy, range by
+    # range, or a worker timeout would stop it halfway, with part of the customers on the new rules
+    refresh_all(db.engine, progress=lambda _seen, _written: serving.still_working())
     cache.clear()
 
 
