@@ -206,9 +206,6 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
     plain = _each_in_one_of(table_, columns, terms, dialect)
     if short and not pieces.covers(table_.name, columns, short):
         return plain, None
-    # its probe is kept to the indexes; with a short word the planner weighs the pieces' index against the trigram
-    # ones by the words' estimates, else one index answers
-    found = matching_ids(table_.name, columns, terms, dialect, planned=bool(short))
     estimated = 0
     if dialect == "postgresql":
         # estimated as matched: words with trigrams in the document, from its statistics (two ILIKEs planned against
@@ -221,6 +218,9 @@ def own_rows_containing(session, table_, columns, terms, dialect: str):
         if len(terms) > 1 and estimated >= SEVERAL_WORDS_COMMON:
             return plain, {**(_postgresql_count(session, table_, columns, terms, estimated) or {}),
                            "crm_count_gathers": table_.c.id}
+    # its probe is kept to the indexes; with a short word the planner weighs the pieces' index against the trigram
+    # ones by the words' estimates, else one index answers (built here: a common search above has no probe)
+    found = matching_ids(table_.name, columns, terms, dialect, planned=bool(short))
     # the ids themselves, up to COMMON: the page and its count then look up a few thousand keys at most, instead of
     # each asking the index again (3,000 customers of one company: 10 ms a time on PostgreSQL; two words of a name,
     # "William Alexander", 7.6 ms a time in FTS5 on SQLite). They come as one array the database builds, handed back
