@@ -1,8 +1,8 @@
 """What the server lends the app: gunicorn's worker heartbeat, for responses that take minutes to send.
 
-A sync worker tells gunicorn's arbiter it is alive only between requests, so one request that outlasts `--timeout`
-(a whole list exported: 10 million transactions take a quarter of an hour) was killed halfway, and the user got a
-file cut off at two million lines. A long response calls `still_working()` as it goes instead."""
+A sync worker tells gunicorn's arbiter it is alive only between requests, so one request that outlasted `--timeout`
+(a whole list exported: 10 million transactions take ten minutes) was killed halfway, and the user got a file cut off
+at two million lines. Long work calls `still_working()` as it goes instead."""
 from typing import Callable, Iterable, Iterator
 
 _heartbeat: Callable[[], None] | None = None
