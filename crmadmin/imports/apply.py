@@ -12,6 +12,7 @@ from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from .. import serving
 from ..audit import bind, log_event, reset
 from ..audit.context import current_actor
 from ..audit.undo import UndoRefused, undo_batch
@@ -63,6 +64,7 @@ def _create(session: Session, report: Report) -> int:
     kind, model = report.context.kind, MODELS[report.context.kind]
     rows = [r for r in report.rows if r.valid and r.action == "create"]
     for start in range(0, len(rows), FLUSH_ROWS):
+        serving.still_working()  # 100,000 rows take about a minute to store, longer than a worker may stay silent
         chunk = rows[start:start + FLUSH_ROWS]
         ids = _reserve_ids(session, model, len(chunk))
         session.add_all([model(id=record_id, **_new_record(kind, row.values, report.context))
@@ -76,6 +78,7 @@ def _update(session: Session, report: Report) -> int:
     allowed = UPDATABLE.get(kind)
     rows = [r for r in report.rows if r.valid and r.action == "update"]
     for start in range(0, len(rows), FLUSH_ROWS):
+        serving.still_working()
         chunk = rows[start:start + FLUSH_ROWS]
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_([r.target for r in chunk])))}
         for row in chunk:
