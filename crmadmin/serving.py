@@ -1,8 +1,9 @@
-"""What the server lends the app: gunicorn's worker heartbeat, for responses that take minutes to send.
+"""What the server lends the app: gunicorn's worker heartbeat, for work in a request that takes minutes.
 
 A sync worker tells gunicorn's arbiter it is alive only between requests, so one request that outlasted `--timeout`
 (a whole list exported: 10 million transactions take ten minutes) was killed halfway, and the user got a file cut off
-at two million lines. Long work calls `still_working()` as it goes instead."""
+at two million lines. Long work (an export, an import or its undo, new rules applied to everyone) calls
+`still_working()` as it goes instead."""
 from typing import Callable, Iterable, Iterator
 
 _heartbeat: Callable[[], None] | None = None
