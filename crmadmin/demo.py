@@ -11,8 +11,9 @@ drawn once per run; timestamps are put together from tables of day and time-of-d
 A big load (a million customers, ten million purchases) drops the secondary indexes of the tables it fills and
 builds them again at the end, from the models, even when it fails: sorting once per index is far cheaper than
 keeping forty-odd B-trees, many on random values, in order row by row. Unique indexes and constraints, check
-constraints and foreign keys stay in force throughout. The planner statistics are refreshed (ANALYZE) after any
-load that at least doubles the tables. docs/PERFORMANCE.md has the measurements.
+constraints and foreign keys stay in force throughout. Every table the load grew gets fresh planner statistics
+(ANALYZE, ``crmadmin.planner``), the standing and the match keys from the steps that fill them, each as its last
+step. docs/PERFORMANCE.md has the measurements.
 
 Repeatable: the same ``seed_value`` and count give the same names, amounts and ages (time before now), whatever
 the day and whatever the database already holds; only the campaigns follow the calendar. Ids continue after the
@@ -31,7 +32,7 @@ from decimal import Decimal
 from faker import Faker
 from sqlalchemy import func, insert, select, text
 
-from . import pieces, search
+from . import pieces, planner, search
 from .auth.passwords import hash_password
 from .audit import log_event
 from .extensions import db
@@ -373,13 +374,6 @@ def _create_indexes(indexes: list) -> None:
             conn.commit()
 
 
-def _analyze(models) -> None:
-    """Fresh planner statistics for the loaded tables, so queries pick the right indexes (the partial ones too)."""
-    with db.engine.begin() as conn:
-        for model in models:
-            conn.exec_driver_sql(f'ANALYZE "{model.__tablename__}"')
-
-
 def _create_pieces(engine) -> None:
     """PostgreSQL: the index of pieces on a connection of its own (CREATE INDEX does not block another's)."""
     with engine.connect() as conn:
@@ -624,9 +618,14 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
             _create_indexes(dropped)
             say("indexes built")
     counts["campaigns"] = new_campaigns
-    if rebuild_indexes or customers >= first_customer - 1:  # the tables have (at least) doubled
-        _analyze(BULK_TABLES + (Campaign, User))
-        say("statistics updated (ANALYZE)")
+    with db.engine.begin() as conn:  # before the refresh below, which reads these tables
+        analyzed = planner.analyze_grown(conn, {Customer: counts["customers"], Transaction: counts["transactions"],
+                                                Interaction: counts["interactions"], Complaint: counts["complaints"],
+                                                CampaignParticipant: counts["participants"],
+                                                SurveyResponse: counts["surveys"], Campaign: new_campaigns,
+                                                User: len(owners)})
+    if analyzed:
+        say(f"statistics updated (ANALYZE {', '.join(analyzed)})")
     # bulk rows bypass the per-row log (a million entries would drown it); the load itself is logged
     log_event(db.session, "bulk_insert", details={"what": "demo data", "seed": seed_value, **counts})
     db.session.commit()

@@ -20,6 +20,7 @@ from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from . import planner
 from .models import Customer, CustomerMatch
 from .models.matching import KEY_CHARS
 from .phones import e164
@@ -135,6 +136,7 @@ def fill_missing(connection: Connection, progress=None) -> int:
                    ~select(MATCH.c.customer_id).where(MATCH.c.customer_id == CUSTOMER.c.id).exists())
             .order_by(CUSTOMER.c.id).limit(FILL_CHUNK)).all()
         if not batch:
+            planner.analyze_grown(connection, {MATCH: done})
             return done
         connection.execute(insert(MATCH), [keys_for(*row, code) for row in batch])
         done += len(batch)

@@ -533,7 +533,8 @@ def test_storing_rows_costs_the_same_statements_for_10_or_1000_rows(app, login_a
         with count_queries() as seen:
             client.post("/admin/imports/commit", data={"csrf_token": csrf_token(html), "id": str(run_id)})
         assert _count(app, Customer) >= n
-        return len(seen)
+        # the planner's statistics after the import depend on what it knew before, not on the rows stored
+        return len([s for s in seen if not re.search(r"ANALYZE|sqlite_stat1|sqlite_master|pg_stat_user_tables", s)])
 
     assert statements(10, 0) == statements(1000, 100)
 

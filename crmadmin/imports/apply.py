@@ -12,11 +12,11 @@ from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .. import serving
+from .. import planner, serving
 from ..audit import bind, log_event, reset
 from ..audit.context import current_actor
 from ..audit.undo import UndoRefused, undo_batch
-from ..models import Customer, ImportRun, Interaction, Transaction
+from ..models import Customer, CustomerMatch, CustomerStanding, ImportRun, Interaction, Transaction
 from . import store
 from .report import error_report
 from .validation import DEFAULTS, UPDATABLE, Report
@@ -127,7 +127,17 @@ def run_import(session: Session, run, report: Report, valid_only: bool) -> Outco
         raise
     finally:
         reset(token)
+    _analyze_grown(session, report.context.kind, counts["create"])
     return Outcome(counts["create"], counts["update"], counts["unchanged"], counts["invalid"], batch_id)
+
+
+def _analyze_grown(session: Session, kind: str, created: int) -> None:
+    """A large import is a bulk load: the tables it grew get fresh planner statistics (crmadmin.planner)."""
+    grown = {MODELS[kind]: created}
+    if kind == "customers":  # each new customer also has its match keys and standing
+        grown |= {CustomerMatch: created, CustomerStanding: created}
+    planner.analyze_grown(session.connection(), grown)
+    session.commit()
 
 
 def undo_import(session: Session, run: ImportRun, user_id: int) -> int:

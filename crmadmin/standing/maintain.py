@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from .. import planner
 from ..models import Customer, CustomerStanding, Interaction, Setting, StandingChange, Transaction, utcnow
 from . import bulk, figures as q, revenue
 from .bulk import DERIVED
@@ -225,6 +226,8 @@ def refresh_all(engine, chunk: int = CHUNK, progress=None, rebuild_revenue: bool
         if rebuild_revenue or _revenue_missing(connection):
             revenue_cells = revenue.rebuild(connection, zone_name, day)
         _store_setting(connection, REFRESHED_KEY, day.isoformat())
+        # a refresh after a bulk load writes every customer's standing: the planner must not keep judging it empty
+        planner.analyze_grown(connection, {STANDING: written, CHANGE: written, revenue.REVENUE: revenue_cells})
     return {"customers": seen, "written": written, "day": day, "revenue_cells": revenue_cells}
 
 
