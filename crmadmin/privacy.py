@@ -14,6 +14,7 @@ from .audit.erasure import scrub
 from .imports.store import forget
 from .merge import MOVED
 from .models import AuditEntry, Complaint, ComplaintStep, Customer, PersonalDataRequest, utcnow
+from .phones import Written
 
 # What identifies the person: erased, and looked for in every log entry and in the free text of their records.
 IDENTIFYING = ("name", "mobile", "email", "address")
@@ -72,13 +73,22 @@ def _related_rows(session: Session, customer: Customer):
     yield from session.scalars(select(ComplaintStep).where(ComplaintStep.complaint_id.in_(complaints)))
 
 
-def _mask(text: str, values: list[str]) -> str:
+def _mask(text: str, values: list[str], phones: Written) -> str:
+    text = phones.mask(text, MASK)  # first, so that "+86 139 1234 5678" goes whole, not around a masked "13912345678"
+    if not values:
+        return text
     pattern = re.compile("|".join(re.escape(value) for value in sorted(values, key=len, reverse=True)), re.IGNORECASE)
     return pattern.sub(MASK, text)
 
 
-def _mask_free_text(session: Session, customer: Customer, values: set[str]) -> int:
-    """Mask the person's values inside the free text of their records; the records themselves stay."""
+def _holds(text: str, values: set[str], phones: Written) -> bool:
+    folded = text.casefold()
+    return any(value.casefold() in folded for value in values) or phones.search(text)
+
+
+def _mask_free_text(session: Session, customer: Customer, values: set[str], phones: Written) -> int:
+    """Mask the person's values (their phone numbers in any written form) inside the free text of their records;
+    the records themselves stay."""
     changed = 0
     for row in _related_rows(session, customer):
         touched = False
@@ -86,30 +96,33 @@ def _mask_free_text(session: Session, customer: Customer, values: set[str]) -> i
             if not isinstance(column.type, (String, Text)) or isinstance(column.type, Enum) or column.foreign_keys:
                 continue
             value = getattr(row, column.key, None)
-            if isinstance(value, str) and any(v.casefold() in value.casefold() for v in values):
-                setattr(row, column.key, _mask(value, list(values)))
+            if isinstance(value, str) and _holds(value, values, phones):
+                setattr(row, column.key, _mask(value, list(values), phones))
                 touched = True
         changed += touched
     return changed
 
 
-def erase(session: Session, customer: Customer, request: PersonalDataRequest) -> Erasure:
+def erase(session: Session, customer: Customer, request: PersonalDataRequest, region: str) -> Erasure:
     """Anonymise the customer, their free text and every log entry that holds their data, in the caller's transaction.
 
     Purchases, contacts and complaints stay, so tiers, revenue and rates still count them; undo cannot bring it back.
+    A number written without +country is read in `region` (CRM_PHONE_REGION).
     """
     fields = personal_fields(customer)
     values = _values(session, customer, _identifying(customer))
+    phones = Written(_values(session, customer, ["mobile"]), region)
     request.kind, request.fields, request.customer = "erasure", ",".join(fields), customer
     request.batch_id = current_actor().batch_id
     session.add(request)
-    records = _mask_free_text(session, customer, values)
+    records = _mask_free_text(session, customer, values, phones)
     for field in fields:
         setattr(customer, field, ERASED if field == "name" else None)
     customer.erased_at = utcnow()
     session.flush()  # the erasure's own entries hold the values as they were: scrubbed with the rest below
-    entries = scrub(session.connection(), values, ("customer", str(customer.id)), fields)
-    files = forget(session.connection(), values, lambda text: _mask(text, list(values)))
+    entries = scrub(session.connection(), values, ("customer", str(customer.id)), fields, phones)
+    files = forget(session.connection(), lambda text: _holds(text, values, phones),
+                   lambda text: _mask(text, list(values), phones))
     log_event(session, "personal_data_erased", customer, {"fields": fields, "records": records,
                                                           "log_entries": entries, "import_files": files,
                                                           "request": request.id})

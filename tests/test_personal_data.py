@@ -1,15 +1,18 @@
 """A customer's personal data requests: corrected with the request recorded, or erased everywhere, log included."""
 import json
+import re
+import unicodedata
 from datetime import date
 
 import pytest
 from sqlalchemy import LargeBinary, String, Text, select, text
 
 from crmadmin import search
-from crmadmin.audit.chain import chain_rows, verify
+from crmadmin.audit.chain import chain_rows, leaves, verify
 from crmadmin.audit.undo import UndoRefused, undo_batch, undo_entry
 from crmadmin.extensions import db
-from crmadmin.models import AuditEntry, Customer, Interaction, PersonalDataRequest, Transaction
+from crmadmin.models import (AuditEntry, Complaint, ComplaintStep, Customer, Interaction, PersonalDataRequest,
+                             Transaction)
 from tests import factories
 from tests.forms import submit
 from tests.imports import csv_bytes, import_file, upload
@@ -209,3 +212,68 @@ def test_a_clerk_cannot_reach_another_owners_customer(app, login_as, snapshot):
     assert clerk.get(f"/admin/personaldata/correct/?id={customer.id}").status_code == 404
     assert clerk.post(f"/admin/personaldata/correct/?id={customer.id}", data=REQUEST).status_code in (400, 404)
     assert snapshot() == before
+
+
+# How people write a number in free text: each is the erased customer's, in a sentence, and must go whole.
+WRITTEN_MOBILE = ["139 1234 5678", "139-1234-5678", "139.1234.5678", "(139) 1234 5678", "+86 139 1234 5678",
+                  "0086 13912345678", "+86-139-1234-5678", "8613912345678", "861391234567 8", "1391 2345 678",
+                  "1 3 9 1 2 3 4 5 6 7 8", "+86 (0)139 1234 5678", "（139）1234－5678", "１３９ １２３４ ５６７８"]
+WRITTEN_LANDLINE = ["010-1234 5678", "(010) 12345678", "010 1234 5678", "+86 10 1234 5678", "0086-10-12345678"]
+OTHER_PHONE = "137 0000 1111"  # another customer's number in the same sentences: it stays
+
+
+def _digits(text) -> str:
+    """The text's digits alone (full-width ones read as ASCII): a number in any grouping is then one run of them."""
+    return re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", text)) if isinstance(text, str) else ""
+
+
+def _holding_digits(app, digits: str) -> list[str]:
+    """Every table.column, anywhere in the database, with a value in which `digits` stand in some written form."""
+    found = []
+    with app.app_context(), db.engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.c if isinstance(c.type, (String, Text, LargeBinary))]
+            for row in connection.execute(select(*columns)) if columns else ():
+                for column, value in zip(columns, row):
+                    value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                    values = [leaf for _path, leaf in leaves(column.name, value)] if table.name == "audit_entry" and \
+                        column.name in ("record_label", "changes") else [value]
+                    if any(digits in _digits(leaf) for leaf in values):
+                        found.append(f"{table.name}.{column.name}")
+    return found
+
+
+@pytest.mark.parametrize("mobile, written", [("+8613912345678", form) for form in WRITTEN_MOBILE]
+                         + [("+861012345678", form) for form in WRITTEN_LANDLINE])
+def test_erasure_finds_the_phone_number_however_it_is_written(app, login_as, mobile, written):
+    """Is the erased customer's number gone from their contacts, complaints, notes and every log entry (the erasure's
+    own included), however it was written, while the sentence around it and another customer's number stay?"""
+    national = mobile.removeprefix("+86")
+    with app.app_context():
+        customer = factories.customer(name=NAME, mobile=mobile, notes=f"备用电话 {written}")
+        factories.customer(name="张三", mobile="+8613700001111")
+        factories.interaction(customer, summary=f"called on {written} about the renewal; 张三 {OTHER_PHONE} too",
+                              outcome=f"call back on {written}")
+        complaint = factories.complaint(customer, description=f"请回电 {written}，谢谢")
+        factories._save(ComplaintStep(complaint_id=complaint.id, move="register", to_status="received",
+                                      note=f"客户留了 {written}"))
+    before = set(_holding_digits(app, national))
+    assert {"interaction.summary", "complaint.description", "complaint_step.note", "audit_entry.changes"} <= before
+    administrator = login_as("administrator")
+    response = submit(administrator, f"/admin/personaldata/erase/?id={customer.id}",
+                      {**REQUEST, "note": f"客户来电 {written} 要求删除", "confirm": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    assert _holding_digits(app, national) == []
+    with app.app_context():
+        interaction = db.session.scalars(select(Interaction).where(Interaction.customer_id == customer.id)).one()
+        assert interaction.summary == f"called on *** about the renewal; 张三 {OTHER_PHONE} too"
+        assert interaction.outcome == "call back on ***"
+        assert db.session.get(Complaint, complaint.id).description == "请回电 ***，谢谢"
+        request = db.session.scalars(select(PersonalDataRequest)).one()
+        assert request.note == "客户来电 *** 要求删除"
+        own = db.session.scalars(select(AuditEntry).where(AuditEntry.batch_id == request.batch_id)).all()
+        # the erasure's own entries: the masking of the contact is logged, with its before and after erased
+        masked = [e for e in own if e.record_type == "interaction"]
+        assert masked and all("(erased)" in e.changes and national not in _digits(e.changes) for e in masked)
+        assert "1370000111" in _digits(db.session.scalars(select(Customer.mobile).where(Customer.name == "张三")).one())
+    assert _verdict(app).ok

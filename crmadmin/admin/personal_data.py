@@ -1,5 +1,5 @@
 """Personal data requests: correct a customer's data, or erase it on their request; and the list of requests done."""
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -152,7 +152,7 @@ class PersonalDataRequestView(SecureModelView):
                 status = 409
             else:
                 try:
-                    done = erase(db.session, customer, self._request(form))
+                    done = erase(db.session, customer, self._request(form), current_app.config["CRM_PHONE_REGION"])
                     db.session.commit()
                 except (ValidationError, SQLAlchemyError) as error:
                     self._fail(error, _("The personal data could not be erased. Nothing was changed."))

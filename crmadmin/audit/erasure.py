@@ -1,9 +1,11 @@
 """Erasing a person's values from the operation log, so that the chain still verifies (see chain.py)."""
 import json
+import re
 
 from sqlalchemy import or_, select, text, update
 
 from ..models import AuditEntry
+from ..phones import FULL_WIDTH_DIGITS, SEPARATORS, Written
 from ..search import escape_like
 from .chain import ERASED, commitment, leaf_key, leaves
 
@@ -12,10 +14,21 @@ def _contains_any(value, needles: list[str]) -> bool:
     return isinstance(value, str) and any(needle in value.casefold() for needle in needles)
 
 
-def _candidates(connection, needles: list[str], record: tuple[str, str]):
-    """The record's own entries, and every entry whose label or changes mention one of the values."""
+def _loosely(digits: str) -> str:
+    """A regular expression (Python's and PostgreSQL's alike) that every written form of these digits matches, in a
+    label or inside the JSON of `changes` (a line break between two groups stands there as \\n): a first look."""
+    gap = "[" + re.escape(SEPARATORS + "\\nrt") + "]{0,8}"
+    return gap.join(f"[{digit}{FULL_WIDTH_DIGITS[int(digit)]}]" for digit in digits)
+
+
+def _candidates(connection, needles: list[str], record: tuple[str, str], phones: Written | None):
+    """The record's own entries, and every entry whose label or changes mention one of the values, or may hold one
+    of the phone numbers written in some form (`_scrubbed` decides)."""
     table = AuditEntry.__table__
     mentions = []
+    for digits in phones.digits if phones else ():
+        mentions += [table.c.record_label.regexp_match(_loosely(digits)),
+                     table.c.changes.regexp_match(_loosely(digits))]
     for needle in needles:
         escaped = json.dumps(needle, ensure_ascii=False)[1:-1]  # as it stands inside the JSON of `changes`
         mentions += [table.c.record_label.ilike(f"%{escape_like(needle)}%", escape="\\"),
@@ -33,7 +46,8 @@ def _erase_paths(document, paths: set[str], path=("changes",)):
     return ERASED if json.dumps(list(path), ensure_ascii=False) in paths else document
 
 
-def _scrubbed(row, needles: list[str], own_fields: set[str], record: tuple[str, str]) -> dict | None:
+def _scrubbed(row, needles: list[str], own_fields: set[str], record: tuple[str, str],
+              phones: Written | None) -> dict | None:
     """The entry's new label, changes and erasure record, or None if it holds none of the person's values."""
     own = (row["record_type"], row["record_id"]) == record
     erasure = json.loads(row["erasure"] or "{}")
@@ -46,7 +60,7 @@ def _scrubbed(row, needles: list[str], own_fields: set[str], record: tuple[str, 
             steps = json.loads(path)
             personal = own and (field == "record_label" or (len(steps) > 1 and steps[1] in own_fields))
             key = keys.get(path) or leaf_key(row["seal"], path)
-            if personal or _contains_any(value, needles):
+            if personal or _contains_any(value, needles) or (phones and phones.search(value)):
                 found[path] = commitment(key, value)
             else:
                 keys[path] = key
@@ -66,8 +80,9 @@ def _scrubbed(row, needles: list[str], own_fields: set[str], record: tuple[str, 
             "erasure": json.dumps({"keys": keys, "erased": erased}, sort_keys=True)}
 
 
-def scrub(connection, values, record: tuple[str, str], own_fields) -> int:
-    """Erase `values` wherever the log holds them, and every value of `own_fields` logged for `record`.
+def scrub(connection, values, record: tuple[str, str], own_fields, phones: Written | None = None) -> int:
+    """Erase `values` wherever the log holds them, the `phones` in any written form, and every value of `own_fields`
+    logged for `record`.
 
     The seal of each entry touched is destroyed, so an erased value cannot be recomputed from its commitment;
     PostgreSQL's append-only trigger lets exactly this update through while `crm.erasing` is set.
@@ -76,8 +91,8 @@ def scrub(connection, values, record: tuple[str, str], own_fields) -> int:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT set_config('crm.erasing', 'on', true)"))
     table, done = AuditEntry.__table__, 0
-    for row in _candidates(connection, needles, record):
-        new = _scrubbed(row, needles, set(own_fields), record)
+    for row in _candidates(connection, needles, record, phones):
+        new = _scrubbed(row, needles, set(own_fields), record, phones)
         if new is not None:
             connection.execute(update(table).where(table.c.id == row["id"]).values(**new))
             done += 1

@@ -80,10 +80,9 @@ def remembered(connection: Connection, user_id: int, kind: str) -> dict[str, str
     return json.loads(text) if text else {}
 
 
-def forget(connection: Connection, values, mask) -> int:
-    """An erased person's values out of the import bookkeeping: staged uploads that hold them are dropped (the
+def forget(connection: Connection, holds, mask) -> int:
+    """An erased person's values out of the import bookkeeping: staged uploads where `holds(text)` are dropped (the
     upload must start again), error reports that hold them have them masked by `mask(text)`; returns runs touched."""
-    needles = [value.casefold() for value in values]
     touched = 0
     for run in connection.execute(select(RUN.c.id, RUN.c.status, RUN.c.content, RUN.c.report)
                                   .where((RUN.c.content.is_not(None)) | (RUN.c.report.is_not(None)))):
@@ -92,13 +91,13 @@ def forget(connection: Connection, values, mask) -> int:
                 text = decode(run.content)
             except FileRefused:  # an unreadable upload cannot be checked: drop it rather than keep it
                 text = None
-            if text is None or any(needle in text.casefold() for needle in needles):
+            if text is None or holds(text):
                 connection.execute(delete(RUN).where(RUN.c.id == run.id))
                 touched += 1
                 continue
         if run.report is not None:
             text = run.report.decode("utf-8")
-            if any(needle in text.casefold() for needle in needles):
+            if holds(text):
                 connection.execute(update(RUN).where(RUN.c.id == run.id).values(report=mask(text).encode("utf-8")))
                 touched += 1
     return touched
