@@ -20,8 +20,8 @@ from .. import serving
 from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
+from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .counting import CappedCountQuery
-from .exporting import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
@@ -157,12 +157,12 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             "Content-Disposition": f"attachment; filename={self.get_export_name(export_type)}"})
 
     def _export_csv(self, return_url):
-        """The rows as RFC 4180 CSV with a UTF-8 BOM, formula cells neutralised (admin/exporting.py)."""
+        """The rows as RFC 4180 CSV with a UTF-8 BOM, every cell neutralised (crmadmin/spreadsheet.py)."""
         _count, titles, rows = self._export_rows()
         return self._download(csv_lines(titles, rows), "csv", CSV_CONTENT_TYPE)
 
     def _export_tablib(self, export_type: str, return_url: str):
-        """XLSX: typed cells, never formulas (admin/exporting.py); a list longer than a worksheet is refused."""
+        """XLSX: typed cells, never formulas (crmadmin/spreadsheet.py); a list longer than a worksheet is refused."""
         if export_type != "xlsx":
             abort(404)
         count, titles, rows = self._export_rows(limit=self.export_xlsx_max_rows)

@@ -14,9 +14,9 @@ from ..audit import log_event_now
 from ..extensions import db
 from ..models import Campaign
 from ..reports import campaigns as figures
+from ..spreadsheet import CSV_CONTENT_TYPE, csv_lines
 from .base import AccessMixin
 from .campaigns import shown, viewer_scope
-from .exporting import CSV_CONTENT_TYPE, csv_lines
 
 ROWS_SHOWN = 200  # campaigns on the page; the export has them all
 DEFAULT_SORT = "starts_on"

@@ -24,8 +24,8 @@ from ..imports.report import error_report, problems_text
 from ..imports.validation import Context, validate
 from ..imports.values import text_of
 from ..models import ImportRun, utcnow
+from ..spreadsheet import CSV_CONTENT_TYPE
 from .base import AccessMixin
-from .exporting import CSV_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 20

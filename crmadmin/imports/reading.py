@@ -202,7 +202,8 @@ def _read_csv(data: bytes, limits: Limits) -> Table:
 def as_csv(table: Table) -> bytes:
     """The table as UTF-8 CSV text, kept for the later steps of an XLSX import so each step need not unzip and
     parse the workbook again (a tenth of the time). Dates become 2026-03-31 14:30:00, whole numbers lose ".0";
-    skipped blank rows stay as empty lines, so row numbers are the spreadsheet's."""
+    skipped blank rows stay as empty lines, so row numbers are the spreadsheet's. Never sent to anyone, so not
+    written by crmadmin/spreadsheet.py: an apostrophe there would change the values imported."""
     from .values import text_of
 
     out = io.StringIO()

@@ -1,7 +1,7 @@
 """The rows an import rejects, as a CSV a spreadsheet opens safely (BOM, RFC 4180, formulas neutralised)."""
 from flask_babel import gettext as _
 
-from ..admin.exporting import csv_lines
+from ..spreadsheet import csv_bytes
 from .validation import Report, Row
 from .values import text_of
 
@@ -18,4 +18,4 @@ def error_report(report: Report) -> bytes:
     rows = ([row.number, problems_text(report, row),
              *("" if cell is None else text_of(cell) for cell in row.cells[:len(report.headers)])]
             for row in report.rows if not row.valid)
-    return "".join(csv_lines(titles, rows)).encode("utf-8")
+    return csv_bytes(titles, rows)
