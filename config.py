@@ -67,6 +67,10 @@ class Config:
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
     CACHE_KEY_PREFIX = "crmadmin:"
+    # Redis unreachable (crmadmin/cache_fallback.py): a request waits at most a second for it, then the summaries are
+    # computed without it, and it is asked again every CRM_CACHE_RETRY_SECONDS.
+    CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1} if os.environ.get("REDIS_URL") else None
+    CRM_CACHE_RETRY_SECONDS = float(os.environ.get("CRM_CACHE_RETRY_SECONDS", "5"))
     CRM_SUMMARY_SECONDS = int(os.environ.get("CRM_SUMMARY_SECONDS", "120"))  # how long a summary may be stale
     CRM_COUNT_CAP = int(os.environ.get("CRM_COUNT_CAP", "10000"))  # list totals above this show as "10,000+"
     CRM_SEARCH_COUNT_CAP = int(os.environ.get("CRM_SEARCH_COUNT_CAP", "1000"))  # a search's total: "1,000+"
@@ -134,6 +138,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8192
     ARGON2_PARALLELISM = 1
     CACHE_TYPE = "SimpleCache"
+    CACHE_OPTIONS = None  # Redis's socket timeouts, even with REDIS_URL set, would be refused by SimpleCache
     CRM_SUMMARY_SECONDS = 0  # every summary a test reads is computed for that request (see reports.cached)
 
 

@@ -1,4 +1,5 @@
 """Error pages that say what happened in the user's language and never show SQL or tracebacks."""
+import functools
 import logging
 
 from flask import Flask, render_template, request
@@ -6,8 +7,21 @@ from flask_babel import gettext as _
 
 from .audit import log_event_now
 from .extensions import db
+from .outages import OUTAGE_ERRORS, unavailable
 
 log = logging.getLogger(__name__)
+
+
+def calm(handler):
+    """An error page needs the database too (who the user is, their language; the refusal logged): while it is away,
+    the outage page instead of an error inside the error handler (a bare 500 and a traceback, even for a 404)."""
+    @functools.wraps(handler)
+    def handle(error):
+        try:
+            return handler(error)
+        except OUTAGE_ERRORS as outage:
+            return unavailable(outage)
+    return handle
 
 
 def init_app(app: Flask) -> None:
@@ -15,11 +29,13 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(400)
+    @calm
     def bad_request(error):
         db.session.rollback()
         return page(400, _("Bad request"), _("The request could not be understood. If you submitted a form, reload it and try again."))
 
     @app.errorhandler(403)
+    @calm
     def forbidden(error):
         db.session.rollback()
         log_event_now("refused", details={"method": request.method, "path": request.full_path.rstrip("?"),
@@ -27,14 +43,17 @@ def init_app(app: Flask) -> None:
         return page(403, _("Not allowed"), _("You do not have permission to do this. Nothing was changed."))
 
     @app.errorhandler(404)
+    @calm
     def not_found(error):
         return page(404, _("Not found"), _("This page or record does not exist."))
 
     @app.errorhandler(413)
+    @calm
     def too_large(error):
         return page(413, _("Too large"), _("The upload is larger than allowed."))
 
     @app.errorhandler(500)
+    @calm
     def server_error(error):
         db.session.rollback()
         log.error("Unhandled error: %s", getattr(error, "original_exception", error))
@@ -43,6 +62,7 @@ def init_app(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     @app.errorhandler(CSRFError)
+    @calm
     def csrf_error(error):
         db.session.rollback()
         return page(400, _("Form expired"), _("The form has expired or was not sent by this site. Reload the page and try again. Nothing was changed."))

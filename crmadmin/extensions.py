@@ -1,6 +1,6 @@
-"""Extension instances, bound to the app in create_app(); nothing of the package is imported here."""
+"""Extension instances, bound to the app in create_app(); nothing of the package is imported here but the cache's
+leaf module (cache_fallback, which imports nothing of the package either)."""
 from flask_babel import Babel
-from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -9,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .cache_fallback import FallbackCache
 
 # Stable constraint names so Alembic revisions are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -31,5 +33,6 @@ babel = Babel()
 csrf = CSRFProtect()
 # No default limits: only the routes that declare a limit (sign-in, password change) are counted.
 limiter = Limiter(key_func=get_remote_address)
-# Summaries that are costly at a million rows (tier totals, dashboard figures), shared by workers via Redis.
-cache = Cache()
+# Summaries that are costly at a million rows (tier totals, dashboard figures), shared by workers via Redis;
+# computed without it while Redis is down.
+cache = FallbackCache()

@@ -3,9 +3,8 @@ import base64
 import hashlib
 import secrets
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 from flask_babel import force_locale
-from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
@@ -69,8 +68,10 @@ def add_headers(response):
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "same-origin"
-    if not _is_static() and current_user.is_authenticated:
-        headers["Cache-Control"] = "no-store"  # pages of a signed-in user carry personal data
+    # pages of a signed-in user carry personal data; asked of the session cookie, not of the database (which may be
+    # away: an error here, after the view, would be a 500 and a traceback instead of the outage page)
+    if not _is_static() and "_user_id" in session:
+        headers["Cache-Control"] = "no-store"
     return response
 
 

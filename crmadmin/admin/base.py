@@ -20,6 +20,7 @@ from .. import serving
 from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
+from ..outages import is_outage
 from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .counting import CappedCountQuery
 from .history import history_for
@@ -202,6 +203,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
 
     # --- saving: one transaction each, errors in the user's words -------------------------
     def _fail(self, error: Exception, fallback: str) -> bool:
+        if is_outage(error):
+            raise error  # not this form's fault: the 503 page (crmadmin/outages.py), not a traceback and a flash
         db.session.rollback()
         if isinstance(error, ValidationError):
             flash(str(error), "error")
