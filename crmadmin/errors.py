@@ -22,8 +22,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(403)
     def forbidden(error):
         db.session.rollback()
-        log_event_now("refused", details={"method": request.method, "path": request.full_path.rstrip("?"),
-                                          "endpoint": request.endpoint})
+        # the query decoded, not in the path's URL encoding: a search in it may name a customer, and an erasure
+        # finds and erases that name in the log only as it was typed
+        details = {"method": request.method, "path": request.path, "endpoint": request.endpoint}
+        if request.args:
+            details["query"] = request.args.to_dict(flat=False)
+        log_event_now("refused", details=details)
         return page(403, _("Not allowed"), _("You do not have permission to do this. Nothing was changed."))
 
     @app.errorhandler(404)

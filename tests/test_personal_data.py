@@ -1,6 +1,7 @@
 """A customer's personal data requests: corrected with the request recorded, or erased everywhere, log included."""
 import json
 from datetime import date
+from urllib.parse import quote, quote_plus
 
 import pytest
 from sqlalchemy import LargeBinary, String, Text, select, text
@@ -209,3 +210,18 @@ def test_a_clerk_cannot_reach_another_owners_customer(app, login_as, snapshot):
     assert clerk.get(f"/admin/personaldata/correct/?id={customer.id}").status_code == 404
     assert clerk.post(f"/admin/personaldata/correct/?id={customer.id}", data=REQUEST).status_code in (400, 404)
     assert snapshot() == before
+
+
+def test_a_refused_search_for_the_customer_leaves_the_log_with_the_erasure(app, login_as, person):
+    """A refused request is logged with its query: does a search in it that names the customer go with the erasure,
+    not stay behind in the URL's encoding, which the erasure cannot recognise?"""
+    customer_id, supervisor = person
+    clerk = login_as("clerk")
+    assert clerk.get("/admin/user/", query_string={"search": f"{NAME} {MOBILE}"}).status_code == 403
+    [refused] = [e for e in _log(app) if e.action == "refused"]
+    assert json.loads(refused.changes)["path"] == "/admin/user/"
+    response = submit(supervisor, f"/admin/personaldata/erase/?id={customer_id}", {**REQUEST, "confirm": "y"})
+    assert response.status_code == 302
+    for value in (NAME, MOBILE, quote(NAME), quote(MOBILE), quote_plus(MOBILE)):
+        assert _everywhere(app, value) == [], value
+    assert _verdict(app).ok
