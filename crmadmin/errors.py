@@ -1,8 +1,9 @@
 """Error pages that say what happened in the user's language and never show SQL or tracebacks."""
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import SecurityError
 
 from .audit import log_event_now
 from .extensions import db
@@ -18,6 +19,12 @@ def init_app(app: Flask) -> None:
     def bad_request(error):
         db.session.rollback()
         return page(400, _("Bad request"), _("The request could not be understood. If you submitted a form, reload it and try again."))
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        """A Host not in CRM_ALLOWED_HOSTS: no page, since every link on one would be built on the forged host."""
+        db.session.rollback()
+        return Response(_("Bad request: this server does not answer to that host name."), 400, mimetype="text/plain")
 
     @app.errorhandler(403)
     def forbidden(error):
