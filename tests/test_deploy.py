@@ -220,3 +220,17 @@ def test_development_starts_without_any_production_setting(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "0", done.stderr[-2000:]
+
+
+def test_check_deploy_reports_even_where_production_would_refuse_to_start(tmp_path):
+    """`flask crm check --deploy` loads the app to find its command: under CRM_CONFIG=production with a weak key, does
+    it still list the problems (exit 1) instead of a traceback of the refused start?"""
+    from pathlib import Path
+    import sys
+
+    env = {**os.environ, "CRM_CONFIG": "production", "SECRET_KEY": "a" * 40, "CRM_INSTANCE_DIR": str(tmp_path),
+           "DATABASE_URL": SAFE_ENV["DATABASE_URL"]}
+    done = subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "app", "crm", "check", "--deploy"],
+                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "crm.E002 (error)" in done.stdout and "Traceback" not in done.stderr, done
