@@ -76,6 +76,10 @@ class Config:
     CRM_SEARCH_COUNT_CAP = int(os.environ.get("CRM_SEARCH_COUNT_CAP", "1000"))  # a search's total: "1,000+"
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process rather than refuse every sign-in
+    # Strict-Transport-Security's max-age, sent on HTTPS requests only (0: not sent); one year in production.
+    CRM_HSTS_SECONDS = int(os.environ.get("CRM_HSTS_SECONDS", "0"))
+    # The Host names the panel answers to, comma-separated (".example.com" allows its subdomains); others get 400.
+    TRUSTED_HOSTS = [host.strip() for host in os.environ.get("CRM_ALLOWED_HOSTS", "").split(",") if host.strip()] or None
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, use the peer address).
     CRM_PROXY_HOPS = int(os.environ.get("CRM_PROXY_HOPS", "0"))
 
@@ -115,17 +119,14 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    CRM_HSTS_SECONDS = int(os.environ.get("CRM_HSTS_SECONDS", str(365 * 24 * 3600)))
 
     @classmethod
     def prepare(cls, config: dict) -> None:
-        """Refuse to start rather than run production on a guessable key or a throwaway database."""
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
-        if missing:
-            raise RuntimeError(
-                "Production configuration needs " + " and ".join(missing) + " in the environment."
-            )
-        if len(os.environ["SECRET_KEY"]) < 32:
-            raise RuntimeError("SECRET_KEY must be at least 32 characters long.")
+        """Refuse to start on any deploy check's error (a guessable key, debug on, no database); log its warnings."""
+        from crmadmin.deploy import enforce
+
+        enforce(config)
 
 
 class TestConfig(Config):

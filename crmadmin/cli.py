@@ -1,5 +1,6 @@
 """`flask crm ...`: accounts, built-in roles, demo data and first-run setup from the command line."""
 import csv
+import os
 import secrets
 import sys
 import time
@@ -265,6 +266,24 @@ def restore_command(path, yes):
     click.echo(f"Operation log BROKEN at {where}: {verdict.problem}. {verdict.checked:,} entries before it hold.",
                err=True)
     sys.exit(1)
+
+
+@crm.command("check", with_appcontext=False)
+@click.option("--deploy", is_flag=True, required=True, help="Check the production configuration's settings.")
+def check_command(deploy):
+    """List what makes the production configuration, as this environment sets it, unsafe: each problem's id, reason
+    and fix. Exits 1 on any error (production refuses to start on those); warnings alone exit 0."""
+    from . import deploy as checks
+
+    env = dict(os.environ)
+    root = Path(__file__).resolve().parent.parent
+    problems = checks.run(checks.Deployment(checks.production_config(), env, checks.gunicorn_server(root, env)))
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(problem.level == checks.ERROR for problem in problems)
+    click.echo(f"{errors} error(s), {len(problems) - errors} warning(s).")
+    if errors:
+        sys.exit(1)
 
 
 audit = AppGroup("audit", help="Check the operation log for tampering.")

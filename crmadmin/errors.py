@@ -2,8 +2,9 @@
 import functools
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import SecurityError
 
 from .audit import log_event_now
 from .extensions import db
@@ -34,12 +35,22 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         return page(400, _("Bad request"), _("The request could not be understood. If you submitted a form, reload it and try again."))
 
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        """A Host not in CRM_ALLOWED_HOSTS: no page, since every link on one would be built on the forged host."""
+        db.session.rollback()
+        return Response(_("Bad request: this server does not answer to that host name."), 400, mimetype="text/plain")
+
     @app.errorhandler(403)
     @calm
     def forbidden(error):
         db.session.rollback()
-        log_event_now("refused", details={"method": request.method, "path": request.full_path.rstrip("?"),
-                                          "endpoint": request.endpoint})
+        # the query decoded, not in the path's URL encoding: a search in it may name a customer, and an erasure
+        # finds and erases that name in the log only as it was typed
+        details = {"method": request.method, "path": request.path, "endpoint": request.endpoint}
+        if request.args:
+            details["query"] = request.args.to_dict(flat=False)
+        log_event_now("refused", details=details)
         return page(403, _("Not allowed"), _("You do not have permission to do this. Nothing was changed."))
 
     @app.errorhandler(404)

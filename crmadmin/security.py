@@ -1,4 +1,4 @@
-"""Response headers that keep the panel's pages from being framed, sniffed, injected into or cached."""
+"""Response headers that keep the panel's pages from being framed, sniffed, injected into, cached or asked for over HTTP."""
 import base64
 import hashlib
 import secrets
@@ -68,6 +68,9 @@ def add_headers(response):
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "same-origin"
+    hsts = current_app.config.get("CRM_HSTS_SECONDS")
+    if hsts and request.is_secure:  # over plain HTTP a browser ignores it, and an attacker could strip it anyway
+        headers["Strict-Transport-Security"] = f"max-age={hsts}"
     # pages of a signed-in user carry personal data; asked of the session cookie, not of the database (which may be
     # away: an error here, after the view, would be a 500 and a traceback instead of the outage page)
     if not _is_static() and "_user_id" in session:

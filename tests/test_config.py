@@ -1,6 +1,7 @@
 """Configuration: production refuses unsafe settings, development keeps its generated key, gunicorn reads its own."""
 import gc
 import runpy
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -17,24 +18,21 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://crm@db/crm")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production")
-    monkeypatch.setenv("SECRET_KEY", "short")
     with pytest.raises(RuntimeError, match="at least 32"):
-        create_app("production")
+        create_app("production", SECRET_KEY="short")
 
 
 def test_production_refuses_to_start_without_a_database_url(monkeypatch):
     """Could production silently fall back to a throwaway SQLite file?"""
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(RuntimeError, match="DATABASE_URL"):
-        create_app("production")
+        create_app("production", SECRET_KEY=secrets.token_urlsafe(40))
 
 
 def test_production_cookies_are_secure(monkeypatch):
     """Are session cookies HTTPS-only, HttpOnly and SameSite in production?"""
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
-    app = create_app("production")
+    app = create_app("production", SECRET_KEY=secrets.token_urlsafe(40))
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
@@ -58,6 +56,8 @@ def test_gunicorn_started_in_the_repository_reads_the_panels_settings():
                              capture_output=True, text=True, timeout=60, check=True).stdout
     hooks = [line.split("=", 1)[1].strip() for line in printed.splitlines() if line.startswith("post_worker_init ")]
     assert hooks == ["<post_worker_init()>"], printed
+    starting = [line.split("=", 1)[1].strip() for line in printed.splitlines() if line.startswith("on_starting ")]
+    assert starting == ["<on_starting()>"], printed  # the deploy checks, once, in the master
 
 
 def test_a_gunicorn_worker_keeps_what_the_app_built_out_of_full_garbage_collections():

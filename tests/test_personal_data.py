@@ -3,6 +3,7 @@ import json
 import re
 import unicodedata
 from datetime import date
+from urllib.parse import quote, quote_plus
 
 import pytest
 from sqlalchemy import LargeBinary, String, Text, select, text
@@ -276,4 +277,19 @@ def test_erasure_finds_the_phone_number_however_it_is_written(app, login_as, mob
         masked = [e for e in own if e.record_type == "interaction"]
         assert masked and all("(erased)" in e.changes and national not in _digits(e.changes) for e in masked)
         assert "1370000111" in _digits(db.session.scalars(select(Customer.mobile).where(Customer.name == "张三")).one())
+    assert _verdict(app).ok
+
+
+def test_a_refused_search_for_the_customer_leaves_the_log_with_the_erasure(app, login_as, person):
+    """A refused request is logged with its query: does a search in it that names the customer go with the erasure,
+    not stay behind in the URL's encoding, which the erasure cannot recognise?"""
+    customer_id, supervisor = person
+    clerk = login_as("clerk")
+    assert clerk.get("/admin/user/", query_string={"search": f"{NAME} {MOBILE}"}).status_code == 403
+    [refused] = [e for e in _log(app) if e.action == "refused"]
+    assert json.loads(refused.changes)["path"] == "/admin/user/"
+    response = submit(supervisor, f"/admin/personaldata/erase/?id={customer_id}", {**REQUEST, "confirm": "y"})
+    assert response.status_code == 302
+    for value in (NAME, MOBILE, quote(NAME), quote(MOBILE), quote_plus(MOBILE)):
+        assert _everywhere(app, value) == [], value
     assert _verdict(app).ok

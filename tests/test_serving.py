@@ -34,15 +34,17 @@ def _free_port() -> int:
 @pytest.fixture
 def gunicorn(app, database_url, tmp_path):
     """`gunicorn app:app` run in the repository (so gunicorn.conf.py applies), one sync worker, a short timeout, in the
-    production configuration over the test database; yields (base URL, path of its log)."""
+    production configuration over the test database; yields (base URL, path of its log). Its access log is written
+    beside it, to access.log."""
     port, log = _free_port(), tmp_path / "gunicorn.log"
     env = {**os.environ, "CRM_CONFIG": "production", "DATABASE_URL": database_url,
            "SECRET_KEY": secrets.token_urlsafe(40), "SESSION_COOKIE_SECURE": "false",  # plain HTTP on loopback
-           "CRM_INSTANCE_DIR": str(tmp_path)}
+           "CRM_INSTANCE_DIR": str(tmp_path), "CRM_ALLOWED_HOSTS": "127.0.0.1"}
     env.pop("REDIS_URL", None)
     with log.open("w") as out:
         server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--workers", "1",
                                    "--timeout", str(TIMEOUT), "--bind", f"127.0.0.1:{port}", "--no-control-socket",
+                                   "--access-logfile", str(tmp_path / "access.log"),
                                    "app:app"],
                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -123,3 +125,30 @@ def test_an_export_that_outlasts_the_worker_timeout_arrives_whole(app, gunicorn)
     assert lines[-1] == "" and len(lines) == rows + 2, (len(lines), lines[-2:], log.read_text()[-2000:])
     assert {line.split(",")[1] for line in lines[1:-1]} == {f"导出客户 {i}" for i in range(rows)}
     assert "WORKER TIMEOUT" not in log.read_text()
+
+
+def test_the_access_log_keeps_no_search_and_the_deploy_warnings_are_printed_once(app, gunicorn):
+    """A search puts a name and a phone into the URL: does gunicorn's access log, kept after an erasure, hold the path
+    without them? And does the master print the deploy checks' warnings once, not once more per worker?"""
+    base, log = gunicorn
+    name, phone = "欧阳娜娜", "13912345678"
+    with app.app_context():
+        factories.user("supervisor", username="searcher")
+        factories.customer(name=name, mobile="+86" + phone)
+    cookie = _signed_in_cookie(base, "searcher")
+    query = urllib.parse.urlencode({"search": f"{name} {phone}"})
+    request = urllib.request.Request(f"{base}/admin/customer/?{query}", headers={
+        "Cookie": cookie, "Referer": f"{base}/admin/customer/?search={phone}"})
+    with urllib.request.urlopen(request, timeout=30) as page:
+        assert page.status == 200 and phone in page.read().decode()
+    access = log.with_name("access.log")
+    deadline = time.monotonic() + 10
+    while "/admin/customer/" not in access.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)  # gunicorn writes the line after the response
+    lines = access.read_text()
+    assert '"GET /admin/customer/ HTTP/1.1" 200' in lines, lines
+    for secret in (phone, name, urllib.parse.quote(name), "search"):
+        assert secret not in lines, (secret, lines)
+    printed = log.read_text()
+    assert printed.count("crm.W002 (warning): SESSION_COOKIE_SECURE is off") == 1, printed[-3000:]
+    assert "crm.W008" not in printed and "crm.W005" not in printed, printed[-3000:]
