@@ -1,7 +1,6 @@
 """`flask crm ...`: accounts, built-in roles, demo data and first-run setup from the command line."""
 import csv
 import os
-import secrets
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .audit import bind, cli_actor, reset
 from .audit.chain import GENESIS, chain_rows, verify
-from .auth.passwords import hash_password, policy_problems
+from .auth.passwords import generate_password, hash_password, policy_problems
 from .auth.permissions import BUILTIN_ROLES
 from .extensions import db
 from .models import AuditEntry, Customer, Role, User
@@ -56,7 +55,7 @@ def sync_builtin_roles() -> list[str]:
 
 def create_user(username: str, password: str, role_names: list[str], display_name: str | None = None,
                 email: str | None = None) -> User:
-    problems = policy_problems(password, username)
+    problems = policy_problems(password, username, display_name, email)
     if problems:
         raise click.ClickException(" ".join(problems))
     if db.session.scalar(select(User).where(User.username == username)) is not None:
@@ -90,7 +89,7 @@ def sync_roles_command():
 def create_user_command(username, roles, display_name, email, password_stdin, generate):
     """Create a staff account; the password is asked for, read from stdin, or generated."""
     if generate:
-        password = secrets.token_urlsafe(12)
+        password = generate_password()
     elif password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -122,7 +121,7 @@ def bootstrap_command(demo_customers):
     if db.session.scalar(select(func.count()).select_from(User)) == 0:
         lines = []
         for name in BUILTIN_ROLES:
-            password = secrets.token_urlsafe(12)
+            password = generate_password()
             create_user(name, password, [name], display_name=name.capitalize())
             lines.append(f"  {name:<14} {password}")
         click.echo("\nAccounts created. Passwords are shown only this once; write them down:\n"

@@ -360,7 +360,7 @@ def test_the_password_may_not_be_the_user_name(app, login_as):
     """Is the password policy the same as everywhere else?"""
     client = login_as("clerk", username="zhang.wei.2024")
     response = change_password(client, factories.PASSWORD, "zhang.wei.2024")
-    assert "The password must not be the user name." in response.get_data(as_text=True)
+    assert "The password is too similar to the user name." in response.get_data(as_text=True)
     assert has_password(app, _user_id(app, client.username), factories.PASSWORD)
 
 

@@ -138,3 +138,25 @@ def test_on_postgresql_the_searched_columns_keep_finer_statistics_with_their_rev
         assert targets() == {}
         upgrade()
         assert targets() == dict.fromkeys(searched, 1000)
+
+
+def test_the_undo_right_goes_to_the_built_in_administrators_with_its_revision(app):
+    """On an existing database, does the upgrade give audit.undo to the built-in administrator role (and no other),
+    keep a custom role's grant on the way, and does a downgrade take the right away again?"""
+    from crmadmin.models import Role
+
+    def holders() -> set[str]:
+        return set(db.session.scalars(text("SELECT r.name FROM role r JOIN role_permission p ON p.role_id = r.id "
+                                           "WHERE p.permission = 'audit.undo'")))
+
+    with app.app_context():
+        db.session.add(Role(name="undoers", permissions={"customers.view", "audit.undo"}))
+        db.session.commit()
+        assert holders() == {"administrator", "undoers"}
+        downgrade(revision="9e4b2d7a1c30")
+        assert holders() == set()
+        db.session.execute(text("INSERT INTO role_permission (role_id, permission) SELECT id, 'audit.undo' FROM role "
+                                "WHERE name = 'undoers'"))  # granted again in the grid meanwhile
+        db.session.commit()
+        upgrade()
+        assert holders() == {"administrator", "undoers"}

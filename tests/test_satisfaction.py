@@ -574,8 +574,8 @@ def test_the_export_carries_the_scores_as_numbers_and_the_kinds_as_words(app, lo
 
 # --- the operation log ----------------------------------------------------------------------------
 def test_a_deleted_answer_is_restored_exactly_from_the_log(app, login_as):
-    """Can a supervisor undo the deletion of an answer, date and all, and does the log read in the user's words?"""
-    client = login_as("supervisor")
+    """Can an administrator undo the deletion of an answer, date and all, and does the log read in the user's words?"""
+    client = login_as("administrator")
     with app.app_context():
         customer = factories.customer()
         answer(customer, "csat", 2, on=today() - timedelta(days=3), comment="Slow")

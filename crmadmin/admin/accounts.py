@@ -38,7 +38,8 @@ class UserView(SecureModelView):
     form_choices = {"locale": [("en", "English"), ("zh_CN", "简体中文")]}
     form_extra_fields = {
         "new_password": PasswordField(_l("New password"), description=_l(
-            "At least 12 characters. Leave empty to keep the current password.")),
+            "At least 12 characters, unlike the user's names and e-mail address, not a common password and not a "
+            "short sequence repeated. Leave empty to keep the current password.")),
     }
     form_args = {
         "username": {"validators": [DataRequired(), Length(max=64),
@@ -59,7 +60,7 @@ class UserView(SecureModelView):
         if is_created and not password:
             raise ValidationError(_("A new account needs a password."))
         if password:
-            problems = policy_problems(password, model.username)
+            problems = policy_problems(password, model.username, model.display_name, model.email)
             if problems:
                 raise ValidationError(" ".join(problems))
             model.password_hash = hash_password(password)

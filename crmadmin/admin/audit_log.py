@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from .. import choices
 from ..audit.undo import UndoRefused, undo_batch, undo_entry
-from ..auth.permissions import perm
+from ..auth.permissions import UNDO_CHANGES, perm
 from ..extensions import db
 from ..models import AuditEntry
 from .base import SecureModelView
@@ -125,9 +125,9 @@ class AuditLogView(SecureModelView):
 
     # --- undo: revert one change, restore a deleted record, or undo a whole batch ---------------------
     def may_undo(self, entry) -> bool:
-        """Those who read the log unscoped and may edit (and create, delete) the record's kind may undo."""
+        """Those who hold audit.undo, read the log unscoped and may edit (and create, delete) the record's kind."""
         resource = RECORD_RESOURCES.get(entry.record_type or "")
-        if resource is None or entry.action not in ("create", "update", "delete"):
+        if resource is None or entry.action not in ("create", "update", "delete") or not current_user.can(UNDO_CHANGES):
             return False
         if current_user.limited_to_own_customers("audit"):
             return False

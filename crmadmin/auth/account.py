@@ -24,7 +24,7 @@ def change_password():
             throttle.record_failure()
             form.current_password.errors.append(_("This is not your current password."))
         else:
-            problems = policy_problems(form.new_password.data, user.username)
+            problems = policy_problems(form.new_password.data, user.username, user.display_name, user.email)
             if form.new_password.data == form.current_password.data:
                 problems.append(_("Choose a password different from the current one."))
             form.new_password.errors.extend(problems)

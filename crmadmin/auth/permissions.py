@@ -35,6 +35,9 @@ SUPERVISE_COMPLAINTS = "complaints.supervise"
 IMPORT_RECORDS = "records.import"
 MERGE_CUSTOMERS = "customers.merge"
 ERASE_PERSONAL_DATA = "customers.erase"
+# Undoing from the operation log reverts anyone's change: its own right, not implied by the record rights.
+# An import's or a merge's undo on its own screen stays with records.import / customers.merge.
+UNDO_CHANGES = "audit.undo"
 SPECIAL_PERMISSIONS = {
     ASSIGN_OWNERS: _l("Assign customers to owners"),
     ASSIGN_COMPLAINTS: _l("Assign complaints to a responsible person"),
@@ -42,6 +45,7 @@ SPECIAL_PERMISSIONS = {
     IMPORT_RECORDS: _l("Import customers, transactions and interactions from files, and undo an import"),
     MERGE_CUSTOMERS: _l("Merge duplicate customers, and undo a merge"),
     ERASE_PERSONAL_DATA: _l("Erase a customer's personal data on their request"),
+    UNDO_CHANGES: _l("Undo anyone's change from the operation log: a change, a deleted record or a whole batch"),
 }
 
 
