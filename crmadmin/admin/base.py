@@ -29,6 +29,7 @@ from .list_rows import rows_writer
 from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
+from . import uniqueness
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
     column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, datetime: _seconds}
+    # a unique constraint's name -> what a clash with it means to the user (admin/uniqueness.py names the fields else)
+    unique_messages: dict = {}
 
     # --- what the user may do, asked per request ---------------------------------------
     @property
@@ -191,22 +194,32 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         form = super().edit_form(obj)
         if request.method == "GET" and obj is not None:
             form.row_version.data = str(obj.version)
+        form.crm_editing = obj  # the record whose own values are no clash with themselves (validate_form)
         return form
 
     def validate_form(self, form):
-        """Flask-Admin renders only str errors (`e is string`); resolve lazy messages so none is lost."""
+        """Flask-Admin renders only str errors (`e is string`): lazy messages are resolved so none is lost; then the
+        model's unique keys are checked against the stored rows, each clash an error on its field."""
         valid = super().validate_form(form)
         for field in form:
             if field.errors:
                 field.errors = [str(e) for e in field.errors]
+        if request.method == "POST" and uniqueness.clashes(db.session, form, self.model,
+                                                           getattr(form, "crm_editing", None), self.unique_messages):
+            valid = False
         return valid
 
     # --- saving: one transaction each, errors in the user's words -------------------------
-    def _fail(self, error: Exception, fallback: str) -> bool:
+    def _fail(self, error: Exception, fallback: str, form=None) -> bool:
+        """Roll the whole save back (the operation log's entries with it) and tell the user why, on the form where a
+        unique key of the record clashed with a row saved meanwhile."""
         if is_outage(error):
             raise error  # not this form's fault: the 503 page (crmadmin/outages.py), not a traceback and a flash
         db.session.rollback()
-        if isinstance(error, ValidationError):
+        if isinstance(error, IntegrityError) and form is not None and uniqueness.explain(
+                error, form, self.model, self.unique_messages):
+            log.info("Unique key clash in %s", self.endpoint)  # no values: PII
+        elif isinstance(error, ValidationError):
             flash(str(error), "error")
         elif isinstance(error, StaleDataError):
             flash(_("Someone else saved this record while you were editing it. Nothing was saved; reload the form to edit the current version."), "error")
@@ -226,7 +239,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._on_model_change(form, model, True)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be created. Nothing was saved."))
+            return self._fail(error, _("The record could not be created. Nothing was saved."), form)
         self.after_model_change(form, model, True)
         return model
 
@@ -260,7 +273,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._on_model_change(form, model, False)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be saved. Nothing was changed."))
+            return self._fail(error, _("The record could not be saved. Nothing was changed."), form)
         self.after_model_change(form, model, False)
         return True
 

@@ -189,6 +189,8 @@ class ParticipantView(SecureModelView):
                          "description": _l("When they first responded; filled in when a response is recorded.")},
     }
     form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "campaign": CAMPAIGN_LOOKUP}
+    unique_messages = {"uq_campaign_participant_campaign_customer": _l(
+        "This customer is on the campaign's target list already: open their row in the list to change it.")}
 
     def on_model_change(self, form, model, is_created):
         if model.response == "invited" and model.responded_at is not None:

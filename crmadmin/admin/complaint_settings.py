@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, NumberRange
 from ..complaints.deadlines import PREFIX, Deadlines, load
 from ..extensions import db
 from ..models import Setting
+from . import uniqueness
 from .base import AccessMixin
 
 MAX_HOURS = 24 * 365
@@ -53,16 +54,18 @@ class ComplaintDeadlinesView(AccessMixin, BaseView):
     def index(self):
         form = DeadlinesForm(data=asdict(load(db.session)))
         if form.validate_on_submit():
-            for name in Deadlines.names():
-                key, text = PREFIX + name, str(form[name].data)
-                setting = db.session.get(Setting, key)
-                if setting is None:
-                    db.session.add(Setting(key=key, value=text))
-                elif setting.value != text:
-                    setting.value = text
-            db.session.commit()  # one transaction, in the operation log
-            flash(_("Due times saved. They apply to complaints registered or reclassified from now on."), "success")
-            return redirect(url_for(".index"))
+            with db.session.no_autoflush:  # every key read before any is written: a clash surfaces at the commit
+                for name in Deadlines.names():
+                    key, text = PREFIX + name, str(form[name].data)
+                    setting = db.session.get(Setting, key)
+                    if setting is None:
+                        db.session.add(Setting(key=key, value=text))
+                    elif setting.value != text:
+                        setting.value = text
+            if uniqueness.commit(db.session):  # one transaction, in the operation log
+                flash(_("Due times saved. They apply to complaints registered or reclassified from now on."),
+                      "success")
+                return redirect(url_for(".index"))
         for field in form:
             field.errors = [str(e) for e in field.errors]
         return self.render("admin/settings.html", form=form, groups=GROUPS, title=_("Complaint due times"),

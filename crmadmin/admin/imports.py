@@ -25,6 +25,7 @@ from ..imports.validation import Context, validate
 from ..imports.values import text_of
 from ..models import ImportRun, utcnow
 from ..spreadsheet import CSV_CONTENT_TYPE
+from . import uniqueness
 from .base import AccessMixin
 
 log = logging.getLogger(__name__)
@@ -137,11 +138,13 @@ class ImportView(AccessMixin, BaseView):
                 problems.append(_("You may not change existing records: choose \"Create only\"."))
             problems += mapping_problems(run.kind, mapping, may_assign)
             if not problems:
-                connection = db.session.connection()
-                store.choose(connection, run.id, mapping, mode)
-                store.remember(connection, current_user.id, run.kind, table.headers, mapping)
-                db.session.commit()
-                return redirect(url_for(".preview", id=run.id))
+                def write():
+                    connection = db.session.connection()
+                    store.choose(connection, run.id, mapping, mode)
+                    store.remember(connection, current_user.id, run.kind, table.headers, mapping)
+
+                if uniqueness.commit(db.session, write):  # the mapping may be saved from another tab meanwhile
+                    return redirect(url_for(".preview", id=run.id))
         else:
             mode = run.mode
             mapping = store.mapping_of(run) or auto_mapping(

@@ -15,6 +15,7 @@ from ..background import after_response
 from ..standing import refresh_all
 from ..standing.maintain import load_rules
 from ..standing.rules import Rules
+from . import uniqueness
 from .base import AccessMixin
 
 # (rule, label, minimum, maximum): grouped as the form shows them
@@ -97,19 +98,20 @@ class SettingsView(AccessMixin, BaseView):
         current = load_rules(db.session.connection())
         form = RulesForm(data=asdict(current))
         if form.validate_on_submit():
-            for name in Rules.names():
-                value = getattr(form, name).data
-                text = "" if value is None else str(value)
-                setting = db.session.get(Setting, name)
-                if setting is None:
-                    db.session.add(Setting(key=name, value=text))
-                elif setting.value != text:
-                    setting.value = text
-            db.session.commit()  # one transaction, in the operation log; the refresh below applies it
-            after_response(_apply_to_everyone)  # about half a minute at a million customers: after the page
-            flash(_("Settings saved. They are being applied to every customer now; the tiers and lists show the "
-                    "result within a minute."), "success")
-            return redirect(url_for(".index"))
+            with db.session.no_autoflush:  # every key read before any is written: a clash surfaces at the commit
+                for name in Rules.names():
+                    value = getattr(form, name).data
+                    text = "" if value is None else str(value)
+                    setting = db.session.get(Setting, name)
+                    if setting is None:
+                        db.session.add(Setting(key=name, value=text))
+                    elif setting.value != text:
+                        setting.value = text
+            if uniqueness.commit(db.session):  # one transaction, in the operation log; the refresh applies it
+                after_response(_apply_to_everyone)  # about half a minute at a million customers: after the page
+                flash(_("Settings saved. They are being applied to every customer now; the tiers and lists show "
+                        "the result within a minute."), "success")
+                return redirect(url_for(".index"))
         for field in form:
             field.errors = [str(e) for e in field.errors]
         return self.render("admin/settings.html", form=form, groups=GROUPS)
