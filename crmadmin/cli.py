@@ -15,6 +15,7 @@ from .audit import bind, cli_actor, reset
 from .audit.chain import GENESIS, chain_rows, verify
 from .auth.passwords import generate_password, hash_password, policy_problems
 from .auth.permissions import BUILTIN_ROLES
+from .demo_texts import DEFAULT_LOCALE, LOCALES as DEMO_LOCALES
 from .extensions import db
 from .models import AuditEntry, Customer, Role, User
 from .matching import fill_missing
@@ -103,19 +104,23 @@ def create_user_command(username, roles, display_name, email, password_stdin, ge
 @crm.command("seed-demo")
 @click.option("--customers", default=2000, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--seed", "seed_value", default=2024, show_default=True, help="Random seed, for repeatable data.")
-def seed_demo_command(customers, seed_value):
+@click.option("--locale", default=DEFAULT_LOCALE, show_default=True, type=click.Choice(DEMO_LOCALES),
+              help="The language of the demo's names, companies, addresses, products and notes.")
+def seed_demo_command(customers, seed_value, locale):
     """Add believable demo customers with two years of purchases, contacts, complaints and campaigns."""
     from .demo import seed
 
     started = time.monotonic()
-    counts = seed(customers, seed_value, progress=click.echo)
+    counts = seed(customers, seed_value, progress=click.echo, locale=locale)
     click.echo("Inserted " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
                + f" in {time.monotonic() - started:.1f} s.")
 
 
 @crm.command("bootstrap")
 @click.option("--demo-customers", default=2000, show_default=True, type=click.IntRange(0, 2_000_000))
-def bootstrap_command(demo_customers):
+@click.option("--locale", default=DEFAULT_LOCALE, show_default=True, type=click.Choice(DEMO_LOCALES),
+              help="The language of the demo data.")
+def bootstrap_command(demo_customers, locale):
     """First run: built-in roles, one account per role with a password printed once, demo data if empty."""
     sync_builtin_roles()
     if db.session.scalar(select(func.count()).select_from(User)) == 0:
@@ -132,7 +137,7 @@ def bootstrap_command(demo_customers):
         from .demo import seed
 
         click.echo(f"Loading demo data ({demo_customers:,} customers)...")
-        seed(demo_customers, progress=click.echo)
+        seed(demo_customers, progress=click.echo, locale=locale)
     elif refreshed_on(db.session.connection()) != today():
         db.session.commit()
         _refresh()

@@ -8,6 +8,13 @@ database by the fastest bulk path of the driver: COPY on PostgreSQL (psycopg); o
 temporary table, then one INSERT ... SELECT (see ``_write``). Names, companies and addresses come from Faker pools
 drawn once per run; timestamps are put together from tables of day and time-of-day texts.
 
+One language per run (``locale``: zh_CN by default, or en): every name, company, address, region, product, note
+and campaign name comes from that language's set in ``crmadmin.demo_texts``; the two sets run in parallel, so the
+same seed draws the same figures in either. Each customer's latest contact set the next follow-up about two weeks
+on, so on the day of seeding the follow-up list looks like a working morning: most customers due within the
+fortnight, about a fourteenth due today, a few percent overdue by days, and only customers registered in the last
+two days never contacted.
+
 A big load (a million customers, ten million purchases) drops the secondary indexes of the tables it fills and
 builds them again at the end, from the models, even when it fails: sorting once per index is far cheaper than
 keeping forty-odd B-trees, many on random values, in order row by row. Unique indexes and constraints, check
@@ -23,23 +30,26 @@ Each customer's standing (tier, lifecycle stage, due date) is then computed by t
 ``crmadmin.standing``, the same rules the panel applies to every change.
 """
 import random
+import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from faker import Faker
 from sqlalchemy import func, insert, select, text
 
-from . import pieces, planner, search
+from . import demo_texts, pieces, planner, search
 from .auth.passwords import hash_password
+from .demo_texts import Texts
 from .audit import log_event
 from .extensions import db
 from .models import Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User, utcnow
 from .models import SurveyResponse
 from .matching import fill_missing
 from .standing import refresh_all
+from .standing.maintain import zone
 
 CHUNK = 10_000  # customers per chunk: one write per table and one commit per chunk
 REBUILD_MIN_CUSTOMERS = 50_000  # loads this big (and at least doubling the tables) rebuild the indexes at the end
@@ -49,53 +59,39 @@ SQLITE_CACHE_KIB = 131_072  # page cache while seeding SQLite: random-valued ind
 DAY = 86_400
 HISTORY_DAYS = 730
 
-REGIONS_ZH = ["华东", "华南", "华北", "华中", "西南", "西北", "东北"]
-REGIONS_EN = ["East", "South", "North", "Central", "Southwest", "Northwest", "Northeast"]
-INDUSTRIES = ["Manufacturing", "Retail", "Finance", "Healthcare", "Education", "IT", "Logistics",
-              "Real estate", "Hospitality", "Energy", "制造业", "零售", "金融", "医疗", "教育", "互联网"]
-POSITIONS = ["经理", "总监", "采购", "Buyer", "Manager", "Director", "Owner", "工程师"]
+HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}")  # a company name's own part, in Chinese characters only
 EMAIL_DOMAINS = ["example.com", "example.cn", "mail.example.org", "corp.example.net"]
-# (product, list price in yuan)
-PRODUCTS = [("Annual service plan", 2980), ("Premium membership", 1280), ("Starter kit", 399),
-            ("Consulting day", 6800), ("Spare parts set", 560), ("Training course", 1800),
-            ("年度服务套餐", 3280), ("高级会员", 980), ("配件礼包", 268), ("上门安装", 450)]
 QUANTITIES = [1, 1, 1, 2, 3]
 BUYERS = 0.83  # share of customers with at least one purchase
 PURCHASE_RATE = 1 / 11.7  # purchases beyond the first, exponentially distributed: ~10 per customer overall
 SALES_CHANNELS = ["store", "online", "phone", "sales_rep", "partner"]
 CONTACT_CHANNELS = ["phone", "email", "visit", "social_media", "online_chat", "event"]
 DIRECTIONS = ["inbound", "outbound", "outbound"]
-INTERACTIONS_PER_CUSTOMER = [0, 1, 2, 3, 3, 4, 8]  # three contacts per customer on average
-SUMMARIES = ["Called to confirm delivery date", "Sent the new price list", "Visited the office, demoed the product",
-             "Asked about renewal", "Answered a question about the invoice", "Holiday greeting",
-             "电话回访，客户满意", "发送产品资料", "上门拜访，了解需求", "节日问候", "确认续约意向", "处理发票问题"]
-OUTCOMES = ["Interested", "Needs follow-up", "Not interested", "Order placed", "有意向", "需再次跟进", "已下单", None]
-COMPLAINT_SUBJECTS = ["Late delivery", "Product defect", "Rude service on the phone", "Wrong invoice amount",
-                      "Contract terms unclear", "发货延迟", "产品质量问题", "服务态度差", "价格不一致", "合同条款争议"]
+INTERACTIONS_PER_CUSTOMER = [1, 1, 2, 3, 3, 4, 7]  # three contacts per customer on average
+# The follow-up morning: each latest contact set the next one two weeks on, so most customers are due within the
+# next two weeks (a fourteenth of them today); OVERDUE of them were missed by one to OVERDUE_DAYS days. Customers
+# registered less than UNCONTACTED_DAYS ago have not been called yet (due their cadence after registering).
+FOLLOW_UP_DAYS = 14
+OVERDUE = 0.03
+OVERDUE_DAYS = 10
+UNCONTACTED_DAYS = 2
 COMPLAINT_TYPES = ["product_quality", "service", "price", "contract", "policy"]
 COMPLAINT_CHANNELS = ["phone", "email", "visit", "online_chat"]
 RESPOND_HOURS = {"urgent": 4, "normal": 24, "common_question": 48}
 OPEN_STATUSES = ["received", "assessed", "assigned", "in_progress", "closed", "closed"]
-DEPARTMENTS = ["Service", "Sales", "Quality", "客服部"]
-SOLUTIONS = ["Replaced the product", "Refunded the difference", "Apologised and retrained the agent",
-             "Corrected the invoice", "Explained the contract terms", "换货处理", "退还差价", "上门维修", "致歉并回访"]
 SOURCES = ["exhibition", "website", "referral", "advertising", "phone_inquiry", "social_media", "walk_in"]
 COMPANY_SIZES = ["micro", "small", "medium", "large"]
-TAGS = [None, "VIP", "wholesale", "重点客户", None]
 CREDIT_RATINGS = ["AAA", "AA", "A", "B", "C", None]
 RESPONSES = ["invited", "responded", "attended", "converted"]
 # mainland mobile prefixes (all valid for `phonenumbers`)
 MOBILE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
                    "155", "157", "158", "159", "166", "177", "180", "181", "186", "187", "188", "189", "199"]
-# (name, type, channel, month, day, days it runs): when each campaign happens in a year
-CAMPAIGNS = [("节日问候 {y}", "care_action", "phone", 1, 20, 14),
-             ("Spring product launch {y}", "product_launch", "event", 3, 18, 1),
-             ("Trade fair booth {y}", "exhibition", "event", 5, 14, 4),
-             ("618 促销 {y}", "promotion", "social_media", 6, 1, 18),
-             ("行业研讨会 {y}", "seminar", "event", 9, 20, 2),
-             ("双11 促销 {y}", "promotion", "online_chat", 11, 1, 11),
-             ("客户答谢会 {y}", "appreciation_event", "event", 12, 12, 1)] + [
-            (f"Newsletter Q{q} {{y}}", "email_campaign", "email", 3 * q - 2, 8, 1) for q in range(1, 5)]
+# (type, channel, month, day, days it runs): when each campaign happens in a year; its name, by position, in
+# demo_texts
+CAMPAIGNS = [("care_action", "phone", 1, 20, 14), ("product_launch", "event", 3, 18, 1),
+             ("exhibition", "event", 5, 14, 4), ("promotion", "social_media", 6, 1, 18), ("seminar", "event", 9, 20, 2),
+             ("promotion", "online_chat", 11, 1, 11), ("appreciation_event", "event", 12, 12, 1)] + [
+            ("email_campaign", "email", 3 * q - 2, 8, 1) for q in range(1, 5)]
 BUDGETS = {"event": (50_000, 200_000), "social_media": (20_000, 100_000), "online_chat": (20_000, 100_000),
            "email": (2_000, 10_000), "phone": (5_000, 20_000)}
 CAMPAIGN_TAIL_DAYS = 30  # purchases this long after a campaign ends may still be credited to it
@@ -129,15 +125,9 @@ CSAT_WEIGHTS = {True: (2, 4, 14, 42, 38), False: (5, 10, 25, 38, 22)}
 REGULAR_BUYER = 5  # paid purchases
 COMPLAINT_SURVEYED = 0.6  # of closed complaints, the share whose customer answered a CSAT question about it
 CAMPAIGN_SURVEYED = 0.3  # of those who attended or converted, the share who answered about the campaign
-SURVEY_COMMENTS = {
-    "good": ["Very helpful staff", "Fast delivery", "Will recommend to colleagues", "服务很周到", "产品质量不错",
-             "响应及时", "会推荐给朋友"],
-    "bad": ["Waited too long on the phone", "Price went up again", "Nobody called back", "售后响应太慢",
-            "价格偏高", "发票问题拖了很久"],
-}
 
 
-def ensure_demo_clerks(count: int = 5) -> list[int]:
+def ensure_demo_clerks(count: int = 5, words: Texts = demo_texts.ZH_CN) -> list[int]:
     """Owners for demo customers: the active clerks there are, topped up to `count` with demo clerks.
 
     Demo clerks get an unusable random password; an administrator sets one to use them.
@@ -152,7 +142,7 @@ def ensure_demo_clerks(count: int = 5) -> list[int]:
         n += 1
         user = db.session.scalar(select(User).where(User.username == f"demo.clerk{n}"))
         if user is None:
-            user = User(username=f"demo.clerk{n}", display_name=f"Demo clerk {n}",
+            user = User(username=f"demo.clerk{n}", display_name=words.clerk_name.format(n=n),
                         password_hash=hash_password(secrets.token_urlsafe(24)),
                         roles=[clerk_role] if clerk_role is not None else [])
             db.session.add(user)
@@ -204,12 +194,12 @@ def _write(conn, table: str, columns: tuple, rows: list) -> None:
         conn.exec_driver_sql(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join([mark] * len(columns))})', rows)
 
 
-def _campaigns(rng: random.Random, owners: list[int], now: datetime) -> tuple[list[dict], int]:
+def _campaigns(rng: random.Random, owners: list[int], now: datetime, words: Texts) -> tuple[list[dict], int]:
     """The campaigns of the last two years, reusing those a previous run made (same name); and how many are new."""
     today = now.date()
     wanted = []
     for year in range(today.year - 2, today.year + 1):
-        for title, ctype, channel, month, day, days in CAMPAIGNS:
+        for title, (ctype, channel, month, day, days) in zip(words.campaigns, CAMPAIGNS):
             starts = date(year, month, day)
             low, high = BUDGETS[channel]
             budget = rng.randrange(low, high, 500)
@@ -224,7 +214,7 @@ def _campaigns(rng: random.Random, owners: list[int], now: datetime) -> tuple[li
                 "status": "finished" if finished else "running", "starts_on": starts, "ends_on": ends,
                 "budget": Decimal(budget),
                 "actual_cost": Decimal(int(budget * (spent if finished else spent / 2))),
-                "description": "Demo campaign", "owner_id": owner, "version": 1,
+                "description": words.campaign_description, "owner_id": owner, "version": 1,
                 "created_at": datetime.combine(starts - timedelta(days=30), datetime.min.time()),
                 "updated_at": datetime.combine(min(ends, today), datetime.min.time()),
             })
@@ -253,7 +243,7 @@ def _closed_complaints(after_id: int) -> list:
 
 
 def _survey_rows(rng: random.Random, customers: list, purchases: list, complaints: list, participants: list,
-                 stamp, now: datetime) -> list[tuple]:
+                 stamp, now: datetime, words: Texts) -> list[tuple]:
     """Survey answers of a chunk of customers: NPS and CSAT after calls and e-mails, CSAT about a closed complaint
     (its score at closing, by phone, within two days), and about a campaign the customer attended."""
     paid = {}
@@ -273,7 +263,7 @@ def _survey_rows(rng: random.Random, customers: list, purchases: list, complaint
         good = score >= (9 if kind == "nps" else 4)
         bad = score <= (6 if kind == "nps" else 2)
         if rng.random() < 0.3 and (good or bad):
-            return rng.choice(SURVEY_COMMENTS["good" if good else "bad"])
+            return rng.choice(words.comments_good if good else words.comments_bad)
         return None
 
     for row in customers:  # CUSTOMER_COLUMNS: id at 0, owner_id at 17, created_at at 19
@@ -382,8 +372,28 @@ def _create_pieces(engine) -> None:
         conn.commit()
 
 
-def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes: bool | None = None) -> dict:
-    """Insert `customers` customers and their history; returns the counts inserted.
+def _address(fake: Faker, chinese: bool, cities: tuple[str, ...]) -> str:
+    """A street address in one of these cities, written the way the language writes it."""
+    city, number = fake.random_element(cities), fake.random_int(1, 999)
+    if chinese:
+        return f"{city}市{fake.district().rstrip('区县')}区{fake.street_name()}{number}号"
+    return f"{number} {fake.street_name()}, {city}"
+
+
+def _company(fake: Faker, chinese: bool, cities: tuple[str, ...], trades: tuple[str, ...]) -> str:
+    """A company of one of these cities: 上海华信科技有限公司, Shanghai Davis Technology Co., Ltd."""
+    city, trade = fake.random_element(cities), fake.random_element(trades)
+    if chinese:
+        prefix = fake.company_prefix()
+        while not HAN_WORD.fullmatch(prefix) or trade[:2] in prefix:  # Faker's list has "数字100", "...信息"
+            prefix = fake.company_prefix()
+        return f"{city}{prefix}{trade}有限公司"
+    return f"{city} {fake.last_name()} {trade} Co., Ltd."
+
+
+def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes: bool | None = None,
+         locale: str = demo_texts.DEFAULT_LOCALE) -> dict:
+    """Insert `customers` customers and their history, in one language (`locale`); returns the counts inserted.
 
     For a big load (`rebuild_indexes`; by default when it adds at least REBUILD_MIN_CUSTOMERS customers and at
     least as many as there are) the secondary indexes of the loaded tables are dropped first and built again at
@@ -402,25 +412,27 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
         """rng.choice without its rejection sampling: twice as fast, and as good for demo data."""
         return seq[int(rand() * len(seq))]
 
-    fake_zh, fake_en = Faker("zh_CN"), Faker("en_US")
-    fake_zh.seed_instance(seed_value)
-    fake_en.seed_instance(seed_value + 1)
-    owners = ensure_demo_clerks()
+    words = demo_texts.texts(locale)
+    fake = Faker(words.faker)
+    fake.seed_instance(seed_value)
+    owners = ensure_demo_clerks(words=words)
     now = utcnow().replace(microsecond=0)
     today = now.date()
     seconds_today = (now - datetime.combine(today, datetime.min.time())).seconds
 
     # pools drawn once: names are a surname and a given name drawn apart, so they rarely repeat
     pool = max(200, min(customers, 2000))
-    zh_last = [fake_zh.last_name() for _ in range(pool)]
-    zh_first = {"male": [fake_zh.first_name_male() for _ in range(pool)],
-                "female": [fake_zh.first_name_female() for _ in range(pool)]}
-    en_last = [fake_en.last_name() for _ in range(pool)]
-    en_first = {"male": [fake_en.first_name_male() for _ in range(pool)],
-                "female": [fake_en.first_name_female() for _ in range(pool)]}
-    companies = ([fake_zh.company() for _ in range(pool // 2)] + [fake_en.company() for _ in range(pool // 4)])
-    addresses = ([fake_zh.address().replace("\n", " ") for _ in range(pool)]
-                 + [fake_en.address().replace("\n", ", ") for _ in range(pool // 5)])
+    last_names = [fake.last_name() for _ in range(pool)]
+    first_names = {"male": [fake.first_name_male() for _ in range(pool)],
+                   "female": [fake.first_name_female() for _ in range(pool)]}
+    chinese = locale == "zh_CN"
+    name_format = "{last}{first}" if chinese else "{first} {last}"
+    # addresses and companies by region, in the region's cities, so a customer's region and address agree
+    regions = [region for region, _cities in words.regions]
+    addresses, companies = [], []
+    for _region, cities in words.regions:
+        addresses.append([_address(fake, chinese, cities) for _ in range(max(50, pool // 4))])
+        companies.append([_company(fake, chinese, cities, words.trades) for _ in range(max(25, pool // 8))])
 
     # Timestamps as stored ("YYYY-MM-DD HH:MM:SS.000000", ``now`` has no microseconds), put together from two
     # tables made once: the text of each day, by day number, and of each second of a day. A day number is
@@ -436,7 +448,7 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
         s = now_s - age
         return day_prefix[s // DAY - first_day] + clock[s % DAY]
 
-    campaigns, new_campaigns = _campaigns(rng, owners, now)
+    campaigns, new_campaigns = _campaigns(rng, owners, now, words)
     windows = []  # (id, days ago it started, days ago it ended, end in seconds ago)
     for c in campaigns:
         end_age = int((now - datetime.combine(c["ends_on"] + timedelta(days=1), datetime.min.time())).total_seconds())
@@ -453,9 +465,15 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
         rebuild_indexes = customers >= REBUILD_MIN_CUSTOMERS and customers >= first_customer - 1
     history = HISTORY_DAYS * DAY
     # the hot loops below draw from these directly (inlined `choice`): same draws, no call per value
-    n_products, n_quantities, n_sales = len(PRODUCTS), len(QUANTITIES), len(SALES_CHANNELS)
-    n_contact, n_directions, n_summaries, n_outcomes = (len(CONTACT_CHANNELS), len(DIRECTIONS), len(SUMMARIES),
-                                                        len(OUTCOMES))
+    products, summaries, outcomes = words.products, words.summaries, words.outcomes
+    n_products, n_quantities, n_sales = len(products), len(QUANTITIES), len(SALES_CHANNELS)
+    n_contact, n_directions, n_summaries, n_outcomes = (len(CONTACT_CHANNELS), len(DIRECTIONS), len(summaries),
+                                                        len(outcomes))
+    n_regions = len(regions)
+    # the follow-up morning: the day number (index in day_text) of today where the panel is
+    local_today = now.replace(tzinfo=timezone.utc).astimezone(zone()).date()
+    due_today = local_today.toordinal() - first_day
+    uncontacted = UNCONTACTED_DAYS * DAY
     n_interactions, n_owners = len(INTERACTIONS_PER_CUSTOMER), len(owners)
     recent = 14 * DAY  # purchases younger than this may still be pending
     expovariate = rng.expovariate
@@ -484,7 +502,7 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                 paid = 0
                 span = age + 1
                 for _ in range(purchases):
-                    product, price = PRODUCTS[int(rand() * n_products)]
+                    product, price = products[int(rand() * n_products)]
                     t = int(rand() * span)
                     qty = QUANTITIES[int(rand() * n_quantities)]
                     cents = price * qty * (80 + int(rand() * 41))  # 80%..120% of list price, in cents
@@ -506,13 +524,23 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                             status, campaign_id, 1, when, updated))
                     next_tx += 1
 
-                for _ in range(INTERACTIONS_PER_CUSTOMER[int(rand() * n_interactions)]):
-                    s = now_s - int(rand() * span)
+                # contacts: the latest set the next follow-up (crmadmin.standing.rules.next_due) two weeks on, so
+                # most customers are due within two weeks and a few are overdue; the earlier ones came before it
+                contacts = INTERACTIONS_PER_CUSTOMER[int(rand() * n_interactions)] if age >= uncontacted else 0
+                late, ahead, moment = rand() < OVERDUE, rand(), rand()
+                ahead = -1 - int(ahead * OVERDUE_DAYS) if late else int(ahead * FOLLOW_UP_DAYS)  # due in days
+                latest = int((FOLLOW_UP_DAYS - ahead - moment) * DAY)  # seconds ago: two weeks before it is due
+                due = due_today + ahead
+                if latest > age:  # registered since: called some time after registering
+                    latest = int(moment * span)
+                    due = (now_s - latest) // DAY - first_day + FOLLOW_UP_DAYS
+                for n in range(contacts - 1, -1, -1):  # the latest last: it wins a tie on time by its higher id
+                    s = now_s - (latest + int(rand() * (span - latest)) if n else latest)
                     k = s // DAY - first_day
                     when = day_prefix[k] + clock[s % DAY]
                     add_ia((cid, CONTACT_CHANNELS[int(rand() * n_contact)], DIRECTIONS[int(rand() * n_directions)],
-                            SUMMARIES[int(rand() * n_summaries)], OUTCOMES[int(rand() * n_outcomes)], owner, when,
-                            day_text[k + 14], 1, when, when))  # follow-up due two weeks after the contact
+                            summaries[int(rand() * n_summaries)], outcomes[int(rand() * n_outcomes)], owner, when,
+                            day_text[due if not n else k + FOLLOW_UP_DAYS], 1, when, when))
 
                 if rand() < (0.04 if paid else 0.01):
                     t = int(rand() * (age + 1))
@@ -529,10 +557,10 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                     due = stamp(t - (24 if urgency == "urgent" else 72) * 3600)
                     responded = None if status == "received" else stamp(max(0, t - int(3600 * rand() * 6)))
                     next_due = None if done_at else respond_due if responded is None else due
-                    cp_rows.append((cid, choice(COMPLAINT_SUBJECTS), "Reported by the customer; see the call notes.",
+                    cp_rows.append((cid, choice(words.complaint_subjects), words.complaint_description,
                                     choice(COMPLAINT_CHANNELS), received, choice(COMPLAINT_TYPES),
-                                    "major" if rand() < 0.1 else "general", urgency, status, owner, choice(DEPARTMENTS),
-                                    choice(SOLUTIONS) if status == "closed" else None,
+                                    "major" if rand() < 0.1 else "general", urgency, status, owner, choice(words.departments),
+                                    choice(words.solutions) if status == "closed" else None,
                                     choices((2, 3, 4, 5), (1, 2, 4, 3))[0] if status == "closed" else None,
                                     due, done_at, respond_due, responded, next_due, 1, received,
                                     done_at or received))
@@ -562,11 +590,8 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                         part_rows.append((campaign_id, cid, response, answered, 1, stamp(invited),
                                           answered or stamp(invited)))
 
-                if rand() < 0.75:
-                    name = choice(zh_last) + choice(zh_first[gender])
-                else:
-                    name = f"{choice(en_first[gender])} {choice(en_last)}"
-                region = int(rand() * len(REGIONS_ZH))
+                name = name_format.format(last=choice(last_names), first=choice(first_names[gender]))
+                region = int(rand() * n_regions)
                 source = choice(SOURCES)
                 birthday = None if is_company else \
                     f"{1955 + int(rand() * 49)}-{1 + int(rand() * 12):02d}-{1 + int(rand() * 28):02d}"
@@ -578,12 +603,12 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
                     birthday,
                     f"+86{choice(MOBILE_PREFIXES)}{int(rand() * 10**8):08d}",
                     f"c{cid}.{int(rand() * 10**4)}@{choice(EMAIL_DOMAINS)}" if rand() < 0.8 else None,
-                    choice(addresses), REGIONS_ZH[region] if rand() < 0.7 else REGIONS_EN[region],
-                    choice(companies) if is_company or rand() < 0.3 else None,
-                    choice(POSITIONS) if is_company else None, choice(INDUSTRIES),
+                    choice(addresses[region]), regions[region],
+                    choice(companies[region]) if is_company or rand() < 0.3 else None,
+                    choice(words.positions) if is_company else None, choice(words.industries),
                     choice(COMPANY_SIZES) if is_company else None, source,
                     referrer,
-                    choice(TAGS), choice(CREDIT_RATINGS), owner, 1, created, created,
+                    choice(words.tags), choice(CREDIT_RATINGS), owner, 1, created, created,
                 ))
 
             conn = db.session.connection()
@@ -597,7 +622,7 @@ def seed(customers: int, seed_value: int = 2024, progress=print, rebuild_indexes
             _write(conn, "complaint", COMPLAINT_COLUMNS, cp_rows)
             _write(conn, "campaign_participant", PARTICIPANT_COLUMNS, part_rows)
             survey_rows = _survey_rows(survey_rng, cust_rows, tx_rows, _closed_complaints(complaints_before),
-                                       part_rows, stamp, now)
+                                       part_rows, stamp, now, words)
             _write(conn, "survey_response", SURVEY_COLUMNS, survey_rows)
             counts["surveys"] += len(survey_rows)
             _bump_sequences(Customer, Transaction)

@@ -1,6 +1,7 @@
 """The command line: first-run setup, accounts with no default passwords, built-in roles."""
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from crmadmin.auth.permissions import BUILTIN_ROLES
@@ -33,6 +34,17 @@ def test_bootstrap_creates_one_account_per_role_with_a_random_password_shown_onc
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Customer)) == 30  # reused, not doubled
     assert sign_in(app.test_client(), "clerk", passwords["clerk"]).status_code == 302
+
+
+@pytest.mark.parametrize("options, language", [((), re.compile(r"^[\u4e00-\u9fff]+$")),
+                                               (("--locale", "en"), re.compile(r"^[A-Za-z' .-]+$"))])
+def test_bootstrap_loads_the_demo_in_the_language_asked(app, options, language):
+    """Does the first run load a Chinese demo by default (what ./run.sh shows), and an English one with --locale en?"""
+    result = app.test_cli_runner().invoke(args=["crm", "bootstrap", "--demo-customers", "30", *options])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        names = db.session.scalars(select(Customer.name)).all()
+    assert len(names) == 30 and all(language.search(name) for name in names), names
 
 
 def test_create_user_refuses_a_weak_password(app):
