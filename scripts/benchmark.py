@@ -256,7 +256,7 @@ def raw_time(engine, statements, repeat: int) -> float:
     return statistics.median(times)
 
 
-def ensure_data(app, customers: int) -> int:
+def ensure_data(app, customers: int, locale: str = "en") -> int:
     with app.app_context():
         upgrade()
         sync_builtin_roles()
@@ -267,7 +267,7 @@ def ensure_data(app, customers: int) -> int:
         with app.app_context():
             print(f"Adding {customers - have:,} demo customers ...", flush=True)
             started = time.monotonic()
-            seed(customers - have, progress=lambda line: print(line, flush=True))
+            seed(customers - have, progress=lambda line: print(line, flush=True), locale=locale)
             print(f"... done in {time.monotonic() - started:.0f} s", flush=True)
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Customer))
@@ -367,6 +367,8 @@ def time_rules_change(app) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000, help="build the data set up to this many")
+    parser.add_argument("--locale", default="en", choices=("en", "zh_CN"),
+                        help="language of the demo data it adds (en: the searches below are English words)")
     parser.add_argument("--repeat", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first")
     parser.add_argument("--refresh", action="store_true", help="also time the full refresh (flask crm refresh-stats)")
@@ -378,7 +380,7 @@ def main() -> None:
     args = parser.parse_args()
 
     app = create_app(os.environ.get("CRM_CONFIG", "development"))
-    customers = ensure_data(app, args.customers)
+    customers = ensure_data(app, args.customers, args.locale)
     with app.app_context():
         engine = db.engine
         transactions = db.session.scalar(select(func.max(Transaction.id)))
