@@ -1,4 +1,4 @@
-"""Form widgets of our own: the permission grid administrators read a role by."""
+"""Form widgets of our own: the permission grid administrators read a role by, the date picker's text box."""
 from markupsafe import Markup, escape
 
 from ..auth.permissions import (ACTION_LABELS, ACTIONS, RESOURCE_ACTIONS, RESOURCE_LABELS, RESOURCES,
@@ -31,3 +31,30 @@ class PermissionGrid:
                         f"<td colspan='{len(ACTIONS) - 1}'></td></tr>")
         return Markup(f"<table class='table table-sm table-bordered permission-grid' id='{escape(field.id)}'>"
                       f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+class PickerInput:
+    """A text box the date picker (static/js/pickers.js) enhances: typing still works, and so does no script.
+
+    kind is "date" (YYYY-MM-DD) or "datetime" (YYYY-MM-DD HH:MM, in the viewer's local time): the formats the
+    fields that use it parse (admin/fields.py).
+    """
+
+    FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M"}
+    PLACEHOLDERS = {"date": "YYYY-MM-DD", "datetime": "YYYY-MM-DD HH:MM"}
+
+    def __init__(self, kind: str = "datetime"):
+        self.kind = kind
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("type", "text")
+        kwargs.setdefault("autocomplete", "off")
+        kwargs.setdefault("inputmode", "numeric")
+        kwargs.setdefault("placeholder", self.PLACEHOLDERS[self.kind])
+        kwargs["data-picker"] = self.kind
+        value = kwargs.pop("value", None)
+        if value is None:
+            value = field._value() if hasattr(field, "_value") else ""
+        attributes = " ".join(f'{escape(k)}="{escape(v)}"' for k, v in kwargs.items() if v is not None and v is not False)
+        return Markup(f'<input name="{escape(field.name)}" value="{escape(value)}" {attributes}>')
