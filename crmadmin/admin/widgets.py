@@ -1,5 +1,6 @@
 """Form widgets of our own: the permission grid administrators read a role by, the date picker's text box."""
 from markupsafe import Markup, escape
+from wtforms.widgets import html_params
 
 from ..auth.permissions import (ACTION_LABELS, ACTIONS, RESOURCE_ACTIONS, RESOURCE_LABELS, RESOURCES,
                                 SPECIAL_PERMISSIONS, perm)
@@ -53,8 +54,6 @@ class PickerInput:
         kwargs.setdefault("inputmode", "numeric")
         kwargs.setdefault("placeholder", self.PLACEHOLDERS[self.kind])
         kwargs["data-picker"] = self.kind
-        value = kwargs.pop("value", None)
-        if value is None:
-            value = field._value() if hasattr(field, "_value") else ""
-        attributes = " ".join(f'{escape(k)}="{escape(v)}"' for k, v in kwargs.items() if v is not None and v is not False)
-        return Markup(f'<input name="{escape(field.name)}" value="{escape(value)}" {attributes}>')
+        if "value" not in kwargs:
+            kwargs["value"] = field._value() if hasattr(field, "_value") else ""
+        return Markup(f"<input {html_params(name=field.name, **kwargs)}>")
