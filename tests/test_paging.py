@@ -135,15 +135,83 @@ def test_a_numbered_page_skips_the_rows_before_it_as_keys_alone(app, book, login
         assert paged.count("OFFSET") == 1 or paged.endswith(" OFFSET ?"), paged  # SQLite writes OFFSET 0 after LIMIT
 
 
-def test_a_page_number_past_the_counted_rows_reads_no_further(book, login_as, app, monkeypatch):
-    """Does a typed ?page=100000 stop at the counted rows, instead of an OFFSET over millions?"""
+EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def past_end(body: str) -> tuple[str, str] | None:
+    """The message a page number past the end is given, and the address it offers instead; None if there is none."""
+    found = re.search(r'class="alert alert-warning crm-past-end"[^>]*>\s*<p[^>]*>(.*?)</p>\s*'
+                      r'<a class="[^"]*crm-past-end-go" href="([^"]*)">', body, re.S)
+    return None if found is None else (html.unescape(found.group(1)), html.unescape(found.group(2)))
+
+
+def test_a_page_number_past_the_counted_rows_says_so_and_offers_the_last_counted_page(book, login_as, app,
+                                                                                       monkeypatch):
+    """A typed ?page= past a capped count (page 4,999 of "10,000+" customers): is the user told, in Chinese and in
+    English, that numbers reach only the last counted page, offered that page, and shown no rows under the number
+    asked for, without an OFFSET over the rows before it?"""
     monkeypatch.setitem(app.config, "CRM_COUNT_CAP", 30)
     client = login_as("administrator")
-    with offsets(app) as skipped:
-        response = client.get("/admin/customer/?page_size=20&page=100000")
-    assert response.status_code == 200
-    assert len(page_ids(response.get_data(as_text=True))) == 20  # the second page: 30 counted // 20 a page = 1
-    assert max(skipped) == 20
+    for headers, message in ((ZH, "第 4,999 页超出了已计数的 30+ 条记录：按页码最多只能到第 2 页，之后请用“下一页”继续浏览。"),
+                             (EN, "Page 4,999 is past the 30+ rows counted: pages by number reach page 2; from there, "
+                                  "“Next page” goes on through the rest of the list.")):
+        with offsets(app) as skipped:
+            response = client.get("/admin/customer/?page_size=20&page=4998", headers=headers)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        assert past_end(body)[0] == message
+        assert page_ids(body) == [] and "crm-page" not in body  # no rows, no "page 4,999" in a pager
+        assert max(skipped, default=0) == 0
+        last = client.get(past_end(body)[1], headers=headers).get_data(as_text=True)
+        assert page_ids(last) == page_ids(client.get("/admin/customer/?page_size=20&page=1").get_data(as_text=True))
+        assert len(page_ids(last)) == 20 and link(last, "next")  # the last counted page, and "next" goes on
+        assert len(page_ids(client.get(link(last, "next")).get_data(as_text=True))) == 7
+
+
+def test_a_page_number_past_the_end_of_an_exact_count_says_how_many_pages_there_are(book, login_as):
+    """47 customers, 20 a page: does ?page=6 say there are 3 pages and offer the third, in Chinese and in English,
+    showing no rows under page 6?"""
+    client = login_as("administrator")
+    for headers, message in ((ZH, "第 6 页不存在：列表共 3 页。"), (EN, "There is no page 6: the list has 3 pages.")):
+        response = client.get("/admin/customer/?page_size=20&page=5&sort=1", headers=headers)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        assert past_end(body)[0] == message
+        assert page_ids(body) == [] and "crm-page" not in body
+        offered = past_end(body)[1]
+        assert "sort=1" in offered
+        assert page_ids(client.get(offered).get_data(as_text=True)) == \
+            page_ids(client.get("/admin/customer/?page_size=20&page=2&sort=1").get_data(as_text=True))
+    assert past_end(client.get("/admin/customer/?page_size=20&page=2").get_data(as_text=True)) is None
+
+
+def test_a_page_number_past_the_end_of_a_list_not_counted_says_so(app, login_as, monkeypatch):
+    """The work lists do not count their rows: does a page past their end, or past the pages a number reaches, say
+    so and offer the first (or the last reachable) page, rather than an empty page under the number asked for?"""
+    with app.app_context():
+        for _ in range(25):
+            factories.transaction(factories.customer(), amount=Decimal("500.00"))
+    client = login_as("administrator")
+    body = client.get("/admin/tiers/?page_size=20&page=2", headers=ZH).get_data(as_text=True)
+    assert past_end(body) is not None and past_end(body)[0] == "第 3 页不存在：列表在此之前已结束。"
+    assert page_ids(client.get(past_end(body)[1]).get_data(as_text=True)) == \
+        page_ids(client.get("/admin/tiers/?page_size=20").get_data(as_text=True))
+    monkeypatch.setitem(app.config, "CRM_COUNT_CAP", 30)
+    body = client.get("/admin/tiers/?page_size=20&page=9", headers=EN).get_data(as_text=True)
+    assert past_end(body)[0] == ("There is no page 10 by number: pages by number reach page 2; from there, “Next page” "
+                                 "goes on through the rest of the list.")
+    assert "page=1" in past_end(body)[1]
+
+
+def test_a_negative_page_number_shows_the_first_page(book, login_as):
+    """Does ?page=-1 show page 1 rather than an error (PostgreSQL refuses a negative OFFSET)?"""
+    client = login_as("administrator")
+    expected = page_ids(client.get("/admin/customer/?page_size=20").get_data(as_text=True))
+    for path in ("/admin/customer/", "/admin/user/", "/admin/auditentry/"):
+        response = client.get(f"{path}?page_size=20&page=-1")
+        assert response.status_code == 200, path
+    assert page_ids(client.get("/admin/customer/?page_size=20&page=-1").get_data(as_text=True)) == expected
 
 
 def test_a_cursor_that_was_tampered_with_starts_from_the_top(book, login_as):

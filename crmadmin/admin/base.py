@@ -10,7 +10,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
-from sqlalchemy import func
+from sqlalchemy import false, func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
@@ -23,6 +23,7 @@ from ..extensions import db
 from ..outages import is_outage
 from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .counting import CappedCountQuery
+from .filter_values import INT64, accepts
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
@@ -323,6 +324,25 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             kwargs["row_html"] = rows_writer(self, kwargs)
         return super().render(template, **kwargs)
 
+    def _get_list_filter_args(self):
+        """Flask-Admin's filters from the query string, less those whose value their column cannot take
+        (admin/filter_values.py): each is ignored and named in a message, never sent to the database (a 500)."""
+        filters = super()._get_list_filter_args()
+        if not filters:
+            return filters
+        kept = []
+        for index, name, value in filters:
+            if accepts(self._filters[index], value):
+                kept.append((index, name, value))
+            else:
+                flash(self.get_invalid_value_msg(value, self._filters[index]), "error")
+        return kept
+
+    def get_invalid_value_msg(self, value, filter) -> str:
+        """The filter by its label and operation, as the filter bar shows it; not the value, which may be any length."""
+        return _("The value of the filter “%(filter)s” is not valid and was ignored.",
+                 filter=f"{filter.name} {filter.operation()}")
+
     def _get_filter_groups(self):
         """Flask-Admin translates every filter's label and operation on every list page; they change only with the
         language, so each language's are kept."""
@@ -337,7 +357,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         query = restrict(query, self.model, self.scope, self.permission)
         customer_id = request.args.get("customer_id", type=int)
         if customer_id is not None and hasattr(self.model, "customer_id"):
-            query = query.filter(self.model.customer_id == customer_id)
+            # an id no column can hold is no customer's (the database would refuse to compare with it)
+            query = query.filter(self.model.customer_id == customer_id if customer_id in INT64 else false())
         return query
 
     def get_query(self):

@@ -37,6 +37,13 @@ class CappedCountQuery(Query):
         answer it (the planner kept from the table for the count, and from estimating its patterns), in place of
         crm_count_search; crm_count_gathers, the list's key: the count gathers the matches' keys, and when it ends
         under the cap the list's page looks those rows up (`ListState.only`)."""
+        counted = self._capped()
+        state = g.get("crm_list") if has_request_context() else None
+        if state is not None:  # a typed page number is weighed against it (`KeysetPaging._apply_pagination`)
+            state.counted = counted
+        return counted
+
+    def _capped(self):
         cap = count_cap()
         options = self.get_execution_options()
         query, among = self, options.get("crm_count_first_among")

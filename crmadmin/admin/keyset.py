@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from flask import g, request
+from flask_babel import format_decimal, gettext as _, ngettext
 from sqlalchemy import and_, desc, false, literal, or_, tuple_
 
 from .counting import count_cap
@@ -52,6 +53,15 @@ class ListState:
     more: bool = False
     only: object = None  # the rows a search's count found, all of them (`CappedCountQuery`): the page looks them up
     matching: object = None  # else the search's condition, held back from the page's query while its count ran
+    counted: int | None = None  # the list's total as `CappedCountQuery` counted it (an `AtLeast` past the cap)
+    last: int | None = None  # a typed page number past the list's end: the last page a number reaches, if known
+
+    def last_page(self, size: int) -> int:
+        """The last page a number reaches: the one holding the last counted row (past the cap: the row just past it);
+        a list that is not counted, as far as the cap."""
+        if self.counted is None:
+            return count_cap() // size
+        return max(int(self.counted) - 1, 0) // size
 
 
 def encode(values: list) -> str:
@@ -147,6 +157,28 @@ def pager(state: ListState, rows: list, page: int, count, page_size: int, page_u
             "next": past(rows[-1], "after", page + 1) if has_next else None}
 
 
+def past_end(state: ListState, count, page_url) -> dict:
+    """What a typed page number past the list's end is told, and the page to go to instead: the last one a number
+    reaches (its "next" goes on past a capped count), or the first when a list not counted ended before it."""
+    asked = format_decimal(state.page + 1)
+    if state.last < 0:
+        return {"text": _("There is no page %(page)s: the list ends before it.", page=asked),
+                "link": _("Go to the first page"), "url": page_url(0)}
+    last = format_decimal(state.last + 1)
+    link = {"link": _("Go to page %(page)s", page=last), "url": page_url(state.last)}
+    if type(count) is int:  # an exact total
+        return {"text": ngettext("There is no page %(page)s: the list has %(pages)s page.",
+                                 "There is no page %(page)s: the list has %(pages)s pages.", state.last + 1,
+                                 page=asked, pages=last), **link}
+    if count is None:
+        text = _("There is no page %(page)s by number: pages by number reach page %(last)s; from there, “Next page” "
+                 "goes on through the rest of the list.", page=asked, last=last)
+    else:
+        text = _("Page %(page)s is past the %(count)s rows counted: pages by number reach page %(last)s; from there, "
+                 "“Next page” goes on through the rest of the list.", page=asked, count=str(count), last=last)
+    return {"text": text, **link}
+
+
 class KeysetPaging:
     """The list view's side of keyset paging: records the sort keys, filters past the cursor, builds the pager."""
 
@@ -165,12 +197,13 @@ class KeysetPaging:
                                        paging=bool(execute and size))
         if state.cursor:
             page = None
-        elif state.paging:  # a typed ?page= beyond the counted rows would cost an OFFSET past them
-            page = min(page or 0, count_cap() // size)
-            state.page = page
+        elif state.paging:
+            page = state.page = max(page or 0, 0)
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
         if state.paging:
             rows = list(rows)
+            if state.page and not rows and state.last is None:  # a list not counted, ended before the page asked for
+                state.last = -1
             state.more = len(rows) > size
             rows = rows[:size]
             if state.cursor and state.cursor[0] == "before":
@@ -223,6 +256,10 @@ class KeysetPaging:
                 query = query.order_by(None).order_by(*(k.column if k.desc else desc(k.column) for k in state.keys))
         else:
             state.cursor = None  # none, or one from another sort: pages by number from the top
+            if page and page > state.last_page(size):
+                # past the counted rows: no OFFSET over them, and no other page's rows shown under this number
+                state.last = state.last_page(size)
+                return query.limit(0)
             if page:
                 return self._past_offset(query, page * size, size + 1)
         return query.limit(size + 1)
@@ -240,4 +277,6 @@ class KeysetPaging:
             page = state.page if state.page is not None else max(kwargs["page"] or 0, 0) if state.cursor else 0
             kwargs["pager"] = pager(state, kwargs["data"], page, kwargs["count"], kwargs["page_size"],
                                     kwargs["pager_url"])
+            kwargs["past_end"] = past_end(state, kwargs["count"], kwargs["pager_url"]) if state.last is not None \
+                else None
         return super().render(template, **kwargs)

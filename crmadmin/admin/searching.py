@@ -46,7 +46,7 @@ def apply_search(view, query, count_query, joins, count_joins, text: str):
             plain.append((column, path))
         else:
             indexed.setdefault(key, (column.table.name, []))[1].append(column.name)
-    terms = text.split()
+    terms = text.replace("\x00", " ").split()  # PostgreSQL text cannot hold a NUL: it separates words, as a space does
     in_catalogue = {}  # (word, column) -> its condition, for the words some catalogued value contains
     for term in terms:
         for column in catalogued:
