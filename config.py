@@ -62,6 +62,8 @@ class Config:
     # against trying one password on many names; while either is exceeded the password is not checked.
     CRM_LOGIN_FAILURES = os.environ.get("CRM_LOGIN_FAILURES", "10 per 15 minutes")
     CRM_LOGIN_FAILURES_PER_IP = os.environ.get("CRM_LOGIN_FAILURES_PER_IP", "50 per 15 minutes")
+    # the customer form's live check of a mobile or e-mail, per user: enough for typing, too few to walk the file
+    CRM_TAKEN_CHECKS = os.environ.get("CRM_TAKEN_CHECKS", "60 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"  # shared by every worker when on Redis
     # === CACHE: summaries over every customer (tier totals, dashboard), shared by workers on Redis ===
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"

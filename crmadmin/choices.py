@@ -177,6 +177,7 @@ AUDIT_ACTION = Choices(
     ("log_resealed", _l("Log re-sealed")),
     ("merge", _l("Merged customers")),
     ("merge_undone", _l("Merge undone")),
+    ("duplicate_saved", _l("Saved despite a duplicate mobile or e-mail")),
     ("import", _l("Imported a file")),
     ("import_undone", _l("Undid an import")),
 )

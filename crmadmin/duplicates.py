@@ -167,3 +167,13 @@ def _load(session: Session, groups: list[Group]) -> None:
                                                   .where(Customer.id.in_(ids)))}
     for group in groups:
         group.customers = [customers[i] for i in group.ids if i in customers]
+
+
+def holders(section: str, key: str, except_id: int | None = None) -> Select:
+    """The ids of the customers whose phone (or e-mail) key is `key`, but for the one being edited: a form's number
+    that another customer already has."""
+    column = EXACT[section]
+    stmt = select(MATCH.c.customer_id).where(column == key)
+    if except_id is not None:
+        stmt = stmt.where(MATCH.c.customer_id != except_id)
+    return stmt.order_by(MATCH.c.customer_id)

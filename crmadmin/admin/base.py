@@ -30,7 +30,7 @@ from .list_rows import rows_writer
 from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
-from . import uniqueness
+from . import limits, uniqueness
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,12 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         return super().is_action_allowed(name)
 
     # --- forms ----------------------------------------------------------------------------
+    def scaffold_form(self):
+        """Every text field of a column with a length gets that length as its one limit, maxlength and hint."""
+        form_class = super().scaffold_form()
+        limits.apply(form_class, self.model)
+        return form_class
+
     def get_edit_form(self):
         base = super().get_edit_form()
 

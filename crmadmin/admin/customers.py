@@ -1,21 +1,27 @@
 """The customer file screen, with the customer's whole history on the details page."""
-from flask import redirect, url_for
+from flask import abort, jsonify, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, NumberRange, Optional, ValidationError
 
 from .. import choices
+from ..audit import log_event
 from ..auth.permissions import ASSIGN_OWNERS, ERASE_PERSONAL_DATA, MERGE_CUSTOMERS
+from ..auth.throttle import taken_check
 from ..extensions import db
 from ..models import Customer, StandingChange
 from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
                        customer_interactions, customer_transactions)
+from . import limits, taken
 from .base import SecureModelView
 from .fields import CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, PhoneNumber, choice_settings
 from .labels import LABELS
+from .scope import restrict
+from .sections import ConfirmDuplicate, Hidden, Section
 from .standing_base import days_since_purchase, explain_stage, explain_tier
 
 HISTORY_ROWS = 20
@@ -62,9 +68,9 @@ class CustomerView(SecureModelView):
                     "follow_up_days")
     column_details_list = ("id",) + form_columns + ("created_at", "updated_at")
     form_args = {
-        "name": {"validators": [DataRequired(), Length(max=120)]},
+        "name": {"validators": [DataRequired()]},
         "mobile": {"validators": [PhoneNumber()]},
-        "email": {"validators": [EmptyToNone(), Optional(), Email(), Length(max=254)]},
+        "email": {"validators": [EmptyToNone(), Optional(), Email()]},
         "birthday": {"validators": [Optional(), NotInFuture()]},
         "follow_up_days": {"validators": [Optional(), NumberRange(min=1, max=365)]},
         "address": {"validators": [EmptyToNone()]},
@@ -73,6 +79,17 @@ class CustomerView(SecureModelView):
         "industry": {"validators": [EmptyToNone()]},
     }
     form_ajax_refs = {"owner": USER_LOOKUP, "referred_by": CUSTOMER_LOOKUP}
+    # the customer file's parts as the handbooks name them (DOMAIN.md), instead of one long column
+    form_rules = [
+        Section(_l("Identity"), ("name", "kind", "gender", "birthday")),
+        Section(_l("Contact"), ("mobile", "email", ConfirmDuplicate(), "address", "region")),
+        Section(_l("Company details"), ("company_name", "position", "industry", "company_size")),
+        Section(_l("Preferences and notes"), ("preferences", "interests", "needs", "notes", "tags")),
+        Section(_l("Source and ownership"), ("source", "referred_by", "owner", "credit_rating", "follow_up_days")),
+        Hidden("row_version"),
+    ]
+    create_template = "admin/customer_create.html"
+    edit_template = "admin/customer_edit.html"
     details_template = "admin/customer_details.html"
 
     # --- owners: only those who may assign owners choose one; a clerk's new customer is their own ---
@@ -94,6 +111,50 @@ class CustomerView(SecureModelView):
     def on_model_change(self, form, model, is_created):
         if is_created and not self._may_assign():
             model.owner_id = current_user.id
+        confirmed = getattr(form, "crm_confirmed", None)
+        if confirmed:
+            db.session.flush()  # a new customer's id, for the log
+            log_event(db.session, "duplicate_saved", model, {
+                "keys": [c.section for c in confirmed], "customers": [c.customer_id for c in confirmed]})
+
+    # --- a mobile or e-mail another customer has: said before saving; saved only as a second step by those who may ---
+    def validate_form(self, form):
+        valid = super().validate_form(form)
+        if request.method != "POST":
+            return valid
+        values = {name: form[name].data for name in taken.KEYS if name in form and not form[name].errors}
+        editing = getattr(form, "crm_editing", None)
+        clashes = taken.find(values, editing.id if editing is not None else None)
+        if not clashes:
+            return valid
+        may = taken.may_save_duplicates()
+        signature = taken.signature(clashes)
+        if may and request.form.get(taken.CONFIRM) == signature:
+            form.crm_confirmed = clashes
+            return valid
+        for clash in clashes:
+            form[clash.field].errors = [*form[clash.field].errors, taken.explain(clash, may)]
+        form.crm_confirm = signature if may else None
+        return False
+
+    @expose("/taken/", methods=["POST"])
+    @taken_check
+    def taken_view(self):
+        """The form's live check while typing: for each of mobile and e-mail sent, whether another customer has it,
+        in the words the save would use (link or owner, never the customer's data). CSRF-checked like every POST."""
+        if not (self.can_create or self.can_edit):
+            abort(403)
+        editing = request.form.get("id", type=int)
+        if editing is not None and not restrict(db.session.query(Customer.id), Customer, "owner", "customers") \
+                .filter(Customer.id == editing).count():
+            editing = None  # a customer the user cannot see is no exception to the check
+        values = {name: request.form.get(name, "")[:limits.column_lengths(Customer)[name]]
+                  for name in taken.KEYS if name in request.form}
+        clashes = {c.field: c for c in taken.find(values, editing)}
+        may = taken.may_save_duplicates()
+        return jsonify({name: {"taken": name in clashes,
+                               "message": str(taken.explain(clashes[name], may, saving=False)) if name in clashes else ""}
+                        for name in values})
 
     def get_query(self):
         """The standing columns are shown and exported with each row: load them in the same statement."""

@@ -34,6 +34,10 @@ ASSIGN_COMPLAINTS = "complaints.assign"
 SUPERVISE_COMPLAINTS = "complaints.supervise"
 IMPORT_RECORDS = "records.import"
 MERGE_CUSTOMERS = "customers.merge"
+# Saving a customer whose mobile or e-mail another customer has is the other side of merging duplicates: the same
+# judgement (are these two files one person?) by the same people (supervisors, administrators). Clerks, who see only
+# their own customers, cannot weigh a file they cannot open; a right of its own would need every custom role changed.
+SAVE_DUPLICATE_CUSTOMERS = MERGE_CUSTOMERS
 ERASE_PERSONAL_DATA = "customers.erase"
 # Undoing from the operation log reverts anyone's change: its own right, not implied by the record rights.
 # An import's or a merge's undo on its own screen stays with records.import / customers.merge.
@@ -43,7 +47,8 @@ SPECIAL_PERMISSIONS = {
     ASSIGN_COMPLAINTS: _l("Assign complaints to a responsible person"),
     SUPERVISE_COMPLAINTS: _l("Close, reject or downgrade major complaints; reopen complaints"),
     IMPORT_RECORDS: _l("Import customers, transactions and interactions from files, and undo an import"),
-    MERGE_CUSTOMERS: _l("Merge duplicate customers, and undo a merge"),
+    MERGE_CUSTOMERS: _l("Merge duplicate customers, undo a merge, and save a customer whose mobile or e-mail "
+                         "another customer has"),
     ERASE_PERSONAL_DATA: _l("Erase a customer's personal data on their request"),
     UNDO_CHANGES: _l("Undo anyone's change from the operation log: a change, a deleted record or a whole batch"),
 }

@@ -78,3 +78,7 @@ sign_in_per_address = limiter.limit(_failures_per_address, key_func=_address, me
 # A stolen session must not become a way to guess the owner's password either.
 password_change = limiter.limit(_failures_per_name, key_func=_signed_in_user, methods=["POST"],
                                 deduct_when=_wrong_password, on_breach=_password_change_refused)
+
+# The customer form's live check of a mobile or e-mail (admin/customers.py): CRM_TAKEN_CHECKS per user.
+taken_check = limiter.limit(lambda: current_app.config["CRM_TAKEN_CHECKS"], key_func=_signed_in_user,
+                            methods=["POST"])
