@@ -38,6 +38,13 @@ LABELS = {
     "customer": _l("Customer"),
     "customer.name": _l("Customer"),
     "customer_id": _l("Customer ID"),
+    # fields of a related record, as list filters and search name them ("customer.region", not customer / Region)
+    "customer.mobile": _l("Customer's mobile phone"),
+    "customer.region": _l("Customer's region"),
+    "customer.industry": _l("Customer's industry"),
+    "customer.owner.username": _l("Customer's owner"),
+    "customer.standing.tier": _l("Value tier"),
+    "roles.name": _l("Role"),
     "product": _l("Product"),
     "quantity": _l("Quantity"),
     "amount": _l("Amount"),
@@ -100,6 +107,19 @@ LABELS.update({
     "assignee_id": _l("Responsible person (ID)"),
     "password_hash": _l("Password"),
     "session_token": _l("Session key"),
+})
+
+# Personal data requests and complaint steps, as the operation log names their fields.
+LABELS.update({
+    "received_on": _l("Request received on"),
+    "reference": _l("Reference"),
+    "fields": _l("Fields"),
+    "performed_by_id": _l("Carried out by (ID)"),
+    "performed_at": _l("Carried out at"),
+    "batch_id": _l("Batch"),
+    "move": _l("Step"),
+    "from_status": _l("From status"),
+    "to_status": _l("To status"),
 })
 
 # Survey responses, as the operation log names their fields.
