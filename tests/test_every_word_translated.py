@@ -19,7 +19,7 @@ from crmadmin.auth.permissions import ALL_PERMISSIONS
 
 from crmadmin.choices import Choices
 from crmadmin.extensions import db
-from crmadmin.models import PersonalDataRequest, User
+from crmadmin.models import AuditEntry, PersonalDataRequest, User
 from tests import factories
 
 ROLES = ("administrator", "supervisor", "clerk", "auditor")
@@ -224,32 +224,63 @@ def pages_of(app, client) -> dict[str, str]:
     return pages
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_no_page_shows_the_same_words_in_chinese_and_in_english(app, role):
-    """As each built-in role, is every word of every page translated (zh_CN vs English), apart from data?"""
+def signed_in(app, username: str):
     from tests.conftest import sign_in
 
-    usernames = make_rows(app)
-    with app.app_context():
-        username = db.session.scalar(select(User.username).join(User.roles).where(
-            User.username.in_(usernames)).where(User.username.like(f"{role}%")))
     client = app.test_client()
     assert sign_in(client, username).status_code == 302
+    return client
 
-    pages = pages_of(app, client)
-    assert len(pages) > 5, sorted(pages)
-    data = data_strings(app)  # after the crawl: signing in and the pages wrote to the operation log
+
+def findings_on(app, client, pages: dict[str, str]) -> str | None:
+    """Render each page (address -> its English rendering) in Chinese too; the untranslated texts listed by page."""
+    data = data_strings(app)  # after the pages were opened: signing in and the pages wrote to the operation log
     exempt = words_of_flask_admins_base(app)
     findings = defaultdict(set)
     for url, english in pages.items():
-        chinese = client.get(url, headers=ZH).get_data(as_text=True)
-        in_chinese = visible_text(chinese)
+        in_chinese = visible_text(client.get(url, headers=ZH).get_data(as_text=True))
         for text in visible_text(english).keys() & in_chinese.keys():
-            if text in exempt:
-                continue
-            if untranslated(text, data) and untranslated(in_chinese[text], data):
+            if text not in exempt and untranslated(text, data) and untranslated(in_chinese[text], data):
                 findings[url].add(text if in_chinese[text] == text else f"{text}  (in {in_chinese[text]!r})")
+    if not findings:
+        return None
     report = "\n".join(f"{url}\n" + "\n".join(f"    {text!r}" for text in sorted(texts))
                        for url, texts in sorted(findings.items()))
     total = sum(len(texts) for texts in findings.values())
-    assert not findings, f"{total} untranslated string(s) on {len(findings)} of {len(pages)} pages:\n{report}"
+    return f"{total} untranslated string(s) on {len(findings)} of {len(pages)} pages:\n{report}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_shows_the_same_words_in_chinese_and_in_english(app, role):
+    """As each built-in role, is every word of every page translated (zh_CN vs English), apart from data?"""
+    usernames = make_rows(app)
+    client = signed_in(app, next(name for name in usernames if name.startswith(role)))
+    pages = pages_of(app, client)
+    assert len(pages) > 5, sorted(pages)
+    report = findings_on(app, client, pages)
+    assert report is None, report
+
+
+def test_every_kind_of_log_entry_reads_in_the_readers_language(app):
+    """Are the operation log's entries of each kind (a refusal, an export, a sign-in, a complaint's step, a role, a
+    personal data request) translated on their details pages, their details' names and stored codes included?"""
+    usernames = make_rows(app)
+    clerk = signed_in(app, next(name for name in usernames if name.startswith("clerk")))
+    assert clerk.get("/admin/user/", headers=EN).status_code == 403  # a refusal: method, address, screen
+    admin = signed_in(app, next(name for name in usernames if name.startswith("administrator")))
+    assert admin.get("/admin/customer/export/csv/", headers=EN).status_code == 200  # an export: screen, format, rows
+    with app.app_context():
+        entries = db.session.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.record_type)).all()
+    first = {}
+    for entry_id, action, record_type in entries:
+        first.setdefault((action, record_type), entry_id)
+    assert {("refused", None), ("export", None), ("sign_in", "user"), ("create", "complaint_step"),
+            ("create", "role"), ("create", "personal_data_request")} <= first.keys(), sorted(first, key=str)
+    pages = {}
+    for entry_id in first.values():
+        url = f"/admin/auditentry/details/?id={entry_id}"
+        response = admin.get(url, headers=EN)
+        assert response.status_code == 200, url
+        pages[url] = response.get_data(as_text=True)
+    report = findings_on(app, admin, pages)
+    assert report is None, report

@@ -12,7 +12,7 @@ from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
 from ..extensions import db
 from ..models import AuditEntry
 from ..queries import own_customer_entries, record_history
-from .labels import LABELS
+from .labels import DETAIL_LABELS, LABELS
 
 HISTORY_ROWS = 50
 LOG_ENDPOINT = "auditentry"
@@ -85,6 +85,35 @@ FIELD_LABELS = {("survey_response", "kind"): _l("Survey type"), ("personal_data_
                 ("personal_data_request", "note"): _l("Note"), ("complaint_step", "note"): _l("Note"),
                 ("complaint_step", "actor_id"): _l("Made by (ID)"), ("complaint_step", "at"): _l("Time"),
                 ("complaint_step", "complaint_id"): _l("Complaint ID")}
+
+
+def _screens() -> dict:
+    """endpoint ("customer.create_view" or "customer") -> the screen's name, for the log's refusals and exports."""
+    from flask_admin.helpers import get_current_view
+
+    view = get_current_view()
+    return {v.endpoint: str(v.name) for v in view.admin._views} if view is not None else {}
+
+
+def _import_kinds() -> dict:
+    from ..imports.mapping import KIND_LABELS  # not at the top: crmadmin.imports reads labels from this package
+
+    return KIND_LABELS
+
+
+class Screen:
+    @staticmethod
+    def label(value):
+        return _screens().get(str(value).split(".")[0], value)
+
+
+# an event's detail -> how its stored value reads
+DETAIL_VALUES = {
+    "endpoint": Screen, "screen": Screen, "kind": Lookup(_import_kinds), "fields": FieldNames,
+    "what": Lookup(lambda: {"demo data": _("Demo data"), "campaign targets": _("Campaign targets")}),
+    "mode": Lookup(lambda: {"create": _("Create only"), "update": _("Create and update")}),
+    "format": Lookup(lambda: {"csv": "CSV", "xlsx": "Excel (XLSX)"}),
+}
 STEP_LABEL = re.compile(r"^#(\d+) (\w+) → (\w+)$")  # ComplaintStep.__str__, stored as the entry's record label
 
 
@@ -175,7 +204,8 @@ def readable_changes(entry: AuditEntry) -> dict:
             fields.append({"name": name, "label": str(label), "before": _cell(before, choice),
                            "after": _cell(after, choice)})
         return {"fields": fields, "details": []}
-    return {"fields": [], "details": [{"name": name, "label": str(LABELS.get(name, name)), "value": _cell(value)}
+    return {"fields": [], "details": [{"name": name, "label": str(DETAIL_LABELS.get(name) or LABELS.get(name, name)),
+                                       "value": _cell(value, DETAIL_VALUES.get(name))}
                                       for name, value in sorted(data.items())]}
 
 

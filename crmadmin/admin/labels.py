@@ -131,6 +131,45 @@ LABELS.update({
     "entered_by_id": _l("Entered by (ID)"),
 })
 
+# What the operation log keeps with an event that changed no record (a refusal, an export, an import, a merge).
+DETAIL_LABELS = {
+    "method": _l("Request method"),
+    "path": _l("Page address"),
+    "endpoint": _l("Screen"),
+    "screen": _l("Screen"),
+    "query": _l("Query parameters"),
+    "filters": _l("Filters"),
+    "rows": _l("Rows"),
+    "format": _l("File format"),
+    "username": _l("User name"),
+    "limit": _l("Limit"),
+    "what": _l("What"),
+    "criteria": _l("Criteria"),
+    "own_customers_of": _l("Own customers of (user ID)"),
+    "survivor": _l("Kept customer (ID)"),
+    "merged": _l("Merged customers (IDs)"),
+    "chosen": _l("Values chosen"),
+    "moved": _l("Records moved"),
+    "dropped_participations": _l("Campaign participations dropped"),
+    "import": _l("Import (ID)"),
+    "kind": _l("Kind"),
+    "file": _l("File"),
+    "mode": _l("Mode"),
+    "valid_only": _l("Valid rows only"),
+    "created": _l("Created"),
+    "updated": _l("Updated"),
+    "skipped": _l("Unchanged"),
+    "rejected": _l("Rejected"),
+    "batch": _l("Batch"),
+    "changes": _l("Changes"),
+    "seed": _l("Random seed"),
+    "fields": _l("Fields"),
+    "records": _l("Records"),
+    "log_entries": _l("Operation log entries"),
+    "import_files": _l("Import files"),
+    "request": _l("Personal data request (ID)"),
+}
+
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.
 AUDIT_LABELS = {
     **LABELS,
