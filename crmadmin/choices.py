@@ -160,6 +160,14 @@ SURVEY_KIND = Choices(
     ("nps", _l("NPS (0–10)")),
     ("csat", _l("CSAT (1–5)")),
 )
+# the built-in roles' stored names (crmadmin/auth/permissions.py BUILTIN_ROLES), shown by these words; others as named
+BUILTIN_ROLE = Choices(
+    "builtin_role",
+    ("administrator", _l("Administrator")),
+    ("supervisor", _l("Supervisor")),
+    ("clerk", _l("Clerk")),
+    ("auditor", _l("Auditor")),
+)
 # --- the operation log ------------------------------------------------------------------
 AUDIT_ACTION = Choices(
     "audit_action",
@@ -197,5 +205,6 @@ RECORD_TYPE = Choices(  # table names, as the operation log stores them
     ("survey_response", _l("Survey response")),
     ("personal_data_request", _l("Personal data request")),
 )
+LANGUAGE = Choices("language", ("en", "English"), ("zh_CN", "简体中文"))  # each named in itself, as the switch does
 PERSONAL_DATA_REQUEST = Choices(
     "personal_data_request_kind", ("correction", _l("Correction")), ("erasure", _l("Erasure")))

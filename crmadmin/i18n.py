@@ -57,10 +57,20 @@ def remember_per_request(domain: Domain) -> None:
     domain.get_translations = get_translations
 
 
+def words_over_flask_admins(domain: Domain, directory: str) -> None:
+    """Flask-Admin's own catalogue (domain "admin") is read first and ours ("messages") merged over it: the zh_Hans_CN
+    admin.mo in its wheel misses "Failed to save record." and "Failed to create record.", and its templates ask for
+    strings no catalogue of its holds ("20 items"); those are in ours (crmadmin/admin/flask_admin_words.py)."""
+    if directory not in domain._translation_directories:
+        domain._translation_directories = [*domain._translation_directories, directory]
+        domain.domain = ["admin"] * (len(domain._translation_directories) - 1) + ["messages"]
+
+
 def init_app(app: Flask) -> None:
     from flask_admin import babel as admin_babel
 
     babel.init_app(app, locale_selector=select_locale)
+    words_over_flask_admins(admin_babel.domain, app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")[0])
     with app.app_context():  # the default domain is made from the app's settings
         domains = (babel.domain_instance, admin_babel.domain, admin_babel.wtforms_domain)
     for domain in domains:

@@ -233,3 +233,27 @@ def test_an_unknown_language_is_refused(client):
         "language": "fr", "next": "/login", "csrf_token": csrf_token(page.get_data(as_text=True))})
     assert response.status_code == 400
     assert "Sign in" in client.get("/login", headers=EN).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers, shown, hidden", [(ZH, "保存记录失败。", "Failed to save record."),
+                                                    (EN, "Failed to save record.", "保存记录失败。")])
+def test_flask_admins_own_failure_message_speaks_the_readers_language(app, login_as, snapshot, headers, shown, hidden):
+    """Does an edit that fails validation say Flask-Admin's "Failed to save record." in the reader's language (its
+    wheel's zh catalogue lacks it), and save nothing?"""
+    from tests import factories
+
+    client = login_as("administrator")
+    with app.app_context():
+        customer = factories.customer()
+    form = client.get(f"/admin/customer/edit/?id={customer.id}", headers=headers).get_data(as_text=True)
+    before = snapshot()
+    page = client.post(f"/admin/customer/edit/?id={customer.id}", headers=headers,
+                       data={"csrf_token": csrf_token(form), "name": ""}).get_data(as_text=True)
+    assert shown in page and hidden not in page
+    assert snapshot() == before
+
+
+def test_the_page_size_menu_speaks_chinese(login_as):
+    """Does the page size menu of a list read 每页 20 条 for a Chinese browser, not "20 items"?"""
+    page = login_as("clerk").get("/admin/customer/", headers=ZH).get_data(as_text=True)
+    assert "每页 50 条" in page and "50 items" not in page and "项目" not in page

@@ -1,4 +1,5 @@
 """Screens for staff accounts and roles: who may sign in, and what each role may do."""
+from flask import request
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from wtforms import PasswordField, SelectMultipleField
@@ -6,6 +7,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from ..auth.passwords import hash_password, policy_problems
 from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
+from ..choices import BUILTIN_ROLE, LANGUAGE
 from .base import SecureModelView
 from .fields import EmptyToNone
 from .labels import LABELS
@@ -17,6 +19,15 @@ def builtin_description(role) -> str:
     if role.builtin and role.name in BUILTIN_ROLES:
         return str(BUILTIN_ROLES[role.name][0])
     return role.description or ""
+
+
+def role_label(role) -> str:
+    """A built-in role by its name in the reader's language (the stored name stays the same); others as named."""
+    return str(BUILTIN_ROLE.label(role.name)) if role.builtin else role.name
+
+
+def _role_labels(view, context, model, name) -> str:
+    return ", ".join(role_label(role) for role in model.roles)
 
 
 def permission_labels(granted) -> list[str]:
@@ -35,7 +46,7 @@ class UserView(SecureModelView):
     column_sortable_list = ("id", "username", "display_name", "active", "last_login_at")
     column_default_sort = ("username", False)
     form_columns = ("username", "display_name", "email", "roles", "active", "locale", "new_password")
-    form_choices = {"locale": [("en", "English"), ("zh_CN", "简体中文")]}
+    form_choices = {"locale": LANGUAGE.form_choices()}
     form_extra_fields = {
         "new_password": PasswordField(_l("New password"), description=_l(
             "At least 12 characters, unlike the user's names and e-mail address, not a common password and not a "
@@ -46,7 +57,10 @@ class UserView(SecureModelView):
                                     Regexp(r"^[\w.@+-]+$", message=_l("Use letters, digits and . @ + - _ only."))]},
         "email": {"validators": [EmptyToNone(), Optional(), Email()]},
         "locale": {"validators": [EmptyToNone()]},
+        "roles": {"get_label": role_label},
     }
+    column_formatters = {"roles": _role_labels}
+    column_formatters_detail = {"roles": _role_labels, "locale": lambda v, c, m, n: LANGUAGE.label(m.locale)}
 
     @property
     def can_delete(self):
@@ -80,14 +94,21 @@ class RoleView(SecureModelView):
     column_searchable_list = ("name",)
     column_sortable_list = ("id", "name", "builtin")
     column_default_sort = ("name", False)
-    column_formatters = {"description": lambda v, c, m, n: builtin_description(m)}
-    column_formatters_detail = {"description": lambda v, c, m, n: builtin_description(m),
+    column_formatters = {"name": lambda v, c, m, n: role_label(m), "description": lambda v, c, m, n: builtin_description(m)}
+    column_formatters_detail = {"name": lambda v, c, m, n: role_label(m),
+                                "description": lambda v, c, m, n: builtin_description(m),
                                 "permissions": lambda v, c, m, n: "; ".join(permission_labels(m.permissions))}
     form_columns = ("name", "description", "own_customers_only", "permissions")
     form_extra_fields = {
         "permissions": SelectMultipleField(_l("Permissions"), choices=permission_choices, widget=PermissionGrid()),
     }
     form_args = {"name": {"validators": [DataRequired(), Length(max=64)]}}
+
+    def on_form_prefill(self, form, id):
+        """A built-in role's form shows its description in the reader's language, as its list and page do."""
+        role = self.get_one(id)
+        if request.method == "GET" and role.builtin and role.name in BUILTIN_ROLES:
+            form.description.data = builtin_description(role)
 
     def on_model_delete(self, model):
         if model.builtin:

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import AuditEntry
 from .base import SecureModelView
 from .filter_links import filtered_url
-from .history import log_restriction, readable_changes, record_url
+from .history import actor_label, log_restriction, readable_changes, record_label, record_url
 from .labels import AUDIT_LABELS
 
 # record type (table) -> the permission resource that governs it
@@ -44,7 +44,7 @@ def _label_of(enum):
 
 
 def _record(view, context, model, name):
-    label = model.record_label or (f"#{model.record_id}" if model.record_id else "")
+    label = record_label(model)
     url = None if model.action == "delete" else record_url(view.admin, model.record_type, model.record_id)
     return Markup('<a href="{}">{}</a>').format(url, label) if url else label
 
@@ -58,7 +58,7 @@ def _batch(short: bool):
 
 
 def _actor(view, context, model, name):
-    return Markup('<a href="{}">{}</a>').format(view.filter_url(actor=model.actor), model.actor)
+    return Markup('<a href="{}">{}</a>').format(view.filter_url(actor=model.actor), actor_label(model))
 
 
 class AuditLogView(SecureModelView):

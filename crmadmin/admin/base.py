@@ -10,6 +10,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import false, func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -49,6 +50,21 @@ def _minutes(view, value, name) -> str:
 
 def _seconds(view, value, name) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def yes_no(value) -> str:
+    return _("Yes") if value else _("No")
+
+
+def _bool_icon(view, value, name) -> Markup:
+    """Flask-Admin's check icon, titled with the column's label and 是/否 rather than `active: true`."""
+    icon = "fa-check-circle" if value else "fa-minus-circle"
+    title = _("%(field)s: %(value)s", field=view.get_column_name(name), value=yes_no(value))
+    return Markup('<span class="fa {}" title="{}"></span>').format(icon, title)
+
+
+def _bool_word(view, value, name) -> str:
+    return yes_no(value)
 
 
 def _readable(value) -> str:
@@ -107,8 +123,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     export_batch_rows = 1000
     export_xlsx_max_rows = XLSX_MAX_ROWS  # a worksheet's rows: a longer list is refused as XLSX, offered as CSV
     column_auto_select_related = True
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes, bool: _bool_icon}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds, bool: _bool_word}
     column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, datetime: _seconds}
     # a unique constraint's name -> what a clash with it means to the user (admin/uniqueness.py names the fields else)
     unique_messages: dict = {}

@@ -1,17 +1,18 @@
 """The operation log read by people: field-by-field changes, links to records, and each record's History section."""
 import json
+import re
 
 from flask import url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import false
 
 from .. import choices
-from ..auth.permissions import perm
+from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
 from ..extensions import db
 from ..models import AuditEntry
 from ..queries import own_customer_entries, record_history
-from .labels import LABELS
+from .labels import DETAIL_LABELS, LABELS
 
 HISTORY_ROWS = 50
 LOG_ENDPOINT = "auditentry"
@@ -40,8 +41,99 @@ FIELD_CHOICES = {
 }
 FIELD_CHOICES.update({("survey_response", "kind"): choices.SURVEY_KIND,
                       ("survey_response", "channel"): choices.CONTACT_CHANNEL})
+
+
+class FieldNames:
+    """A comma-separated list of field names ("mobile,email"), read as their labels."""
+
+    @staticmethod
+    def label(value):
+        return ", ".join(str(LABELS.get(name.strip(), name.strip())) for name in str(value).split(","))
+
+
+class Lookup:
+    """Stored values read through a table of labels made per request (labels in the reader's language)."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def label(self, value):
+        return self.labels().get(value, value)
+
+
+class BuiltinText:
+    """A built-in role's description as sync-roles stored it (the English text), read in the reader's language."""
+
+    @staticmethod
+    def label(value):
+        with force_locale("en"):
+            stored = {str(description) for description, _permissions, _own in BUILTIN_ROLES.values()}
+        return _(value) if value in stored else value
+
+
+FIELD_CHOICES.update({
+    ("role", "name"): choices.BUILTIN_ROLE, ("role", "description"): BuiltinText,
+    ("role", "permissions"): Lookup(lambda: dict(permission_choices())), ("user", "roles"): choices.BUILTIN_ROLE,
+    ("complaint_step", "move"): choices.COMPLAINT_MOVE, ("complaint_step", "from_status"): choices.COMPLAINT_STATUS,
+    ("complaint_step", "to_status"): choices.COMPLAINT_STATUS,
+    ("personal_data_request", "kind"): choices.PERSONAL_DATA_REQUEST,
+    ("personal_data_request", "channel"): choices.CONTACT_CHANNEL, ("personal_data_request", "fields"): FieldNames,
+    ("user", "locale"): choices.LANGUAGE,
+})
 # (record_type, field) -> the label where the shared one (LABELS) means something else for that record
-FIELD_LABELS = {("survey_response", "kind"): _l("Survey type")}
+FIELD_LABELS = {("survey_response", "kind"): _l("Survey type"), ("personal_data_request", "kind"): _l("Request"),
+                ("personal_data_request", "note"): _l("Note"), ("complaint_step", "note"): _l("Note"),
+                ("complaint_step", "actor_id"): _l("Made by (ID)"), ("complaint_step", "at"): _l("Time"),
+                ("complaint_step", "complaint_id"): _l("Complaint ID")}
+
+
+def _screens() -> dict:
+    """endpoint ("customer.create_view" or "customer") -> the screen's name, for the log's refusals and exports."""
+    from flask_admin.helpers import get_current_view
+
+    view = get_current_view()
+    return {v.endpoint: str(v.name) for v in view.admin._views} if view is not None else {}
+
+
+def _import_kinds() -> dict:
+    from ..imports.mapping import KIND_LABELS  # not at the top: crmadmin.imports reads labels from this package
+
+    return KIND_LABELS
+
+
+class Screen:
+    @staticmethod
+    def label(value):
+        return _screens().get(str(value).split(".")[0], value)
+
+
+# an event's detail -> how its stored value reads
+DETAIL_VALUES = {
+    "endpoint": Screen, "screen": Screen, "kind": Lookup(_import_kinds), "fields": FieldNames,
+    "what": Lookup(lambda: {"demo data": _("Demo data"), "campaign targets": _("Campaign targets")}),
+    "mode": Lookup(lambda: {"create": _("Create only"), "update": _("Create and update")}),
+    "format": Lookup(lambda: {"csv": "CSV", "xlsx": "Excel (XLSX)"}),
+}
+STEP_LABEL = re.compile(r"^#(\d+) (\w+) → (\w+)$")  # ComplaintStep.__str__, stored as the entry's record label
+
+
+def record_label(entry: AuditEntry) -> str:
+    """The record an entry is about, as stored, but a complaint step's move and state in the reader's words."""
+    label = entry.record_label or (f"#{entry.record_id}" if entry.record_id else "")
+    step = STEP_LABEL.match(label) if entry.record_type == "complaint_step" else None
+    if step:
+        complaint, move, status = step.groups()
+        return f"#{complaint} {choices.COMPLAINT_MOVE.label(move)} → {choices.COMPLAINT_STATUS.label(status)}"
+    if entry.record_type == "role":
+        return str(choices.BUILTIN_ROLE.label(label))
+    return label
+
+
+def actor_label(entry: AuditEntry) -> str:
+    """Who made the change: a user's name, or 系统 for the entries no user made (crmadmin/audit/context.py)."""
+    if entry.actor_id is None and entry.actor == "system":
+        return str(choices.AUDIT_SOURCE.label("system"))
+    return entry.actor
 
 
 # --- who may read what ---------------------------------------------------------------------
@@ -112,7 +204,8 @@ def readable_changes(entry: AuditEntry) -> dict:
             fields.append({"name": name, "label": str(label), "before": _cell(before, choice),
                            "after": _cell(after, choice)})
         return {"fields": fields, "details": []}
-    return {"fields": [], "details": [{"name": name, "label": str(LABELS.get(name, name)), "value": _cell(value)}
+    return {"fields": [], "details": [{"name": name, "label": str(DETAIL_LABELS.get(name) or LABELS.get(name, name)),
+                                       "value": _cell(value, DETAIL_VALUES.get(name))}
                                       for name, value in sorted(data.items())]}
 
 
@@ -129,6 +222,7 @@ def history_for(view, model) -> dict | None:
     if restriction is not None:
         stmt = stmt.where(restriction)
     entries = db.session.scalars(stmt.limit(HISTORY_ROWS + 1)).all()
-    return {"entries": [{"entry": e, "changes": readable_changes(e)} for e in entries[:HISTORY_ROWS]],
+    return {"entries": [{"entry": e, "actor": actor_label(e), "changes": readable_changes(e)}
+                        for e in entries[:HISTORY_ROWS]],
             "more": len(entries) > HISTORY_ROWS, "limit": HISTORY_ROWS,
             "all_url": log_url(view.admin, record_type=record_type, record_id=str(record_id))}

@@ -38,6 +38,13 @@ LABELS = {
     "customer": _l("Customer"),
     "customer.name": _l("Customer"),
     "customer_id": _l("Customer ID"),
+    # fields of a related record, as list filters and search name them ("customer.region", not customer / Region)
+    "customer.mobile": _l("Customer's mobile phone"),
+    "customer.region": _l("Customer's region"),
+    "customer.industry": _l("Customer's industry"),
+    "customer.owner.username": _l("Customer's owner"),
+    "customer.standing.tier": _l("Value tier"),
+    "roles.name": _l("Role"),
     "product": _l("Product"),
     "quantity": _l("Quantity"),
     "amount": _l("Amount"),
@@ -102,6 +109,19 @@ LABELS.update({
     "session_token": _l("Session key"),
 })
 
+# Personal data requests and complaint steps, as the operation log names their fields.
+LABELS.update({
+    "received_on": _l("Request received on"),
+    "reference": _l("Reference"),
+    "fields": _l("Fields"),
+    "performed_by_id": _l("Carried out by (ID)"),
+    "performed_at": _l("Carried out at"),
+    "batch_id": _l("Batch"),
+    "move": _l("Step"),
+    "from_status": _l("From status"),
+    "to_status": _l("To status"),
+})
+
 # Survey responses, as the operation log names their fields.
 LABELS.update({
     "score": _l("Score"),
@@ -110,6 +130,45 @@ LABELS.update({
     "complaint_id": _l("About complaint (ID)"),
     "entered_by_id": _l("Entered by (ID)"),
 })
+
+# What the operation log keeps with an event that changed no record (a refusal, an export, an import, a merge).
+DETAIL_LABELS = {
+    "method": _l("Request method"),
+    "path": _l("Page address"),
+    "endpoint": _l("Screen"),
+    "screen": _l("Screen"),
+    "query": _l("Query parameters"),
+    "filters": _l("Filters"),
+    "rows": _l("Rows"),
+    "format": _l("File format"),
+    "username": _l("User name"),
+    "limit": _l("Limit"),
+    "what": _l("What"),
+    "criteria": _l("Criteria"),
+    "own_customers_of": _l("Own customers of (user ID)"),
+    "survivor": _l("Kept customer (ID)"),
+    "merged": _l("Merged customers (IDs)"),
+    "chosen": _l("Values chosen"),
+    "moved": _l("Records moved"),
+    "dropped_participations": _l("Campaign participations dropped"),
+    "import": _l("Import (ID)"),
+    "kind": _l("Kind"),
+    "file": _l("File"),
+    "mode": _l("Mode"),
+    "valid_only": _l("Valid rows only"),
+    "created": _l("Created"),
+    "updated": _l("Updated"),
+    "skipped": _l("Unchanged"),
+    "rejected": _l("Rejected"),
+    "batch": _l("Batch"),
+    "changes": _l("Changes"),
+    "seed": _l("Random seed"),
+    "fields": _l("Fields"),
+    "records": _l("Records"),
+    "log_entries": _l("Operation log entries"),
+    "import_files": _l("Import files"),
+    "request": _l("Personal data request (ID)"),
+}
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.
 AUDIT_LABELS = {

@@ -17,6 +17,7 @@ from ..privacy import IDENTIFYING, correct, erase, personal_fields
 from ..search import escape_like
 from .base import SecureModelView
 from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings
+from .history import FieldNames
 from .labels import LABELS
 from .scope import restrict
 
@@ -67,7 +68,7 @@ class PersonalDataRequestView(SecureModelView):
     column_sortable_list = ("performed_at", "received_on")
     column_default_sort = ("performed_at", True)
     column_choices = COLUMN_CHOICES
-    column_formatters = dict(CHOICE_FORMATTERS)
+    column_formatters = {**CHOICE_FORMATTERS, "fields": lambda v, c, m, n: FieldNames.label(m.fields)}
 
     def _customer(self, for_action: str) -> Customer:
         """The customer named by ?id=, in the viewer's scope; any other is simply not found."""
