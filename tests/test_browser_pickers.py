@@ -152,6 +152,7 @@ def test_a_date_filter_uses_the_same_picker(app, live_server, open_page):
     """Does a list's date filter open the same Chinese picker, in the format the filter reads, and filter?"""
     with app.app_context():
         username = factories.user("administrator").username
+        factories.customer()  # created today
     page = open_page("zh-CN")
     sign_in(page, live_server, username)
     page.goto(f"{live_server}/admin/customer/")
@@ -168,4 +169,22 @@ def test_a_date_filter_uses_the_same_picker(app, live_server, open_page):
     page.wait_for_url(re.compile(r"flt"))
     expect(page.locator(".alert-danger")).to_have_count(0)  # Flask-Admin read the value ("Invalid filter value" else)
     expect(page.locator(".filters .filter-val").last).to_have_value(chosen)
+
+    # "between": a range of days on the same calendar, from the first day's start to the last day's end
+    page.goto(f"{live_server}/admin/customer/")
+    page.locator("a[data-toggle=dropdown]", has_text="添加筛选器").click()
+    page.locator("a.filter", has_text="创建时间").click()
+    page.locator(".filters tr").last.locator(".select2-choice").click()
+    page.locator(".select2-results li", has_text=re.compile(r"^之间$")).click()
+    value = page.locator(".filters .filter-val").last
+    value.click()
+    days = page.locator(CALENDAR).locator(".flatpickr-day:not(.prevMonthDay):not(.nextMonthDay)")
+    days.nth(0).click()
+    days.nth(6).click()
+    month = date.today().strftime("%Y-%m")
+    expect(value).to_have_value(f"{month}-01 00:00:00 to {month}-07 23:59:59")
+    page.locator("#filter_form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"flt"))
+    expect(page.locator(".alert-danger")).to_have_count(0)
+    expect(page.locator("table.model-list tbody tr")).to_have_count(0 if date.today().day > 7 else 1)
     assert page.problems == []

@@ -62,7 +62,7 @@
               } else {
                 var now = new Date();
                 now.setSeconds(0, 0);
-                if (kind === "date") now.setHours(0, 0, 0, 0);
+                if (kind === "date" || fp.config.mode === "range") now.setHours(0, 0, 0, 0);
                 fp.setDate(fp.config.mode === "range" ? [now, now] : now, true);
               }
               fp._input.focus();  // back to the box for a keyboard user (focus opens the calendar: close after)
@@ -76,10 +76,21 @@
     };
   }
 
+  // A range of days picked on the calendar runs to the end of its last day, so that day is in it.
+  function wholeDays(dates, text, fp) {
+    var end = dates[1];
+    if (dates.length === 2 && end.getHours() === 0 && end.getMinutes() === 0 && end.getSeconds() === 0) {
+      var last = new Date(end.getTime());
+      last.setHours(23, 59, 59, 0);
+      fp.setDate([dates[0], last], true);
+    }
+  }
+
   function attach(input, kind, format, range) {
     if (input._flatpickr || typeof window.flatpickr !== "function") return input._flatpickr;
     var l10ns = window.flatpickr.l10ns;
     var locale = Object.assign({}, chinese && l10ns.zh ? l10ns.zh : l10ns.default,
+                               chinese ? {firstDayOfWeek: 1} : {},  // a Chinese calendar's week starts on Monday
                                range ? {rangeSeparator: RANGE_SEPARATOR} : {});
     var fp = window.flatpickr(input, {
       locale: locale,
@@ -87,14 +98,16 @@
       clickOpens: true,
       disableMobile: true,  // the same picker on a phone, not the browser's own (English, unlike the page)
       dateFormat: format,
-      enableTime: kind === "datetime",
+      // a range of times is chosen by days (from 00:00:00 to 23:59:59, see wholeDays); exact times can be typed
+      enableTime: kind === "datetime" && !range,
       enableSeconds: format.indexOf("S") !== -1,
       time_24hr: true,
       minuteIncrement: 1,
       mode: range ? "range" : "single",
       parseDate: strictParse,
       errorHandler: function () {},  // a half-typed value is not an error worth a console line
-      plugins: [buttonsPlugin(kind)]
+      plugins: [buttonsPlugin(kind)],
+      onChange: kind === "datetime" && range ? wholeDays : []
     });
     // Text the picker cannot read stays as typed (flatpickr would clear it on blur, Enter or a click outside).
     var setDate = fp.setDate;
@@ -134,6 +147,7 @@
     var given = input.getAttribute("data-date-format");
     var format = given ? fromMoment(given) : FORMATS[spec[0]];
     input.setAttribute("autocomplete", "off");
+    input.classList.add(spec[1] ? "picker-range" : "picker-single", "picker-" + spec[0]);
     input.setAttribute("placeholder", given || (spec[0] === "date" ? "YYYY-MM-DD" : "YYYY-MM-DD HH:mm"));
     attach(input, spec[0], format, spec[1]);
     return true;
