@@ -25,6 +25,7 @@ from ..outages import is_outage
 from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .counting import CappedCountQuery
 from .filter_values import INT64, accepts
+from .date_fields import PickerConverter
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
@@ -116,6 +117,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     details_template = "admin/record_details.html"  # Flask-Admin's details, plus the History section
     column_display_pk = True
     form_excluded_columns = ("created_at", "updated_at", "version")
+    model_form_converter = PickerConverter  # every date and time box is the one picker (admin/date_fields.py)
     column_details_exclude_list = ("version",)
     column_editable_list = ()  # no inline editing: it bypasses form validation and the version check
     export_types = ["csv", "xlsx"]

@@ -17,6 +17,7 @@ from ..reports import campaigns as figures
 from ..spreadsheet import CSV_CONTENT_TYPE, csv_lines
 from .base import AccessMixin
 from .campaigns import shown, viewer_scope
+from .widgets import PickerInput
 
 ROWS_SHOWN = 200  # campaigns on the page; the export has them all
 DEFAULT_SORT = "starts_on"
@@ -30,8 +31,8 @@ class ComparisonFilters(FlaskForm):
     status = SelectField(_l("Status"), choices=[("", _l("Any status")), *choices.CAMPAIGN_STATUS.form_choices()],
                          default="")
     type = SelectField(_l("Type"), choices=[("", _l("Any type")), *choices.CAMPAIGN_TYPE.form_choices()], default="")
-    starts_from = DateField(_l("Starting from"), validators=[Optional()])
-    starts_until = DateField(_l("Starting until"), validators=[Optional()])
+    starts_from = DateField(_l("Starting from"), validators=[Optional()], widget=PickerInput("date"))
+    starts_until = DateField(_l("Starting until"), validators=[Optional()], widget=PickerInput("date"))
 
 
 def _columns(with_revenue: bool) -> list[tuple[str, str, bool]]:

@@ -28,6 +28,7 @@ from .filter_links import filtered_url
 from .labels import LABELS
 from .row_urls import list_url, row_url
 from .scope import restrict
+from .widgets import PickerInput
 from .standing_base import StandingScreen, customer_link, request_rules
 
 COMPLAINTS_SHOWN = 20
@@ -96,14 +97,15 @@ class LogContactForm(FlaskForm):
     channel = SelectField(_l("Channel"), choices=choices.CONTACT_CHANNEL.form_choices(), default="phone")
     direction = SelectField(_l("Direction"), choices=choices.DIRECTION.form_choices(), default="outbound")
     occurred_at = DateTimeLocalField(_l("When (UTC)"), default=_now_to_the_minute,
-                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S",
-                                             "%Y-%m-%dT%H:%M:%S"],
+                                     format=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
+                                             "%Y-%m-%dT%H:%M:%S"], widget=PickerInput("datetime"),
                                      validators=[InputRequired(_l("Enter when the contact took place.")),
                                                  NotInFuture()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(_l("Write what was discussed.")),
                                                        Length(max=5000)])
     outcome = StringField(_l("Outcome"), validators=[EmptyToNone(), Optional(), Length(max=255)])
-    next_follow_up_on = DateField(_l("Next follow-up"), validators=[Optional(), AfterToday()])
+    next_follow_up_on = DateField(_l("Next follow-up"), validators=[Optional(), AfterToday()],
+                                  widget=PickerInput("date"))
 
 
 # --- the screen -------------------------------------------------------------------------------

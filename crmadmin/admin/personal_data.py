@@ -20,6 +20,7 @@ from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings
 from .history import FieldNames
 from .labels import LABELS
 from .scope import restrict
+from .widgets import PickerInput
 
 FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(kind=choices.PERSONAL_DATA_REQUEST,
                                                                   channel=choices.CONTACT_CHANNEL)
@@ -29,7 +30,8 @@ CORRECTABLE = ("name", "gender", "birthday", "mobile", "email", "address")
 class RequestFields(FlaskForm):
     """What the customer asked, when and how: kept with the change, without repeating their data."""
 
-    received_on = DateField(_l("Request received on"), validators=[InputRequired(), NotInFuture()])
+    received_on = DateField(_l("Request received on"), validators=[InputRequired(), NotInFuture()],
+                            widget=PickerInput("date"))
     channel = SelectField(_l("Received by"), choices=choices.CONTACT_CHANNEL.form_choices(),
                           validators=[InputRequired()])
     reference = StringField(_l("Reference (ticket or letter number)"), validators=[EmptyToNone(), Length(max=100)])
@@ -41,7 +43,7 @@ class CorrectionForm(RequestFields):
     version = HiddenField()
     name = StringField(LABELS["name"], validators=[DataRequired(), Length(max=120)])
     gender = SelectField(LABELS["gender"], choices=[("", "—")] + choices.GENDER.form_choices(), validators=[Optional()])
-    birthday = DateField(LABELS["birthday"], validators=[Optional(), NotInFuture()])
+    birthday = DateField(LABELS["birthday"], validators=[Optional(), NotInFuture()], widget=PickerInput("date"))
     mobile = StringField(LABELS["mobile"], validators=[PhoneNumber()])
     email = EmailField(LABELS["email"], validators=[EmptyToNone(), Optional(), Email(), Length(max=254)])
     address = StringField(LABELS["address"], validators=[EmptyToNone(), Length(max=255)])
