@@ -49,9 +49,9 @@ def worker(app, huey):
 
     def start(workers: int = 1):
         consumer = make_consumer(app, workers=workers, periodic=False)  # the test drives the clock, not the scheduler
-        for s, handler in handlers.items():  # the consumer's handlers are for a process of its own
-            signal.signal(s, handler)
         consumer.start()
+        for s, handler in handlers.items():  # the consumer's handlers are for a process of its own, not pytest
+            signal.signal(s, handler)
         started.append(consumer)
         return consumer
 
