@@ -85,6 +85,12 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, use the peer address).
     CRM_PROXY_HOPS = int(os.environ.get("CRM_PROXY_HOPS", "0"))
 
+    # === JOBS (crmadmin/jobs, docs/JOBS.md): the queue `flask crm worker` takes work from ===
+    # redis://host:6379/N shares it between workers on any number of hosts; sqlite:///path between the workers
+    # of one host. Unset: REDIS_URL if set, else instance/jobs.sqlite3 (the embedded queue of ./run.sh).
+    CRM_JOBS_URL = os.environ.get("CRM_JOBS_URL")
+    CRM_JOBS_NAME = os.environ.get("CRM_JOBS_NAME", "crmadmin")  # the queue's name in its storage
+
     # === LANGUAGE ===
     LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
     BABEL_DEFAULT_LOCALE = "en"
@@ -143,6 +149,7 @@ class TestConfig(Config):
     CACHE_TYPE = "SimpleCache"
     CACHE_OPTIONS = None  # Redis's socket timeouts, even with REDIS_URL set, would be refused by SimpleCache
     CRM_SUMMARY_SECONDS = 0  # every summary a test reads is computed for that request (see reports.cached)
+    CRM_JOBS_URL = "memory://"  # apps a test builds never touch instance/; the suite's app gets a real queue
 
 
 CONFIGS = {

@@ -29,7 +29,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     cache.init_app(app)
     _tune_sqlite()
 
-    from . import audit, auth, cli, complaints, errors, i18n, matching, outages, security, standing
+    from . import audit, auth, cli, complaints, errors, i18n, jobs, matching, outages, security, standing
     from .admin import init_app as init_admin
     from .admin.row_urls import row_url
     from .choices import Choices
@@ -41,6 +41,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     standing.init_app(app)
     matching.listen()
     complaints.init_app(app)
+    jobs.init_app(app)
     errors.init_app(app)
     outages.init_app(app)
     init_admin(app)

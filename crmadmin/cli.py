@@ -18,7 +18,8 @@ from .auth.permissions import BUILTIN_ROLES
 from .demo_texts import DEFAULT_LOCALE, LOCALES as DEMO_LOCALES
 from .extensions import db
 from .models import AuditEntry, Customer, Role, User
-from .matching import fill_missing
+from .jobs import run_worker
+from .jobs.refresh import run_refresh
 from .standing import refresh_all, refreshed_on, today
 
 class AuditedGroup(AppGroup):
@@ -145,11 +146,9 @@ def bootstrap_command(demo_customers, locale):
 
 def _refresh(rebuild_revenue: bool = False) -> None:
     started = time.monotonic()
-    result = refresh_all(db.engine, rebuild_revenue=rebuild_revenue)
-    with db.engine.begin() as connection:  # customers loaded outside the panel get their duplicate-detection keys
-        keyed = fill_missing(connection)
-    if keyed:
-        click.echo(f"Match keys computed for {keyed:,} customers.")
+    result = run_refresh(db.engine, rebuild_revenue=rebuild_revenue)
+    if result["keyed"]:
+        click.echo(f"Match keys computed for {result['keyed']:,} customers.")
     rebuilt = "" if result["revenue_cells"] is None else f"; monthly revenue rebuilt ({result['revenue_cells']:,} cells)"
     click.echo(f"Standing refreshed for {result['day']}: {result['customers']:,} customers, "
                f"{result['written']:,} changed{rebuilt}, in {time.monotonic() - started:.1f} s.")
@@ -161,6 +160,23 @@ def _refresh(rebuild_revenue: bool = False) -> None:
 def refresh_stats_command(revenue):
     """Recompute every customer's tier, lifecycle stage and due date; run daily (cron) as purchases age."""
     _refresh(rebuild_revenue=revenue)
+
+
+@crm.command("worker")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at the same time by this worker.")
+@click.option("--worker-type", "-k", default="thread", show_default=True, type=click.Choice(["thread", "process"]))
+@click.option("--no-periodic", is_flag=True, help="Do not enqueue the scheduled jobs (another worker does).")
+def worker_command(workers, worker_type, no_periodic):
+    """Run queued and scheduled jobs (the daily refresh at 00:05 business time) until stopped.
+
+    SIGTERM lets the running jobs finish, then exits; SIGINT interrupts them. Start as many as needed, on any host
+    that shares the queue (CRM_JOBS_URL or REDIS_URL).
+    """
+    click.echo(f"Worker on {current_app.extensions['jobs'].storage.__class__.__name__} "
+               f"({workers} {worker_type}{'s' if workers > 1 else ''}); SIGTERM to stop after the running jobs.")
+    run_worker(current_app._get_current_object(), workers=workers, worker_type=worker_type,
+               periodic=not no_periodic)
 
 
 @crm.command("import-surveys")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Does the quickstart work on a fresh clone? Clones this checkout's committed HEAD into a temporary
 # directory and runs ./run.sh there (it builds its own virtualenv from PyPI, the database and demo data):
-#   first run:  serves the sign-in page, prints one password per built-in role, and that password signs in;
+#   first run:  serves the sign-in page and starts the job worker, prints one password per built-in role, and that password signs in;
 #   second run: serves again, says "Accounts exist already", prints no password, loads no demo data again,
 #               and the first run's password still signs in.
 # usage: scripts/quickstart_check.sh      (CRM_QUICKSTART_TIMEOUT: seconds allowed per start, default 240)
@@ -127,6 +127,14 @@ no_traceback() {
   fi
 }
 
+worker_started() {  # the job worker started by run.sh is consuming the queue
+  for _ in $(seq 50); do
+    grep -q "Huey consumer started" "$log" && return 0
+    sleep 0.2
+  done
+  fail "$1: the job worker did not start (no 'Huey consumer started' in the log)"
+}
+
 total_started=$SECONDS
 commit="$(git -C "$repo" rev-parse HEAD)"
 git clone --quiet --no-checkout "$repo" "$clone"
@@ -147,7 +155,8 @@ grep -q "Loading demo data ($demo_customers customers)" "$log" \
 check_sign_in "$base_url" administrator "${password[administrator]}" \
   || fail "first run: the printed administrator password does not sign in"
 no_traceback "first run"
-echo "   printed one password per role (${roles[*]}); administrator signs in with it"
+worker_started first-run
+echo "   printed one password per role (${roles[*]}); administrator signs in with it; the job worker runs"
 stop_server
 
 # --- second run: same database and accounts, nothing printed again ---------------------------------
@@ -162,6 +171,7 @@ fi
 check_sign_in "$base_url" administrator "${password[administrator]}" \
   || fail "second run: the first run's administrator password no longer signs in"
 no_traceback "second run"
+worker_started second-run
 echo "   reused the accounts and data; no password printed"
 stop_server
 log=""

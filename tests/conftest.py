@@ -27,9 +27,20 @@ def _wipe(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def jobs_queue(tmp_path_factory, database_url) -> dict:
+    """The suite's real queue: a SQLite file, or Redis db 14 on the PostgreSQL pass (TEST_JOBS_URL to change it),
+    under a name of this run's own so that two runs never share it."""
+    if database_url.startswith("postgresql"):
+        url = os.environ.get("TEST_JOBS_URL", "redis://127.0.0.1:6379/14")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"
+    return {"CRM_JOBS_URL": url, "CRM_JOBS_NAME": f"crmtest{os.getpid()}"}
+
+
+@pytest.fixture(scope="session")
+def app(database_url, jobs_queue):
     # Not StrictUndefined: Flask-Admin's own lib.html reads `widget.input_type`, absent on Select2 widgets.
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, **jobs_queue)
     with app.app_context():
         _wipe(database_url)
         upgrade()

@@ -16,7 +16,7 @@ from .dashboard import DashboardView
 from .duplicates import DuplicatesView
 from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
-from . import menu, static_urls
+from . import freshness, menu, static_urls
 from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
 from .campaigns import CampaignView, ParticipantView
@@ -28,6 +28,7 @@ from .tiers import ChurnView, TierView
 
 def init_app(app: Flask) -> Admin:
     menu.init_app(app)
+    freshness.init_app(app)
     static_urls.init_app(app)
     admin = Admin(
         app,

@@ -74,6 +74,11 @@ def _readable(value) -> str:
     return str(value)
 
 
+def is_administrator() -> bool:
+    """Who manages accounts and roles: the screens without a permission of their own, and the panel's warnings."""
+    return current_user.can(perm("users", "edit")) and current_user.can(perm("roles", "edit"))
+
+
 class AccessMixin:
     """Login required, then a permission per action; a screen that declares none is for administrators only."""
 
@@ -81,7 +86,7 @@ class AccessMixin:
 
     def _may(self, action: str) -> bool:
         if self.permission is None:
-            return current_user.can(perm("users", "edit")) and current_user.can(perm("roles", "edit"))
+            return is_administrator()
         return current_user.can(perm(self.permission, action))
 
     def is_accessible(self) -> bool:

@@ -45,6 +45,7 @@ def _scope_owner() -> int | None:
 class RankedByValue(StandingScreen):
     """Customers highest value first, with the figures and the reason for their standing."""
 
+    list_template = "admin/standing_list.html"  # says when the standing was last refreshed
     column_labels = STANDING_LABELS
     column_choices = CHOICES
     column_default_sort = ("window_amount", True)

@@ -1,0 +1,27 @@
+"""The app a worker subprocess of tests/test_jobs.py serves (`flask --app tests.jobs_app crm worker`): the suite's
+database and queue, plus `hold`, a job that waits for the test's go-ahead, to stop a worker in the middle of one."""
+import os
+import time
+from pathlib import Path
+
+from crmadmin import create_app
+
+
+def register_hold(huey):
+    """hold(folder): writes 'started', waits (at most 20 s) until the test writes 'go', then writes 'done'."""
+    @huey.task(name="hold")
+    def hold(folder: str) -> str:
+        folder = Path(folder)
+        (folder / "started").write_text(str(os.getpid()))
+        deadline = time.monotonic() + 20
+        while not (folder / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (folder / "done").write_text("done")
+        return "held"
+    return hold
+
+
+if os.environ.get("CRM_TEST_WORKER_DB"):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=os.environ["CRM_TEST_WORKER_DB"],
+                     CRM_JOBS_URL=os.environ["CRM_TEST_WORKER_QUEUE"], CRM_JOBS_NAME=os.environ["CRM_TEST_WORKER_NAME"])
+    register_hold(app.extensions["jobs"])
