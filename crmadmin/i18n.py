@@ -60,7 +60,9 @@ def remember_per_request(domain: Domain) -> None:
 def init_app(app: Flask) -> None:
     from flask_admin import babel as admin_babel
 
-    babel.init_app(app, locale_selector=select_locale)
+    from .localtime import select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     with app.app_context():  # the default domain is made from the app's settings
         domains = (babel.domain_instance, admin_babel.domain, admin_babel.wtforms_domain)
     for domain in domains:

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from ..auth.passwords import hash_password, policy_problems
 from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
+from ..localtime import zone_names
 from .base import SecureModelView
 from .fields import EmptyToNone
 from .labels import LABELS
@@ -28,14 +29,17 @@ class UserView(SecureModelView):
     column_labels = LABELS
     column_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
     column_details_list = ("id", "username", "display_name", "email", "roles", "active", "locale",
-                           "last_login_at", "created_at", "updated_at")
+                           "timezone", "last_login_at", "created_at", "updated_at")
     column_export_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
     column_searchable_list = ("username", "display_name", "email")
     column_filters = ("active", "roles.name", "last_login_at")
     column_sortable_list = ("id", "username", "display_name", "active", "last_login_at")
     column_default_sort = ("username", False)
-    form_columns = ("username", "display_name", "email", "roles", "active", "locale", "new_password")
-    form_choices = {"locale": [("en", "English"), ("zh_CN", "简体中文")]}
+    form_columns = ("username", "display_name", "email", "roles", "active", "locale", "timezone",
+                   "new_password")
+    # no time zone (the blank choice): the business zone, CRM_TIMEZONE
+    form_choices = {"locale": [("en", "English"), ("zh_CN", "简体中文")],
+                    "timezone": [(name, name) for name in zone_names()]}
     form_extra_fields = {
         "new_password": PasswordField(_l("New password"), description=_l(
             "At least 12 characters, unlike the user's names and e-mail address, not a common password and not a "
@@ -46,6 +50,8 @@ class UserView(SecureModelView):
                                     Regexp(r"^[\w.@+-]+$", message=_l("Use letters, digits and . @ + - _ only."))]},
         "email": {"validators": [EmptyToNone(), Optional(), Email()]},
         "locale": {"validators": [EmptyToNone()]},
+        "timezone": {"validators": [EmptyToNone()],
+                     "description": _l("Times this user reads and types; empty: the business time zone.")},
     }
 
     @property

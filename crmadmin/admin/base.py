@@ -10,7 +10,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
-from sqlalchemy import func
+from sqlalchemy import DateTime, func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
@@ -20,15 +20,18 @@ from .. import serving
 from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
+from ..localtime import format_local, viewer_zone, zone_name
 from ..outages import is_outage
 from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .counting import CappedCountQuery
+from .fields import LocalDateTimeField, LocalTimeConverter
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
 from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
+from .time_filters import LocalTimeFilterConverter
 from . import uniqueness
 
 log = logging.getLogger(__name__)
@@ -43,11 +46,26 @@ ENDPOINT_ACTIONS = {
 }
 
 def _minutes(view, value, name) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")
+    return format_local(value)
 
 
 def _seconds(view, value, name) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    return format_local(value, seconds=True)
+
+
+def _is_moment(model, name: str) -> bool:
+    """Whether the export column `name` of `model` is a stored date-time (its title then names the zone)."""
+    attribute = model
+    for part in name.split("."):
+        attribute = getattr(attribute, part, None)
+        prop = getattr(attribute, "property", None)
+        if prop is None:
+            return False
+        mapper = getattr(prop, "mapper", None)
+        if mapper is not None:
+            attribute = mapper.class_
+    columns = getattr(prop, "columns", None)
+    return bool(columns) and isinstance(columns[0].type, DateTime)
 
 
 def _readable(value) -> str:
@@ -109,6 +127,9 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
     column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, datetime: _seconds}
+    # times are typed, filtered and shown in the viewer's zone and stored in UTC (crmadmin/localtime.py)
+    model_form_converter = LocalTimeConverter
+    filter_converter = LocalTimeFilterConverter()
     # a unique constraint's name -> what a clash with it means to the user (admin/uniqueness.py names the fields else)
     unique_messages: dict = {}
 
@@ -151,7 +172,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
 
     def _export_rows(self, limit: int | None = None):
         count, models = self._export_data(limit)
-        titles = [c[1] for c in self._export_columns]
+        zone = zone_name(viewer_zone())
+        titles = [f"{c[1]} ({zone})" if _is_moment(self.model, c[0]) else c[1] for c in self._export_columns]
         rows = None if models is None else (
             [self.get_export_value(m, c[0]) for c in self._export_columns] for m in models)
         return count, titles, rows
@@ -319,9 +341,24 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         a list page gets its rows written in Python (admin/list_rows.py)."""
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history_entries"] = history_for(self, kwargs["model"])
+        kwargs.setdefault("crm_zone_note", self._shows_times(template, kwargs))
         if "list_row_actions" in kwargs and "return_url" in kwargs:
             kwargs["row_html"] = rows_writer(self, kwargs)
         return super().render(template, **kwargs)
+
+    def _shows_times(self, template: str, kwargs: dict) -> bool:
+        """Whether this page shows or asks for a date-time, so it names the zone (once, under the page)."""
+        if kwargs.get("form") is not None and template in (self.create_template, self.edit_template):
+            return any(isinstance(field, LocalDateTimeField) for field in kwargs["form"])
+        columns = self._list_columns if template == self.list_template else \
+            self._details_columns if template == self.details_template else ()
+        known = self.__dict__.setdefault("_moment_columns", {})
+        for name, _label in columns:
+            if name not in known:
+                known[name] = _is_moment(self.model, name)
+            if known[name]:
+                return True
+        return False
 
     def _get_filter_groups(self):
         """Flask-Admin translates every filter's label and operation on every list page; they change only with the

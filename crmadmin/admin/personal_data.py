@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from .. import choices
@@ -16,7 +16,7 @@ from ..models import AuditEntry, Customer, PersonalDataRequest
 from ..privacy import IDENTIFYING, correct, erase, personal_fields
 from ..search import escape_like
 from .base import SecureModelView
-from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings
+from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings, local_date_field
 from .labels import LABELS
 from .scope import restrict
 
@@ -28,7 +28,7 @@ CORRECTABLE = ("name", "gender", "birthday", "mobile", "email", "address")
 class RequestFields(FlaskForm):
     """What the customer asked, when and how: kept with the change, without repeating their data."""
 
-    received_on = DateField(_l("Request received on"), validators=[InputRequired(), NotInFuture()])
+    received_on = local_date_field(_l("Request received on"), validators=[InputRequired(), NotInFuture()])
     channel = SelectField(_l("Received by"), choices=choices.CONTACT_CHANNEL.form_choices(),
                           validators=[InputRequired()])
     reference = StringField(_l("Reference (ticket or letter number)"), validators=[EmptyToNone(), Length(max=100)])
@@ -40,7 +40,7 @@ class CorrectionForm(RequestFields):
     version = HiddenField()
     name = StringField(LABELS["name"], validators=[DataRequired(), Length(max=120)])
     gender = SelectField(LABELS["gender"], choices=[("", "—")] + choices.GENDER.form_choices(), validators=[Optional()])
-    birthday = DateField(LABELS["birthday"], validators=[Optional(), NotInFuture()])
+    birthday = local_date_field(LABELS["birthday"], validators=[Optional(), NotInFuture()])
     mobile = StringField(LABELS["mobile"], validators=[PhoneNumber()])
     email = EmailField(LABELS["email"], validators=[EmptyToNone(), Optional(), Email(), Length(max=254)])
     address = StringField(LABELS["address"], validators=[EmptyToNone(), Length(max=255)])
