@@ -324,3 +324,24 @@ def test_a_user_chooses_their_own_zone_and_every_time_follows(app, login_as, sna
     assert "2026-12-07 17:24" in _text(client.get(_url(app, "interaction.index_view")))
     with app.app_context():
         assert db.session.scalar(select(User.timezone).where(User.username == client.username)) is None
+
+
+def test_an_administrator_sets_a_users_zone_on_the_users_screen(app, login_as, snapshot):
+    """On the Users screen: a zone that is no IANA zone is refused and nothing stored; New York is stored; blank
+    is the business zone again (NULL)?"""
+    admin = login_as("administrator")
+    with app.app_context():
+        clerk = factories.user("clerk")
+    url = _url(app, "user.edit_view", id=clerk.id)
+    data = read_form(_text(admin.get(url)))
+    blank = data["timezone"]  # Flask-Admin's blank choice
+    assert blank in ("", "__None")
+    rows = snapshot()
+    refused = admin.post(url, data={**data, "timezone": "Mars/Olympus"})
+    assert refused.status_code == 200 and snapshot() == rows
+    assert admin.post(url, data={**data, "timezone": NEW_YORK}).status_code == 302
+    assert _stored(app, User, clerk.id, "timezone") == NEW_YORK
+    data = read_form(_text(admin.get(url)))
+    assert data["timezone"] == NEW_YORK
+    assert admin.post(url, data={**data, "timezone": blank}).status_code == 302
+    assert _stored(app, User, clerk.id, "timezone") is None
