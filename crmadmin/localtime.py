@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import gettext as _
 
 MINUTES = "%Y-%m-%d %H:%M"
@@ -55,14 +55,18 @@ def business_zone() -> ZoneInfo:
 
 
 def viewer_zone() -> ZoneInfo:
-    """The zone of the person this request is for: their own, else the business zone."""
-    if has_request_context():
+    """The zone of the person this request is for: their own, else the business zone (asked once a request: a
+    list page converts a few hundred times)."""
+    if not has_request_context():
+        return business_zone()
+    found = g.get("_crm_viewer_zone")
+    if found is None:
         from flask_login import current_user
 
-        own = valid_zone(getattr(current_user, "timezone", None))
-        if own is not None:
-            return own
-    return business_zone()
+        found = valid_zone(getattr(current_user, "timezone", None)) or business_zone()
+        if getattr(current_user, "is_authenticated", False):  # before the user is loaded, ask again later
+            g._crm_viewer_zone = found
+    return found
 
 
 def zone_name(zone=None) -> str:
