@@ -232,9 +232,10 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         return valid
 
     # --- saving: one transaction each, errors in the user's words -------------------------
-    def _fail(self, error: Exception, fallback: str, form=None) -> bool:
+    def _fail(self, error: Exception, fallback, form=None) -> bool:
         """Roll the whole save back (the operation log's entries with it) and tell the user why, on the form where a
-        unique key of the record clashed with a row saved meanwhile."""
+        unique key of the record clashed with a row saved meanwhile. `fallback` is a lazy message: translating it
+        before the rollback would read the user's language from a session that must be rolled back first."""
         if is_outage(error):
             raise error  # not this form's fault: the 503 page (crmadmin/outages.py), not a traceback and a flash
         db.session.rollback()
@@ -250,7 +251,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             flash(_("This change conflicts with other records (a duplicate value, or a record that others still refer to). Nothing was saved."), "error")
         else:
             log.exception("Failed to save in %s", self.endpoint)
-            flash(fallback, "error")
+            flash(str(fallback), "error")  # resolved after the rollback: the user is read afresh
         return False
 
     def create_model(self, form):
@@ -261,7 +262,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._on_model_change(form, model, True)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be created. Nothing was saved."), form)
+            return self._fail(error, _l("The record could not be created. Nothing was saved."), form)
         self.after_model_change(form, model, True)
         return model
 
@@ -295,7 +296,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._on_model_change(form, model, False)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be saved. Nothing was changed."), form)
+            return self._fail(error, _l("The record could not be saved. Nothing was changed."), form)
         self.after_model_change(form, model, False)
         return True
 
@@ -305,7 +306,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             db.session.delete(model)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be deleted. Nothing was changed."))
+            return self._fail(error, _l("The record could not be deleted. Nothing was changed."))
         self.after_model_delete(model)
         return True
 
@@ -319,13 +320,13 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
                 db.session.delete(model)
             db.session.commit()
         except (ValidationError, SQLAlchemyError, ValueError) as error:
-            self._fail(error, _("The records could not be deleted. Nothing was changed."))
+            self._fail(error, _l("The records could not be deleted. Nothing was changed."))
             return
         flash(ngettext("%(num)d record was deleted.", "%(num)d records were deleted.", len(models)), "success")
 
     def handle_view_exception(self, exc):
         if isinstance(exc, (ValidationError, SQLAlchemyError)):
-            self._fail(exc, _("The request failed and nothing was changed."))
+            self._fail(exc, _l("The request failed and nothing was changed."))
             return True
         return super().handle_view_exception(exc)
 

@@ -275,7 +275,7 @@ class ComplaintView(SecureModelView):
                 flash(self._refusal_message(error, move), "error")
                 status = 409
             except (ValidationError, SQLAlchemyError) as error:
-                self._fail(error, _("The step could not be recorded. Nothing was changed."))
+                self._fail(error, _l("The step could not be recorded. Nothing was changed."))
                 status = 409
             else:
                 flash(_("“%(step)s” recorded for %(what)s.", step=choices.COMPLAINT_MOVE.label(move.name),

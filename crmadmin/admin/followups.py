@@ -263,7 +263,7 @@ class FollowUpView(StandingScreen):
                 db.session.add(contact)
                 db.session.commit()
             except SQLAlchemyError as error:
-                self._fail(error, _("The contact could not be logged. Nothing was saved."))
+                self._fail(error, _l("The contact could not be logged. Nothing was saved."))
             else:
                 due = db.session.get(CustomerStanding, customer.id)
                 flash(_("Contact with %(name)s logged. Next follow-up: %(date)s.", name=customer.name,

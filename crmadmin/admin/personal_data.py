@@ -126,7 +126,7 @@ class PersonalDataRequestView(SecureModelView):
                               "success")
                         return redirect(self._back(customer))
                 except (ValidationError, SQLAlchemyError) as error:
-                    self._fail(error, _("The correction could not be saved. Nothing was changed."))
+                    self._fail(error, _l("The correction could not be saved. Nothing was changed."))
                     status = 409
         elif request.method == "POST":
             flash(_("Nothing was changed: correct the fields marked below."), "error")
@@ -155,7 +155,7 @@ class PersonalDataRequestView(SecureModelView):
                     done = erase(db.session, customer, self._request(form), current_app.config["CRM_PHONE_REGION"])
                     db.session.commit()
                 except (ValidationError, SQLAlchemyError) as error:
-                    self._fail(error, _("The personal data could not be erased. Nothing was changed."))
+                    self._fail(error, _l("The personal data could not be erased. Nothing was changed."))
                     status = 409
                 else:
                     flash(_("Personal data of customer #%(id)d erased: %(fields)d fields, %(records)d records' "
