@@ -94,7 +94,7 @@ class Config:
     # === LANGUAGE ===
     LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "UTC"  # timestamps are stored and shown in UTC
+    BABEL_DEFAULT_TIMEZONE = "UTC"  # stored in UTC; shown in the viewer's zone (crmadmin/localtime.py selects it)
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "crmadmin" / "translations")
 
     # === ADMIN ===

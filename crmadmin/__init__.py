@@ -29,13 +29,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     cache.init_app(app)
     _tune_sqlite()
 
-    from . import audit, auth, cli, complaints, errors, i18n, jobs, matching, outages, security, standing
+    from . import audit, auth, cli, complaints, errors, i18n, jobs, localtime, matching, outages, security, standing
     from .admin import init_app as init_admin
     from .admin.row_urls import row_url
     from .choices import Choices
 
     security.init_app(app)
     i18n.init_app(app)
+    localtime.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
     standing.init_app(app)

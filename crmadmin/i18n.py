@@ -69,7 +69,9 @@ def words_over_flask_admins(domain: Domain, directory: str) -> None:
 def init_app(app: Flask) -> None:
     from flask_admin import babel as admin_babel
 
-    babel.init_app(app, locale_selector=select_locale)
+    from .localtime import select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     words_over_flask_admins(admin_babel.domain, app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")[0])
     with app.app_context():  # the default domain is made from the app's settings
         domains = (babel.domain_instance, admin_babel.domain, admin_babel.wtforms_domain)

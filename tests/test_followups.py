@@ -242,7 +242,7 @@ def test_a_signed_out_visitor_is_sent_to_sign_in(app, client, snapshot):
 @pytest.mark.parametrize("changes, message", [
     ({"summary": "   "}, "Write what was discussed."),
     ({"occurred_at": (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")}, "This date cannot be in the future."),
-    ({"occurred_at": "yesterday"}, "Not a valid datetime value."),
+    ({"occurred_at": "yesterday"}, "Enter a date and time such as 2026-03-31 14:30."),
     ({"next_follow_up_on": "TODAY"}, "The next follow-up must be after today."),
     ({"next_follow_up_on": "2020-01-01"}, "The next follow-up must be after today."),
     ({"channel": "pigeon"}, "Not a valid choice."),

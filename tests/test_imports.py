@@ -247,7 +247,7 @@ def test_create_and_update_mode_updates_the_matching_records(app, login_as):
         (by_phone.id, "华北", "Finance")
     assert found["Mail"].email == "mail@example.COM" and found["Mail"].region == "华南"
     sales = csv_bytes([["customer_id", "product", "amount", "occurred_at", "channel", "status"],
-                       [str(by_phone.id), "kit", "50", "2025-01-05 10:00:00", "store", "refunded"]])
+                       [str(by_phone.id), "kit", "50", "2025-01-05 18:00:00", "store", "refunded"]])  # 10:00 UTC in Shanghai
     import_file(client, "transactions", sales, mode="update")
     with app.app_context():
         assert db.session.get(Transaction, sale.id).status == "refunded"
@@ -265,8 +265,9 @@ def test_an_xlsx_file_imports_like_a_csv(app, login_as):
     assert "1 created" in page
     with app.app_context():
         [contact] = db.session.scalars(select(Interaction)).all()
+        # the cell's 14:30 is Shanghai time (CRM_TIMEZONE): 06:30 UTC stored
         assert (contact.customer_id, contact.occurred_at, contact.channel, contact.direction, contact.summary,
-                contact.next_follow_up_on.isoformat()) == (customer.id, datetime(2025, 2, 3, 14, 30), "visit",
+                contact.next_follow_up_on.isoformat()) == (customer.id, datetime(2025, 2, 3, 6, 30), "visit",
                                                            "inbound", "上门拜访", "2025-03-01")
 
 

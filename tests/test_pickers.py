@@ -72,12 +72,13 @@ def test_a_time_saved_from_a_generated_form_is_the_minute_typed_and_an_untouched
     client = login_as("administrator")
 
     page = client.get(f"/admin/transaction/edit/?id={untouched_id}").get_data(as_text=True)
-    assert read_form(page, "edit_form" if 'id="edit_form"' in page else None)["occurred_at"] == "2026-03-04 09:15"
+    # shown at the minute in the viewer's zone (Asia/Shanghai, UTC+8), stored in UTC to the second
+    assert read_form(page, "edit_form" if 'id="edit_form"' in page else None)["occurred_at"] == "2026-03-04 17:15"
     response = submit(client, f"/admin/transaction/edit/?id={typed_id}", {"occurred_at": "2026-02-03 08:07"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     response = submit(client, f"/admin/transaction/edit/?id={untouched_id}", {"quantity": "2"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     with app.app_context():
-        assert db.session.get(Transaction, typed_id).occurred_at == datetime(2026, 2, 3, 8, 7)
+        assert db.session.get(Transaction, typed_id).occurred_at == datetime(2026, 2, 3, 0, 7)
         kept = db.session.get(Transaction, untouched_id)
         assert (kept.quantity, kept.occurred_at) == (2, datetime(2026, 3, 4, 9, 15, 42))

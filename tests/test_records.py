@@ -1,11 +1,14 @@
 """The five record types through their real screens: what is submitted is what is stored, and bad input stores nothing."""
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from config import Config
 from crmadmin.extensions import db
+from crmadmin.localtime import to_local
 from crmadmin.models import (Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role,
                              Transaction, User, utcnow)
 from tests import factories
@@ -18,7 +21,8 @@ TOMORROW = utcnow() + timedelta(days=1)
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    """A stored (UTC) moment as a form takes it: in the business zone's local time."""
+    return to_local(moment, ZoneInfo(Config.CRM_TIMEZONE)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ NOW = utcnow().replace(microsecond=0)
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    """A stored (UTC) moment as a form takes it: the business zone's local time."""
+    return local(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def day_of(app, moment: datetime) -> date:

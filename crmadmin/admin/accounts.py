@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 from ..auth.passwords import hash_password, policy_problems
 from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
 from ..choices import BUILTIN_ROLE, LANGUAGE
+from ..localtime import zone_choices
 from .base import SecureModelView
 from .fields import EmptyToNone
 from .labels import LABELS
@@ -39,14 +40,16 @@ class UserView(SecureModelView):
     column_labels = LABELS
     column_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
     column_details_list = ("id", "username", "display_name", "email", "roles", "active", "locale",
-                           "last_login_at", "created_at", "updated_at")
+                           "timezone", "last_login_at", "created_at", "updated_at")
     column_export_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
     column_searchable_list = ("username", "display_name", "email")
     column_filters = ("active", "roles.name", "last_login_at")
     column_sortable_list = ("id", "username", "display_name", "active", "last_login_at")
     column_default_sort = ("username", False)
-    form_columns = ("username", "display_name", "email", "roles", "active", "locale", "new_password")
-    form_choices = {"locale": LANGUAGE.form_choices()}
+    form_columns = ("username", "display_name", "email", "roles", "active", "locale", "timezone",
+                    "new_password")
+    # no time zone (the blank choice): the business zone, CRM_TIMEZONE
+    form_choices = {"locale": LANGUAGE.form_choices(), "timezone": zone_choices}  # labels in the reader's language
     form_extra_fields = {
         "new_password": PasswordField(_l("New password"), description=_l(
             "At least 12 characters, unlike the user's names and e-mail address, not a common password and not a "
@@ -58,6 +61,8 @@ class UserView(SecureModelView):
         "email": {"validators": [EmptyToNone(), Optional(), Email()]},
         "locale": {"validators": [EmptyToNone()]},
         "roles": {"get_label": role_label},
+        "timezone": {"validators": [EmptyToNone()],
+                     "description": _l("Times this user reads and types; empty: the business time zone.")},
     }
     column_formatters = {"roles": _role_labels}
     column_formatters_detail = {"roles": _role_labels, "locale": lambda v, c, m, n: LANGUAGE.label(m.locale)}

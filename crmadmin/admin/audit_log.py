@@ -5,7 +5,7 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from flask_admin.contrib.sqla.filters import DateTimeBetweenFilter, FilterEqual, FilterLike
+from flask_admin.contrib.sqla.filters import FilterEqual, FilterLike
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -18,6 +18,7 @@ from .base import SecureModelView
 from .filter_links import filtered_url
 from .history import actor_label, log_restriction, readable_changes, record_label, record_url
 from .labels import AUDIT_LABELS
+from .time_filters import LocalBetween
 
 # record type (table) -> the permission resource that governs it
 RECORD_RESOURCES = {"customer": "customers", "transaction": "transactions", "interaction": "interactions",
@@ -33,7 +34,7 @@ FILTERS = {
     "record_id": FilterEqual(AuditEntry.record_id, _l("Record ID")),
     "batch_id": FilterEqual(AuditEntry.batch_id, _l("Batch")),
     "source": FilterEqual(AuditEntry.source, _l("Origin"), options=choices.AUDIT_SOURCE.form_choices()),
-    "occurred_at": DateTimeBetweenFilter(AuditEntry.occurred_at, _l("Time")),
+    "occurred_at": LocalBetween(AuditEntry.occurred_at, _l("Time")),
     "ip": FilterEqual(AuditEntry.ip, _l("IP address")),
     "ip_like": FilterLike(AuditEntry.ip, _l("IP address")),
 }

@@ -11,7 +11,7 @@ from flask_admin.model import typefmt
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import false, func
+from sqlalchemy import DateTime, false, func
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
@@ -21,17 +21,19 @@ from .. import serving
 from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
+from ..localtime import format_local, viewer_zone, zone_name
 from ..outages import is_outage
 from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
 from .counting import CappedCountQuery
+from .fields import LocalDateTimeField, LocalTimeConverter
 from .filter_values import INT64, accepts
-from .date_fields import PickerConverter
 from .history import history_for
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
 from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
 from .searching import apply_search
+from .time_filters import LocalTimeFilterConverter
 from . import limits, uniqueness
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,26 @@ ENDPOINT_ACTIONS = {
 }
 
 def _minutes(view, value, name) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")
+    return format_local(value)
 
 
 def _seconds(view, value, name) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+    return format_local(value, seconds=True)
+
+
+def _is_moment(model, name: str) -> bool:
+    """Whether the export column `name` of `model` is a stored date-time (its title then names the zone)."""
+    attribute = model
+    for part in name.split("."):
+        attribute = getattr(attribute, part, None)
+        prop = getattr(attribute, "property", None)
+        if prop is None:
+            return False
+        mapper = getattr(prop, "mapper", None)
+        if mapper is not None:
+            attribute = mapper.class_
+    columns = getattr(prop, "columns", None)
+    return bool(columns) and isinstance(columns[0].type, DateTime)
 
 
 def yes_no(value) -> str:
@@ -122,7 +139,6 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     details_template = "admin/record_details.html"  # Flask-Admin's details, plus the History section
     column_display_pk = True
     form_excluded_columns = ("created_at", "updated_at", "version")
-    model_form_converter = PickerConverter  # every date and time box is the one picker (admin/date_fields.py)
     column_details_exclude_list = ("version",)
     column_editable_list = ()  # no inline editing: it bypasses form validation and the version check
     export_types = ["csv", "xlsx"]
@@ -133,6 +149,10 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes, bool: _bool_icon}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds, bool: _bool_word}
     column_type_formatters_export = {**typefmt.EXPORT_FORMATTERS, datetime: _seconds}
+    # times are typed, filtered and shown in the viewer's zone and stored in UTC (crmadmin/localtime.py), every date
+    # and time box in the one picker (widgets.PickerInput, static/js/pickers.js)
+    model_form_converter = LocalTimeConverter
+    filter_converter = LocalTimeFilterConverter()
     # a unique constraint's name -> what a clash with it means to the user (admin/uniqueness.py names the fields else)
     unique_messages: dict = {}
 
@@ -175,7 +195,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
 
     def _export_rows(self, limit: int | None = None):
         count, models = self._export_data(limit)
-        titles = [c[1] for c in self._export_columns]
+        zone = zone_name(viewer_zone())
+        titles = [f"{c[1]} ({zone})" if _is_moment(self.model, c[0]) else c[1] for c in self._export_columns]
         rows = None if models is None else (
             [self.get_export_value(m, c[0]) for c in self._export_columns] for m in models)
         return count, titles, rows
@@ -240,9 +261,10 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         return valid
 
     # --- saving: one transaction each, errors in the user's words -------------------------
-    def _fail(self, error: Exception, fallback: str, form=None) -> bool:
+    def _fail(self, error: Exception, fallback, form=None) -> bool:
         """Roll the whole save back (the operation log's entries with it) and tell the user why, on the form where a
-        unique key of the record clashed with a row saved meanwhile."""
+        unique key of the record clashed with a row saved meanwhile. `fallback` is a lazy message: translating it
+        before the rollback would read the user's language from a session that must be rolled back first."""
         if is_outage(error):
             raise error  # not this form's fault: the 503 page (crmadmin/outages.py), not a traceback and a flash
         db.session.rollback()
@@ -258,7 +280,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             flash(_("This change conflicts with other records (a duplicate value, or a record that others still refer to). Nothing was saved."), "error")
         else:
             log.exception("Failed to save in %s", self.endpoint)
-            flash(fallback, "error")
+            flash(str(fallback), "error")  # resolved after the rollback: the user is read afresh
         return False
 
     def create_model(self, form):
@@ -269,7 +291,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._on_model_change(form, model, True)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be created. Nothing was saved."), form)
+            return self._fail(error, _l("The record could not be created. Nothing was saved."), form)
         self.after_model_change(form, model, True)
         return model
 
@@ -303,7 +325,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             self._on_model_change(form, model, False)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be saved. Nothing was changed."), form)
+            return self._fail(error, _l("The record could not be saved. Nothing was changed."), form)
         self.after_model_change(form, model, False)
         return True
 
@@ -313,7 +335,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             db.session.delete(model)
             db.session.commit()
         except (ValidationError, SQLAlchemyError) as error:
-            return self._fail(error, _("The record could not be deleted. Nothing was changed."))
+            return self._fail(error, _l("The record could not be deleted. Nothing was changed."))
         self.after_model_delete(model)
         return True
 
@@ -327,13 +349,13 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
                 db.session.delete(model)
             db.session.commit()
         except (ValidationError, SQLAlchemyError, ValueError) as error:
-            self._fail(error, _("The records could not be deleted. Nothing was changed."))
+            self._fail(error, _l("The records could not be deleted. Nothing was changed."))
             return
         flash(ngettext("%(num)d record was deleted.", "%(num)d records were deleted.", len(models)), "success")
 
     def handle_view_exception(self, exc):
         if isinstance(exc, (ValidationError, SQLAlchemyError)):
-            self._fail(exc, _("The request failed and nothing was changed."))
+            self._fail(exc, _l("The request failed and nothing was changed."))
             return True
         return super().handle_view_exception(exc)
 
@@ -349,6 +371,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         a list page gets its rows written in Python (admin/list_rows.py)."""
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history_entries"] = history_for(self, kwargs["model"])
+        kwargs.setdefault("crm_zone_note", self._shows_times(template, kwargs))
         if "list_row_actions" in kwargs and "return_url" in kwargs:
             kwargs["row_html"] = rows_writer(self, kwargs)
         return super().render(template, **kwargs)
@@ -371,6 +394,20 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         """The filter by its label and operation, as the filter bar shows it; not the value, which may be any length."""
         return _("The value of the filter “%(filter)s” is not valid and was ignored.",
                  filter=f"{filter.name} {filter.operation()}")
+
+    def _shows_times(self, template: str, kwargs: dict) -> bool:
+        """Whether this page shows or asks for a date-time, so it names the zone (once, under the page)."""
+        if kwargs.get("form") is not None and template in (self.create_template, self.edit_template):
+            return any(isinstance(field, LocalDateTimeField) for field in kwargs["form"])
+        columns = self._list_columns if template == self.list_template else \
+            self._details_columns if template == self.details_template else ()
+        known = self.__dict__.setdefault("_moment_columns", {})
+        for name, _label in columns:
+            if name not in known:
+                known[name] = _is_moment(self.model, name)
+            if known[name]:
+                return True
+        return False
 
     def _get_filter_groups(self):
         """Flask-Admin translates every filter's label and operation on every list page; they change only with the

@@ -6,7 +6,7 @@ from flask import Response, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import Optional
 
 from .. import choices
@@ -16,8 +16,8 @@ from ..models import Campaign
 from ..reports import campaigns as figures
 from ..spreadsheet import CSV_CONTENT_TYPE, csv_lines
 from .base import AccessMixin
+from .fields import local_date_field
 from .campaigns import shown, viewer_scope
-from .widgets import PickerInput
 
 ROWS_SHOWN = 200  # campaigns on the page; the export has them all
 DEFAULT_SORT = "starts_on"
@@ -31,8 +31,8 @@ class ComparisonFilters(FlaskForm):
     status = SelectField(_l("Status"), choices=[("", _l("Any status")), *choices.CAMPAIGN_STATUS.form_choices()],
                          default="")
     type = SelectField(_l("Type"), choices=[("", _l("Any type")), *choices.CAMPAIGN_TYPE.form_choices()], default="")
-    starts_from = DateField(_l("Starting from"), validators=[Optional()], widget=PickerInput("date"))
-    starts_until = DateField(_l("Starting until"), validators=[Optional()], widget=PickerInput("date"))
+    starts_from = local_date_field(_l("Starting from"), validators=[Optional()])
+    starts_until = local_date_field(_l("Starting until"), validators=[Optional()])
 
 
 def _columns(with_revenue: bool) -> list[tuple[str, str, bool]]:

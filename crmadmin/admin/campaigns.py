@@ -234,7 +234,7 @@ class ParticipantView(SecureModelView):
                     row.responded_at = now
             db.session.commit()
         except SQLAlchemyError as error:
-            self._fail(error, _("The responses could not be recorded. Nothing was changed."))
+            self._fail(error, _l("The responses could not be recorded. Nothing was changed."))
             return
         label = choices.PARTICIPANT_RESPONSE.label(response)
         flash(ngettext("%(num)d participant marked as %(response)s.", "%(num)d participants marked as %(response)s.",

@@ -22,6 +22,7 @@ from ..auth.routes import safe_next
 from ..complaints import MOVES, MoveRefused, allowed, apply, refusal
 from ..complaints.workflow import FINISHED
 from ..extensions import db
+from ..localtime import format_local
 from ..models import Complaint, ComplaintStep, User, utcnow
 from .base import SecureModelView
 from .fields import CUSTOMER_LOOKUP, EmptyToNone, NotInFuture, choice_settings
@@ -70,7 +71,7 @@ def _due_cell(view, context, model, name):
     if state is None:
         return ""
     return Markup('<span class="badge {} complaint-due" title="{}">{}</span>').format(
-        state[0], model.next_due_at.strftime("%Y-%m-%d %H:%M") if model.next_due_at else "", state[1])
+        state[0], format_local(model.next_due_at), state[1])
 
 
 def _status_cell(view, context, model, name):
@@ -274,7 +275,7 @@ class ComplaintView(SecureModelView):
                 flash(self._refusal_message(error, move), "error")
                 status = 409
             except (ValidationError, SQLAlchemyError) as error:
-                self._fail(error, _("The step could not be recorded. Nothing was changed."))
+                self._fail(error, _l("The step could not be recorded. Nothing was changed."))
                 status = 409
             else:
                 flash(_("“%(step)s” recorded for %(what)s.", step=choices.COMPLAINT_MOVE.label(move.name),

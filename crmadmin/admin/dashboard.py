@@ -132,10 +132,9 @@ class DashboardView(AccessMixin, AdminIndexView):
         starts = figures.month_starts(day, ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC")))
         firsts = figures.month_firsts(day)
         months = figures.revenue(db.session, owner, starts, firsts)  # from monthly sums: cheap, so always current
-        stamp = "%Y-%m-%d %H:%M:%S"
         urls = [self._link("transaction", (Transaction.status, "equals"), "paid",
-                           (Transaction.occurred_at, "between"), f"{m['start']:{stamp}} to {m['end']:{stamp}}",
-                           (Transaction.occurred_at, "smaller than"), f"{m['end']:{stamp}}") for m in months]
+                           (Transaction.occurred_at, "between"), (m['start'], m['end']),
+                           (Transaction.occurred_at, "smaller than"), m['end']) for m in months]
         labels = [f"{first:%Y-%m}" for first in figures.month_firsts(day)[:-1]]
         chart = _chart("revenue", "bar", _("Revenue by month (paid purchases)"), labels,
                        [_dataset("revenue", _("Revenue"), [float(m["amount"]) for m in months], urls,
@@ -145,15 +144,15 @@ class DashboardView(AccessMixin, AdminIndexView):
             {"key": "revenue", "label": _("Revenue in the last 12 months"), "shown": _money(total),
              "url": self._link("transaction", (Transaction.status, "equals"), "paid",
                                (Transaction.occurred_at, "between"),
-                               f"{months[0]['start']:{stamp}} to {months[-1]['end']:{stamp}}",
-                               (Transaction.occurred_at, "smaller than"), f"{months[-1]['end']:{stamp}}")}]}
+                               (months[0]['start'], months[-1]['end']),
+                               (Transaction.occurred_at, "smaller than"), months[-1]['end'])}]}
 
     def _complaints(self) -> dict:
         owner = self._owner("complaints")
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         data = cached(self._key("complaints", owner), lambda: figures.complaints(db.session, owner, now))
         still_open = ((Complaint.status, "not in list"), NOT_CLOSED)
-        past_due = ((Complaint.next_due_at, "smaller than"), f"{data['now']:%Y-%m-%d %H:%M:%S}")
+        past_due = ((Complaint.next_due_at, "smaller than"), data['now'])
         keys = list(choices.COMPLAINT_URGENCY.values)
         by_urgency = _chart("complaints", "bar", _("Open complaints by urgency"),
                             [choices.COMPLAINT_URGENCY.label(k) for k in keys], [
@@ -191,14 +190,13 @@ class DashboardView(AccessMixin, AdminIndexView):
         """Complaints per 100 active customers, last month and this month so far."""
         starts = figures.month_starts(today(), ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC")), 2)
         months = cached(self._key("complaint_rate", owner), lambda: figures.complaint_rate(db.session, owner, starts))
-        stamp = "%Y-%m-%d %H:%M:%S"
         labels = (_("Complaint rate last month (per 100 active customers)"),
                   _("Complaint rate this month so far (per 100 active customers)"))
         return [{"key": key, "label": label,
                  "shown": format_decimal(m["rate"], "0.00") if m["rate"] is not None else "—",
                  "url": self._link("complaint", (Complaint.received_at, "between"),
-                                   f"{m['start']:{stamp}} to {m['end']:{stamp}}",
-                                   (Complaint.received_at, "smaller than"), f"{m['end']:{stamp}}")}
+                                   (m['start'], m['end']),
+                                   (Complaint.received_at, "smaller than"), m['end'])}
                 for key, label, m in zip(("rate_last_month", "rate_this_month"), labels, months)]
 
     def _satisfaction(self) -> dict:

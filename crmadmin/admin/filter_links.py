@@ -1,6 +1,9 @@
 """Links to a list screen filtered as a figure counts: Flask-Admin's flt<n>_<index> arguments, looked up."""
+from datetime import datetime
+
 from flask_admin.model.filters import BaseFilter
 
+from ..localtime import format_local
 from .row_urls import list_url
 
 
@@ -37,10 +40,21 @@ def _search(view, wanted) -> tuple[int, BaseFilter]:
     raise LookupError(f"{view.endpoint} has no filter {wanted!r}")
 
 
+def filter_value(value) -> str:
+    """A criterion's value as typed in the filter: a stored (UTC) moment in the viewer's time, as the date-time
+    filters read it (admin/time_filters.py); a (start, end) pair as "start to end"."""
+    if isinstance(value, tuple):
+        return " to ".join(filter_value(v) for v in value)
+    if isinstance(value, datetime):
+        return format_local(value, seconds=True)
+    return value
+
+
 def filtered_url(view, *criteria, **args) -> str:
     """The list of `view` narrowed by (filter, value) criteria, all of which must hold; `args` are added as they are.
+    A moment is given as a stored datetime (or a pair of them for "between"), never as text.
     Routed once per request and list (`row_urls.list_url`): the dashboard links about a hundred figures."""
     for position, (wanted, value) in enumerate(criteria):
         index, flt = find_filter(view, wanted)
-        args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = value
+        args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = filter_value(value)
     return list_url(f"{view.endpoint}.index_view", **args)

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defaultload, joinedload
-from wtforms import DateField, DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .. import choices
@@ -23,12 +23,11 @@ from ..reports import cached
 from ..reports.followups import (BUCKETS, COUNT_CAP, WAITING_FOR_FEEDBACK, bucket_counts, due_in, of_owner,
                                  owner_summary, waiting_for_feedback)
 from ..standing import today
-from .fields import EmptyToNone, NotInFuture, choice_settings
+from .fields import EmptyToNone, LocalDateTimeField, NotInFuture, choice_settings, local_date_field
 from .filter_links import filtered_url
 from .labels import LABELS
 from .row_urls import list_url, row_url
 from .scope import restrict
-from .widgets import PickerInput
 from .standing_base import StandingScreen, customer_link, request_rules
 
 COMPLAINTS_SHOWN = 20
@@ -96,16 +95,13 @@ def _now_to_the_minute():
 class LogContactForm(FlaskForm):
     channel = SelectField(_l("Channel"), choices=choices.CONTACT_CHANNEL.form_choices(), default="phone")
     direction = SelectField(_l("Direction"), choices=choices.DIRECTION.form_choices(), default="outbound")
-    occurred_at = DateTimeLocalField(_l("When (UTC)"), default=_now_to_the_minute,
-                                     format=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
-                                             "%Y-%m-%dT%H:%M:%S"], widget=PickerInput("datetime"),
+    occurred_at = LocalDateTimeField(_l("When"), default=_now_to_the_minute,
                                      validators=[InputRequired(_l("Enter when the contact took place.")),
                                                  NotInFuture()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(_l("Write what was discussed.")),
                                                        Length(max=5000)])
     outcome = StringField(_l("Outcome"), validators=[EmptyToNone(), Optional(), Length(max=255)])
-    next_follow_up_on = DateField(_l("Next follow-up"), validators=[Optional(), AfterToday()],
-                                  widget=PickerInput("date"))
+    next_follow_up_on = local_date_field(_l("Next follow-up"), validators=[Optional(), AfterToday()])
 
 
 # --- the screen -------------------------------------------------------------------------------
@@ -267,7 +263,7 @@ class FollowUpView(StandingScreen):
                 db.session.add(contact)
                 db.session.commit()
             except SQLAlchemyError as error:
-                self._fail(error, _("The contact could not be logged. Nothing was saved."))
+                self._fail(error, _l("The contact could not be logged. Nothing was saved."))
             else:
                 due = db.session.get(CustomerStanding, customer.id)
                 flash(_("Contact with %(name)s logged. Next follow-up: %(date)s.", name=customer.name,

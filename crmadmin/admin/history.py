@@ -1,6 +1,7 @@
 """The operation log read by people: field-by-field changes, links to records, and each record's History section."""
 import json
 import re
+from datetime import datetime
 
 from flask import url_for
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
@@ -10,6 +11,7 @@ from sqlalchemy import false
 from .. import choices
 from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
 from ..extensions import db
+from ..localtime import format_local
 from ..models import AuditEntry
 from ..queries import own_customer_entries, record_history
 from .labels import DETAIL_LABELS, LABELS
@@ -172,6 +174,17 @@ def log_url(admin, **criteria) -> str | None:
 
 
 # --- what an entry says ----------------------------------------------------------------------
+_STORED_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?")
+
+
+def _moment_text(value: str) -> str | None:
+    """A logged date-time (stored UTC, as audit/recorder.py writes it) in the viewer's time; None if not one."""
+    if not _STORED_MOMENT.fullmatch(value):
+        return None
+    moment = datetime.fromisoformat(value)
+    return format_local(moment, seconds=bool(moment.second or moment.microsecond))
+
+
 def _cell(value, choice=None) -> dict:
     if isinstance(value, str) and value in SECRET_MARKERS:
         return {"text": SECRET_MARKERS[value](), "secret": True}
@@ -183,6 +196,8 @@ def _cell(value, choice=None) -> dict:
         return {"text": json.dumps(value, ensure_ascii=False, sort_keys=True), "secret": False}
     if isinstance(value, bool):
         return {"text": _("Yes") if value else _("No"), "secret": False}
+    if isinstance(value, str) and choice is None and (moment := _moment_text(value)) is not None:
+        return {"text": moment, "secret": False}
     return {"text": str(choice.label(value) if choice else value), "secret": False}
 
 

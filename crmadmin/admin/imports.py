@@ -5,6 +5,7 @@ its own customers imports for, matches and undoes only its own. Every step is a 
 upload is checked and refused before anything is stored (crmadmin/imports/reading.py).
 """
 import logging
+from datetime import datetime
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -23,6 +24,7 @@ from ..imports.reading import FileRefused, Limits, as_csv, check, read
 from ..imports.report import error_report, problems_text
 from ..imports.validation import Context, validate
 from ..imports.values import text_of
+from ..localtime import format_local, viewer_zone, zone_name
 from ..models import ImportRun, utcnow
 from ..spreadsheet import CSV_CONTENT_TYPE
 from . import uniqueness
@@ -42,6 +44,16 @@ def may_import(kind: str, mode: str = "create") -> bool:
         and (mode != "update" or current_user.can(perm(resource, "edit")))
 
 
+def _preview_cell(report, row, i) -> str:
+    """A cell as the file has it; a time read from it as the viewer's local time (what will be stored, shown)."""
+    if i >= len(row.cells) or row.cells[i] is None:
+        return ""
+    value = row.values.get(report.mapping[i])
+    if isinstance(value, datetime) and not row.problems.get(report.mapping[i]):
+        return format_local(value)
+    return text_of(row.cells[i])
+
+
 def _scope_owner(kind: str) -> int | None:
     return current_user.id if current_user.limited_to_own_customers(RESOURCES[kind]) else None
 
@@ -50,7 +62,7 @@ def _context(kind: str, mode: str) -> Context:
     config = current_app.config
     return Context(kind=kind, mode=mode, user_id=current_user.id, may_assign_owner=current_user.can(ASSIGN_OWNERS),
                    scope_owner=_scope_owner(kind), region=config["CRM_PHONE_REGION"], now=utcnow(),
-                   currency=config.get("CRM_DEFAULT_CURRENCY", "CNY"))
+                   currency=config.get("CRM_DEFAULT_CURRENCY", "CNY"), zone=zone_name(viewer_zone()))
 
 
 class ImportView(AccessMixin, BaseView):
@@ -169,8 +181,7 @@ class ImportView(AccessMixin, BaseView):
         bad = [(row, problems_text(report, row)) for row in report.rows if not row.valid][:PROBLEM_ROWS]
         return self.render("admin/import_preview.html", run=run, report=report, counts=report.counts,
                            columns=columns, shown=shown, bad=bad, kind_label=KIND_LABELS[run.kind],
-                           cell=lambda row, i: "" if i >= len(row.cells) or row.cells[i] is None
-                           else text_of(row.cells[i]))
+                           cell=lambda row, i: _preview_cell(report, row, i))
 
     @expose("/commit", methods=("POST",))
     def commit(self):

@@ -90,6 +90,7 @@ LABELS = {
     "display_name": _l("Display name"),
     "active": _l("Account enabled"),
     "locale": _l("Language"),
+    "timezone": _l("Time zone"),
     "last_login_at": _l("Last sign-in"),
     "roles": _l("Roles"),
     "new_password": _l("New password"),

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from .. import choices
@@ -16,11 +16,10 @@ from ..models import AuditEntry, Customer, PersonalDataRequest
 from ..privacy import IDENTIFYING, correct, erase, personal_fields
 from ..search import escape_like
 from .base import SecureModelView
-from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings
+from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings, local_date_field
 from .history import FieldNames
 from .labels import LABELS
 from .scope import restrict
-from .widgets import PickerInput
 
 FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(kind=choices.PERSONAL_DATA_REQUEST,
                                                                   channel=choices.CONTACT_CHANNEL)
@@ -30,8 +29,7 @@ CORRECTABLE = ("name", "gender", "birthday", "mobile", "email", "address")
 class RequestFields(FlaskForm):
     """What the customer asked, when and how: kept with the change, without repeating their data."""
 
-    received_on = DateField(_l("Request received on"), validators=[InputRequired(), NotInFuture()],
-                            widget=PickerInput("date"))
+    received_on = local_date_field(_l("Request received on"), validators=[InputRequired(), NotInFuture()])
     channel = SelectField(_l("Received by"), choices=choices.CONTACT_CHANNEL.form_choices(),
                           validators=[InputRequired()])
     reference = StringField(_l("Reference (ticket or letter number)"), validators=[EmptyToNone(), Length(max=100)])
@@ -43,7 +41,7 @@ class CorrectionForm(RequestFields):
     version = HiddenField()
     name = StringField(LABELS["name"], validators=[DataRequired(), Length(max=120)])
     gender = SelectField(LABELS["gender"], choices=[("", "—")] + choices.GENDER.form_choices(), validators=[Optional()])
-    birthday = DateField(LABELS["birthday"], validators=[Optional(), NotInFuture()], widget=PickerInput("date"))
+    birthday = local_date_field(LABELS["birthday"], validators=[Optional(), NotInFuture()])
     mobile = StringField(LABELS["mobile"], validators=[PhoneNumber()])
     email = EmailField(LABELS["email"], validators=[EmptyToNone(), Optional(), Email(), Length(max=254)])
     address = StringField(LABELS["address"], validators=[EmptyToNone(), Length(max=255)])
@@ -129,7 +127,7 @@ class PersonalDataRequestView(SecureModelView):
                               "success")
                         return redirect(self._back(customer))
                 except (ValidationError, SQLAlchemyError) as error:
-                    self._fail(error, _("The correction could not be saved. Nothing was changed."))
+                    self._fail(error, _l("The correction could not be saved. Nothing was changed."))
                     status = 409
         elif request.method == "POST":
             flash(_("Nothing was changed: correct the fields marked below."), "error")
@@ -158,7 +156,7 @@ class PersonalDataRequestView(SecureModelView):
                     done = erase(db.session, customer, self._request(form), current_app.config["CRM_PHONE_REGION"])
                     db.session.commit()
                 except (ValidationError, SQLAlchemyError) as error:
-                    self._fail(error, _("The personal data could not be erased. Nothing was changed."))
+                    self._fail(error, _l("The personal data could not be erased. Nothing was changed."))
                     status = 409
                 else:
                     flash(_("Personal data of customer #%(id)d erased: %(fields)d fields, %(records)d records' "

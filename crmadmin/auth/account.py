@@ -1,4 +1,4 @@
-"""A user's own account: changing their password ends every other session they have."""
+"""A user's own account: their time zone, and changing their password (which ends every other session they have)."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -6,7 +6,8 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..models import User
 from . import throttle
-from .forms import PasswordChangeForm
+from ..localtime import business_zone, valid_zone, zone_choices, zone_label
+from .forms import PasswordChangeForm, TimezoneForm
 from .passwords import hash_password, policy_problems, verify_password
 from .sessions import start_session
 
@@ -36,3 +37,22 @@ def change_password():
                 flash(_("Your password has been changed. Your other sessions have been signed out."), "success")
                 return redirect(url_for("admin.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The user's own time zone: every time they read or type is in it; none chosen, the business zone's."""
+    form = TimezoneForm()
+    business = zone_label(business_zone())
+    form.timezone.choices = [("", _("The business time zone: %(zone)s", zone=business))] + \
+        zone_choices()
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        user.timezone = form.timezone.data or None
+        db.session.commit()
+        flash(_("Times are now shown and entered in %(zone)s.", zone=zone_label(valid_zone(user.timezone)) if user.timezone else business), "success")
+        return redirect(url_for("account.settings"))
+    if not form.is_submitted():
+        form.timezone.data = current_user.timezone or ""
+    return render_template("auth/account.html", form=form, business=business)

@@ -1,7 +1,7 @@
 """Sign-in, language and password forms; Flask-WTF adds the CSRF token."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -21,3 +21,9 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm_password = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("new_password", message=_l("The two new passwords differ."))])
+
+
+class TimezoneForm(FlaskForm):
+    """The user's own time zone; "" is the business zone (CRM_TIMEZONE). Choices are filled per request."""
+
+    timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)

@@ -95,9 +95,13 @@ KIND_LABELS = {"customers": _l("Customers"), "transactions": _l("Transactions"),
 _PUNCTUATION = re.compile(r"[\s_\-*:：.·()（）\[\]【】/#]+")
 
 
+_ZONE = re.compile(r"\s*[(（][A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+[)）]\s*$")  # an export's "时间 (Asia/Shanghai)"
+
+
 def normalise(header: str) -> str:
-    """A header as compared: case, spaces and punctuation set aside ("E-mail *" == "email")."""
-    return _PUNCTUATION.sub("", str(header).casefold())
+    """A header as compared: case, spaces, punctuation and the time zone an export names set aside ("E-mail *" ==
+    "email", "Time (Asia/Shanghai)" == "time")."""
+    return _PUNCTUATION.sub("", _ZONE.sub("", str(header)).casefold())
 
 
 def fields_of(kind: str, may_assign_owner: bool = True) -> tuple[Field, ...]:

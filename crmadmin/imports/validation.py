@@ -50,6 +50,7 @@ class Context:
     region: str
     now: datetime
     currency: str = "CNY"
+    zone: str = ""  # the importing user's time zone: a time without an offset is read in it ("" business zone)
 
 
 @dataclass
@@ -99,7 +100,7 @@ def validate(session: Session, table: Table, mapping: dict[int, str], context: C
     """Parse every mapped cell, then look up and match all rows; the database is only read."""
     fields = {f.name: f for f in fields_of(context.kind, context.may_assign_owner)}
     mapping = {i: name for i, name in mapping.items() if name in fields and i < len(table.headers)}
-    parse = Parser(fields, context.region, context.now)
+    parse = Parser(fields, context.region, context.now, context.zone)
     rows = []
     for number, cells in table.rows:
         row = Row(number, cells)

@@ -1,11 +1,12 @@
 """One cell of an import file read as a field's value, or the reason it cannot be, in the user's language."""
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import force_locale, gettext as _
 
+from ..localtime import NoSuchLocalTime, to_utc, valid_zone
 from ..phones import e164
 from .mapping import Field
 
@@ -13,6 +14,7 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                    r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.\d+)?)?)?$")
+_OFFSET = re.compile(r"\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))$", re.IGNORECASE)  # ISO 8601: Z, +08:00, -0500
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _MONEY_NOISE = re.compile(r"[\s,，¥￥$元]|CNY|RMB", re.IGNORECASE)
 
@@ -83,8 +85,24 @@ def parse_date(raw) -> date:
     return _moment(raw, False).date()
 
 
-def parse_datetime(raw) -> datetime:
-    return _moment(raw, True)
+def parse_datetime(raw, zone: str = "") -> datetime:
+    """A moment as stored (naive UTC): with an offset (2026-12-07T17:24+08:00, Z) converted; without one (and
+    every Excel date cell), local time in `zone` (the importing user's; "" the business zone)."""
+    offset = None
+    if not isinstance(raw, (date, datetime)):
+        text = text_of(raw)
+        found = _OFFSET.search(text) if re.search(r"\d[:：]\d{2}", text) else None
+        if found:
+            raw = text[:found.start()]
+            sign = -1 if found.group(2) == "-" else 1
+            offset = timezone(sign * timedelta(hours=int(found.group(3) or 0), minutes=int(found.group(4) or 0)))
+    moment = _moment(raw, True)
+    if offset is not None:
+        return to_utc(moment.replace(tzinfo=offset))
+    try:
+        return to_utc(moment, zone=valid_zone(zone))
+    except NoSuchLocalTime as error:
+        raise Problem(str(error)) from None
 
 
 def parse_int(raw, field: Field) -> int:
@@ -152,8 +170,8 @@ def parse_currency(raw) -> str:
 class Parser:
     """Reads every mapped cell of a kind's rows; built once per import (choice labels resolved once)."""
 
-    def __init__(self, fields: dict[str, Field], region: str, now: datetime):
-        self.fields, self.region, self.now = fields, region, now
+    def __init__(self, fields: dict[str, Field], region: str, now: datetime, zone: str = ""):
+        self.fields, self.region, self.now, self.zone = fields, region, now, zone
         self.choices = {name: Choice(f) for name, f in fields.items() if f.kind == "choice"}
 
     def __call__(self, field: Field, raw):
@@ -178,7 +196,7 @@ class Parser:
                 raise Problem(_("This date cannot be in the future."))
             return value
         if kind == "datetime":
-            value = parse_datetime(raw)
+            value = parse_datetime(raw, self.zone)
             if value > self.now:
                 raise Problem(_("This date cannot be in the future."))
             return value

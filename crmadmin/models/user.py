@@ -71,6 +71,8 @@ class User(UserMixin, VersionedMixin, db.Model):
     )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
     locale: Mapped[Optional[str]] = mapped_column(String(16))
+    # the user's own IANA time zone ("Europe/Berlin"); None: the business zone, CRM_TIMEZONE (crmadmin/localtime.py)
+    timezone: Mapped[Optional[str]] = mapped_column(String(64))
     last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
     # loaded on demand: a list showing owners or assignees needs their names, not their roles; the signed-in user's
     # come with it in one statement (auth.load_user), the Users screen loads them with its page
