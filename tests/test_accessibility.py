@@ -1,0 +1,151 @@
+"""WCAG 2.1 AA as axe-core judges it, in a real Chromium: every screen of the menu, every built-in role, both
+languages, a desktop and a phone width, pages audited as they are served (their real Content-Security-Policy).
+
+axe-core is vendored for the tests only (tests/vendor/axe-core, pinned, never served by the app nor fetched at
+run time). The browser contexts bypass the CSP so that the test may inject it; the server still sends its CSP
+headers, and test_browser.py checks that the pages' own scripts run under them."""
+import re
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from crmadmin import demo
+from crmadmin.extensions import db
+from crmadmin.models import Complaint, Customer, User
+from tests import factories
+from tests.test_browser import TIMEOUT_MS, browser, live_server  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+FAILING = {"critical", "serious"}
+ROLES = ("administrator", "supervisor", "clerk", "auditor")
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+PHONE_ROLE = "clerk"  # the phone pass: one role per language (the one who works from a phone), every screen of theirs
+BROWSER_LOCALE = {"zh_CN": "zh-CN", "en": "en-US"}
+
+AUDIT_JS = """tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})
+  .then(result => result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(' ') + (n.failureSummary ? ' :: ' + n.failureSummary.split('\\n').slice(1, 2).join('').trim() : ''))
+  })))"""
+
+
+def audit(page, label: str, found: dict) -> None:
+    """Run axe on the page as it stands; record its serious and critical violations under (rule, page)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    for violation in page.evaluate(AUDIT_JS, AXE_TAGS):
+        if violation["impact"] in FAILING:
+            found[(violation["id"], violation["impact"], violation["help"])][label] = violation["targets"]
+
+
+def report(found: dict) -> str:
+    lines = []
+    for (rule, impact, help_text), pages in sorted(found.items()):
+        lines.append(f"{rule} ({impact}): {help_text} -- on {len(pages)} page(s)")
+        for label, targets in sorted(pages.items()):
+            lines.append(f"    {label}: {len(targets)} element(s)")
+            lines.extend(f"        {target}" for target in targets[:4])
+    return "\n".join(lines)
+
+
+def menu_pages(page) -> list[str]:
+    """Paths of every screen the navbar offers this user, the dashboard first."""
+    hrefs = page.eval_on_selector_all(
+        "#admin-navbar-collapse a[href]", "links => links.map(a => a.getAttribute('href'))")
+    paths = ["/admin/"]
+    for href in hrefs:
+        path = urlsplit(href)
+        if path.path.startswith("/admin/") and href not in paths:
+            paths.append(href)
+    return paths
+
+
+def new_context(browser, language: str, viewport: dict):
+    context = browser.new_context(locale=BROWSER_LOCALE[language], viewport=viewport, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def sign_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", factories.PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(re.compile(r"/admin/?$"))
+
+
+def audit_role(browser, base_url: str, language: str, role: str, username: str, viewport: dict, found: dict,
+               records: dict) -> int:
+    """Every screen of the role's menu, a details page and a create form with a validation error; the count."""
+    context = new_context(browser, language, viewport)
+    page = context.new_page()
+    tag = f"{role}/{language}/{viewport['width']}"
+    audited = 0
+    try:
+        sign_in(page, base_url, username)
+        for path in menu_pages(page):
+            response = page.goto(base_url + path)
+            assert response.status == 200, (path, response.status)
+            assert "content-security-policy" in response.headers  # audited as served
+            audit(page, f"{tag} {path}", found)
+            audited += 1
+        for path in (f"/admin/customer/details/?id={records['customer']}",
+                     f"/admin/complaint/details/?id={records['complaint']}"):
+            response = page.goto(base_url + path)
+            if urlsplit(page.url).path == urlsplit(path).path:  # roles that may not see it are sent away
+                audit(page, f"{tag} {path}", found)
+                audited += 1
+        for path in ("/admin/customer/new/", "/admin/complaint/new/"):
+            page.goto(base_url + path)
+            if urlsplit(page.url).path != path or not page.locator("form.admin-form").count():
+                continue  # not this role's to create
+            page.click("form.admin-form [type=submit]")
+            page.wait_for_selector(".has-error, .is-invalid, .invalid-feedback, :invalid", state="attached")
+            audit(page, f"{tag} {path} (error shown)", found)
+            audited += 1
+    finally:
+        context.close()
+    return audited
+
+
+@pytest.fixture
+def populated(app):
+    """A small demo (every kind of row, every badge), half of its customers given to one clerk; one user per role."""
+    with app.app_context():
+        demo.seed(40, progress=None, locale="zh_CN")
+        users = {role: factories.user(role).username for role in ROLES}
+        clerk_id = db.session.scalar(select(User.id).where(User.username == users["clerk"]))
+        for customer in db.session.scalars(select(Customer).where(Customer.id % 2 == 0)):
+            customer.owner_id = clerk_id
+        db.session.commit()
+        records = {"customer": db.session.scalar(select(Customer.id).where(Customer.owner_id == clerk_id).limit(1)),
+                   "complaint": db.session.scalar(select(Complaint.id).limit(1))}
+    return users, records
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_every_page_passes_axe_for_every_role(live_server, browser, populated, language):
+    """Does every screen of the menu, for every built-in role, pass axe-core's WCAG 2.1 A/AA rules with no serious
+    or critical finding, at 1366 px (every role) and at 390 px (the clerk), and the sign-in page at both?"""
+    users, records = populated
+    found = defaultdict(dict)
+    audited = 0
+    for viewport in (DESKTOP, PHONE):
+        context = new_context(browser, language, viewport)
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        audit(page, f"anonymous/{language}/{viewport['width']} /login", found)
+        context.close()
+        audited += 1
+    for role in ROLES:
+        audited += audit_role(browser, live_server, language, role, users[role], DESKTOP, found, records)
+    audited += audit_role(browser, live_server, language, PHONE_ROLE, users[PHONE_ROLE], PHONE, found, records)
+    assert audited > 60
+    assert not found, f"axe-core found serious or critical violations:\n{report(found)}"
