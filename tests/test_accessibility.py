@@ -5,6 +5,7 @@ axe-core is vendored for the tests only (tests/vendor/axe-core, pinned, never se
 run time). The browser contexts bypass the CSP so that the test may inject it; the server still sends its CSP
 headers, and test_browser.py checks that the pages' own scripts run under them."""
 import re
+from datetime import timedelta
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from crmadmin import demo
 from crmadmin.extensions import db
-from crmadmin.models import Complaint, Customer, User
+from crmadmin.models import Complaint, Customer, Interaction, User, utcnow
+from crmadmin.standing import today
 from tests import factories
 from tests.test_browser import TIMEOUT_MS, browser, live_server  # noqa: F401 (fixtures)
 
@@ -28,6 +30,8 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 PHONE_ROLE = "clerk"  # the phone pass: one role per language (the one who works from a phone), every screen of theirs
 BROWSER_LOCALE = {"zh_CN": "zh-CN", "en": "en-US"}
+# The browser's own check of `required` fields would stop the form before the server answers with its errors.
+NO_BROWSER_CHECKS = "() => document.querySelectorAll('form.admin-form').forEach(f => { f.noValidate = true; })"
 
 AUDIT_JS = """tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})
   .then(result => result.violations.map(v => ({
@@ -106,8 +110,10 @@ def audit_role(browser, base_url: str, language: str, role: str, username: str, 
             page.goto(base_url + path)
             if urlsplit(page.url).path != path or not page.locator("form.admin-form").count():
                 continue  # not this role's to create
-            page.click("form.admin-form [type=submit]")
-            page.wait_for_selector(".has-error, .is-invalid, .invalid-feedback, :invalid", state="attached")
+            page.evaluate(NO_BROWSER_CHECKS)
+            with page.expect_navigation():
+                page.click("form.admin-form input[type=submit]")
+            page.wait_for_selector(".is-invalid", state="attached")
             audit(page, f"{tag} {path} (error shown)", found)
             audited += 1
     finally:
@@ -149,3 +155,136 @@ def test_every_page_passes_axe_for_every_role(live_server, browser, populated, l
     audited += audit_role(browser, live_server, language, PHONE_ROLE, users[PHONE_ROLE], PHONE, found, records)
     assert audited > 60
     assert not found, f"axe-core found serious or critical violations:\n{report(found)}"
+
+
+# --- the keyboard alone ----------------------------------------------------------------------------
+FOCUSED_MATCHES = "s => !!document.activeElement && document.activeElement.matches(s)"
+FOCUS_RING = """() => { const e = document.activeElement, box = e.closest('.select2-container') || e, s = getComputedStyle(box);
+  return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }"""
+
+
+def tab_to(page, selector: str, limit: int = 150) -> None:
+    """Press Tab until the focus is on `selector`, as a keyboard user does; it must show where the focus is."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED_MATCHES, selector):
+            if "select2-focusser" not in selector:
+                assert page.evaluate(FOCUS_RING), f"no visible focus ring on {selector}"
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab on {page.url}")
+
+
+def menu_to(page, menu: str, href: str) -> None:
+    """Open a navbar menu with Enter and go to one of its screens with the arrow keys and Enter."""
+    for _ in range(10):
+        tab_to(page, "#admin-navbar-collapse a.dropdown-toggle")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == menu:
+            break
+    page.keyboard.press("Enter")
+    for _ in range(30):
+        page.keyboard.press("ArrowDown")
+        if page.evaluate(FOCUSED_MATCHES, f".dropdown-menu a[href$='{href}']"):
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def select2_pick(page, field: str, typed: str, expected: str) -> None:
+    """A Select2 box by keyboard: Tab to it, Enter opens it, typing narrows it, Enter takes the highlighted choice."""
+    tab_to(page, f"#s2id_{field} input.select2-focusser")
+    page.keyboard.press("Enter")
+    page.keyboard.type(typed)
+    page.locator("#select2-drop .select2-highlighted", has_text=expected).wait_for()
+    page.keyboard.press("Enter")
+    page.locator(f"#s2id_{field} .select2-chosen", has_text=expected).wait_for()
+
+
+def test_a_clerk_finds_a_customer_logs_a_contact_and_registers_a_complaint_with_the_keyboard_alone(app, live_server,
+                                                                                                   browser):
+    """Can a clerk sign in, skip to the content, find a customer by search, log a contact from the follow-up list and
+    register a complaint with Tab, Enter, arrow keys and typing only, never the mouse?"""
+    with app.app_context():
+        clerk = factories.user("clerk")
+        customer = factories.customer(name="Kay Keyboard", owner_id=clerk.id, created_at=utcnow() - timedelta(days=60))
+        factories.interaction(customer, summary="First call", next_follow_up_on=today() - timedelta(days=1))
+        customer_id, username = customer.id, clerk.username
+    context = new_context(browser, "en", DESKTOP)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/login")
+        assert page.evaluate("() => document.activeElement.id") == "username"  # autofocus
+        page.keyboard.type(username)
+        page.keyboard.press("Tab")
+        page.keyboard.type(factories.PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+        page.keyboard.press("Tab")  # the first stop of every page: the skip link, shown when it has the focus
+        assert page.evaluate(FOCUSED_MATCHES, "a.skip-link")
+        box = page.locator("a.skip-link").bounding_box()
+        assert box and box["y"] >= 0 and box["height"] > 10
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED_MATCHES, "main#content")
+
+        # find the customer
+        menu_to(page, "Records", "/admin/customer/")
+        tab_to(page, "form[role=search] input[name=search]")
+        page.keyboard.type("Kay Key")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        tab_to(page, f"table.model-list a[href*='/customer/details/?id={customer_id}']")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Kay Keyboard" in page.title()
+
+        # log a contact from the follow-up list
+        menu_to(page, "Customer care", "/admin/followups/")
+        tab_to(page, f"a[href*='/followups/log/?id={customer_id}']")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        tab_to(page, "#channel")
+        page.keyboard.press("ArrowDown")  # a plain select changes with the arrow keys
+        channel = page.evaluate("() => document.activeElement.value")
+        tab_to(page, "#summary")
+        page.keyboard.type("Called back, renewal agreed")
+        tab_to(page, "#log-contact button[type=submit]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator(".alert-success").count() == 1
+
+        # register a complaint: the first Save shows the errors, tied to their fields and focused
+        menu_to(page, "Records", "/admin/complaint/")
+        tab_to(page, ".nav-tabs a[href*='/complaint/new/']")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.evaluate(NO_BROWSER_CHECKS)
+        tab_to(page, "form.admin-form input[type=submit]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        invalid = page.evaluate("""() => { const e = document.activeElement, ids = (e.getAttribute('aria-describedby') || '').split(' ');
+            return [e.getAttribute('aria-invalid'), ids.map(id => document.getElementById(id)).filter(Boolean)
+                    .map(n => n.getAttribute('role') + ':' + n.textContent.trim())]; }""")
+        assert invalid[0] == "true" and any(text.startswith("alert:") and len(text) > 6 for text in invalid[1]), invalid
+        page.keyboard.press("Shift+Tab")  # back to the top of the form
+        select2_pick(page, "customer", "Kay", "Kay Keyboard")
+        tab_to(page, "#subject")
+        page.keyboard.type("Screen cracked on delivery")
+        tab_to(page, "#description")
+        page.keyboard.type("The box was dented too")
+        select2_pick(page, "channel", "Pho", "Phone")
+        select2_pick(page, "type", "Product", "Product quality")
+        select2_pick(page, "urgency", "Urg", "Urgent")
+        tab_to(page, "form.admin-form input[type=submit]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.locator(".alert-success").count() == 1
+    finally:
+        context.close()
+
+    with app.app_context():
+        contacts = db.session.scalars(select(Interaction).where(Interaction.customer_id == customer_id)
+                                      .order_by(Interaction.id)).all()
+        assert [(c.summary, c.channel) for c in contacts][1:] == [("Called back, renewal agreed", channel)]
+        complaint = db.session.scalars(select(Complaint).where(Complaint.customer_id == customer_id)).one()
+        assert (complaint.subject, complaint.channel, complaint.urgency) == ("Screen cracked on delivery", "phone",
+                                                                            "urgent")

@@ -66,7 +66,7 @@
   /* Form errors: each tied to its field, the first field focused so that its error is read out. */
   function tieErrors(root) {
     var first = null;
-    root.querySelectorAll(".is-invalid").forEach(function (field) {
+    root.querySelectorAll("input.is-invalid, select.is-invalid, textarea.is-invalid").forEach(function (field) {
       var group = field.closest(".form-group") || field.parentNode;
       var feedback = group && group.querySelector(".invalid-feedback, .help-block.error, .form-text.text-danger");
       if (!feedback) { return; }
