@@ -288,3 +288,41 @@ def test_a_clerk_finds_a_customer_logs_a_contact_and_registers_a_complaint_with_
         complaint = db.session.scalars(select(Complaint).where(Complaint.customer_id == customer_id)).one()
         assert (complaint.subject, complaint.channel, complaint.urgency) == ("Screen cracked on delivery", "phone",
                                                                             "urgent")
+
+
+NARROW = {"width": 320, "height": 640}  # 1280 px at 400 %, or 640 px at 200 % (WCAG 1.4.10 reflow)
+OVERFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth, cut = [];
+  document.querySelectorAll('main *, nav *').forEach(e => {
+    if (e.closest('.crm-scroll, .table-responsive, .select2-offscreen, .sr-only, .skip-link, .d-none')) return;
+    const box = e.getBoundingClientRect();
+    if (box.width && box.height && (box.right > width + 1 || box.left < -1) && getComputedStyle(e).visibility !== 'hidden')
+      cut.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + '.' + [...e.classList].join('.') + ' ' + Math.round(box.right));
+  });
+  return {page: document.documentElement.scrollWidth - width, cut: cut.slice(0, 5)};
+}"""
+
+
+def test_at_320_px_nothing_is_cut_off_and_only_tables_scroll_sideways(live_server, browser, populated):
+    """At 320 px wide (200 % zoom of a small window), does every screen of the clerk's menu, a details page and a
+    form fit the width, with only tables scrolling sideways inside their own focusable box?"""
+    users, records = populated
+    context = new_context(browser, "zh_CN", NARROW)
+    page = context.new_page()
+    problems = {}
+    try:
+        sign_in(page, live_server, users["clerk"])
+        paths = menu_pages(page) + [f"/admin/customer/details/?id={records['customer']}", "/admin/customer/new/",
+                                    "/admin/complaint/new/"]
+        for path in paths:
+            page.goto(live_server + path)
+            found = page.evaluate(OVERFLOW_JS)
+            if found["page"] > 1 or found["cut"]:
+                problems[path] = found
+            for box in page.locator(".crm-scroll").all():  # a table that scrolls can be scrolled by keyboard
+                if box.evaluate("b => b.scrollWidth > b.clientWidth + 1"):
+                    assert box.get_attribute("tabindex") == "0" and box.get_attribute("aria-label"), path
+    finally:
+        context.close()
+    assert len(paths) > 10
+    assert not problems, "\n".join(f"{path}: {found}" for path, found in problems.items())
