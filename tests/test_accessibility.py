@@ -106,6 +106,13 @@ def audit_role(browser, base_url: str, language: str, role: str, username: str, 
             if urlsplit(page.url).path == urlsplit(path).path:  # roles that may not see it are sent away
                 audit(page, f"{tag} {path}", found)
                 audited += 1
+        page.goto(f"{base_url}/admin/customer/?search=1")  # a search and a filter in use: their boxes named
+        menu = page.locator("li.dropdown", has=page.locator("a.filter"))
+        menu.locator("a.dropdown-toggle").click()
+        menu.locator("a.filter").first.click()
+        page.locator(".filters .filter-val").first.wait_for()
+        audit(page, f"{tag} /admin/customer/ (search and filter)", found)
+        audited += 1
         for path in ("/admin/customer/new/", "/admin/complaint/new/"):
             page.goto(base_url + path)
             if urlsplit(page.url).path != path or not page.locator("form.admin-form").count():

@@ -22,7 +22,9 @@
   function nameSelect2(container) {
     if (container.dataset.a11y) { return; }
     container.dataset.a11y = "1";
-    var original = container.id && container.id.indexOf("s2id_") === 0 ? document.getElementById(container.id.slice(5)) : null;
+    var data = window.jQuery && window.jQuery(container).data("select2");
+    var original = data && data.opts && data.opts.element ? data.opts.element[0]
+      : (container.id && container.id.indexOf("s2id_") === 0 ? document.getElementById(container.id.slice(5)) : null);
     var label = labelFor(original);
     var name = label ? text(label) : (original && (original.getAttribute("aria-label") || original.getAttribute("placeholder")
       || original.getAttribute("data-placeholder") || original.getAttribute("title"))) || "";
@@ -57,7 +59,7 @@
     var name = field.getAttribute("placeholder") || field.getAttribute("title");
     var row = field.closest(".filters tr");
     if (row) {
-      var filterName = text(row.querySelector("td:first-child"));
+      var filterName = text(row.querySelector("td:first-child")).replace(/^\u00d7\s*/, "");
       name = filterName + (field.classList.contains("filter-op") ? "" : (name ? ": " + name : ""));
     }
     if (name) { field.setAttribute("aria-label", name); }
@@ -122,10 +124,15 @@
   }
 
   function enhance(root) {
+    root.querySelectorAll("form[role=search] input[name=search], .filters select, .filters input")
+      .forEach(nameBare);  // first: a Select2 box takes its name from the control it stands for
     root.querySelectorAll(".select2-container").forEach(nameSelect2);
     root.querySelectorAll("a[title], button[title]").forEach(nameIconOnly);
-    root.querySelectorAll("form[role=search] input[name=search], .filters select, .filters input:not([type=hidden])")
-      .forEach(nameBare);
+    var main = document.getElementById("content");
+    root.querySelectorAll("form[role=search] .input-group-text a:not([aria-label])").forEach(function (clear) {
+      if (main && main.dataset.clearSearch) { clear.setAttribute("aria-label", main.dataset.clearSearch); }
+      clear.querySelectorAll(".fa").forEach(function (icon) { icon.setAttribute("aria-hidden", "true"); });
+    });  // the search box's x, which Flask-Admin leaves without a name
   }
 
   function start() {
