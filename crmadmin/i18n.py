@@ -31,6 +31,12 @@ def current_language() -> str:
     return "en"
 
 
+def text_direction() -> str:
+    """'ltr' or 'rtl' for <html dir>: the direction the request's language is written in."""
+    locale = get_locale()
+    return locale.text_direction if locale is not None else "ltr"
+
+
 def remember_per_request(domain: Domain) -> None:
     """Flask-Babel finds the context, the locale and the catalogue again for every string (a list page translates
     about 500); this keeps the catalogue in the context Flask-Babel already uses, where `refresh()` and
@@ -79,3 +85,4 @@ def init_app(app: Flask) -> None:
         if not getattr(domain.get_translations, "per_request", False):
             remember_per_request(domain)
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["text_direction"] = text_direction
