@@ -91,7 +91,7 @@ def sync_roles_command():
 def create_user_command(username, roles, display_name, email, password_stdin, generate):
     """Create a staff account; the password is asked for, read from stdin, or generated."""
     if generate:
-        password = generate_password()
+        password = generate_password(username, display_name, email)
     elif password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -127,7 +127,7 @@ def bootstrap_command(demo_customers, locale):
     if db.session.scalar(select(func.count()).select_from(User)) == 0:
         lines = []
         for name in BUILTIN_ROLES:
-            password = generate_password()
+            password = generate_password(name, name.capitalize())
             create_user(name, password, [name], display_name=name.capitalize())
             lines.append(f"  {name:<14} {password}")
         click.echo("\nAccounts created. Passwords are shown only this once; write them down:\n"

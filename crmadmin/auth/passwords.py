@@ -55,11 +55,12 @@ def dummy_verify(password: str) -> None:
     verify_password(cached, password)
 
 
-def generate_password() -> str:
-    """A random password for a new account, shown once; drawn again in the unlikely case the policy refuses it."""
+def generate_password(username: str | None = None, display_name: str | None = None, email: str | None = None) -> str:
+    """A random password for this account, shown once; drawn again in the unlikely case the policy refuses it (a
+    random one shares enough letters with a long user name now and then: one draw in a few thousand)."""
     while True:
         password = secrets.token_urlsafe(12)
-        if not policy_problems(password):
+        if not policy_problems(password, username, display_name, email):
             return password
 
 
