@@ -91,6 +91,9 @@ class UserView(SecureModelView):
 
 class RoleView(SecureModelView):
     permission = "roles"
+
+    def record_title(self, model) -> str:
+        return role_label(model)
     column_labels = LABELS
     column_list = ("id", "name", "description", "own_customers_only", "builtin")
     column_details_list = ("id", "name", "description", "own_customers_only", "builtin", "permissions",

@@ -67,6 +67,9 @@ class AuditLogView(SecureModelView):
 
     permission = "audit"
     page_size = 50
+
+    def record_title(self, model) -> str:
+        return f"#{model.id} {choices.AUDIT_ACTION.label(model.action)} {record_label(model)}".strip()
     column_default_sort = ("id", True)
     column_labels = AUDIT_LABELS
     column_display_pk = False

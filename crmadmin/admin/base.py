@@ -366,6 +366,10 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             return list_url(f"{self.endpoint}.index_view", **kwargs)
         return super().get_url(endpoint, **kwargs)
 
+    def record_title(self, model) -> str:
+        """The record as a page's title names it (details, edit); a screen whose __str__ holds codes words it."""
+        return str(model)
+
     def render(self, template, **kwargs):
         """A details page also gets the record's history from the operation log (None unless the viewer may read it);
         a list page gets its rows written in Python (admin/list_rows.py)."""
