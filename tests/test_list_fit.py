@@ -29,14 +29,19 @@ class Cells(HTMLParser):
             self._cell[1] += data
 
 
-def customer_cells(app, username: str, column: str) -> dict[str, dict]:
-    """{the text of each row's cell of `column`: its attributes} on the clerk's customer list, in zh_CN."""
+def customer_list(app, username: str) -> str:
+    """The clerk's customer list, in zh_CN."""
     client = app.test_client()
     assert sign_in(client, username).status_code == 302
     response = client.get("/admin/customer/", headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def customer_cells(app, username: str, column: str) -> dict[str, dict]:
+    """{the text of each row's cell of `column`: its attributes} on the clerk's customer list."""
     parser = Cells()
-    parser.feed(response.get_data(as_text=True))
+    parser.feed(customer_list(app, username))
     return {text.strip(): attrs for attrs, text in parser.cells if f"col-{column}" in attrs.get("class", "").split()}
 
 
@@ -48,9 +53,10 @@ def test_is_a_home_mobile_shown_national_and_a_foreign_one_international(app):
         factories.customer(name="Oliver Smith", mobile="+442079460958", owner_id=clerk.id)
         factories.customer(name="没有手机", mobile=None, owner_id=clerk.id)
         username = clerk.username
-    mobiles = customer_cells(app, username, "mobile")
+    mobiles, html = customer_cells(app, username, "mobile"), customer_list(app, username)
     assert set(mobiles) == {"138 1234 5678", "+44 20 7946 0958", ""}
     assert mobiles["138 1234 5678"]["data-label"] == "手机号码"  # the phone's card labels the field
+    assert '<a href="tel:+8613812345678" class="crm-tel">138 1234 5678</a>' in html  # one tap to call on a phone
 
 
 def test_is_a_long_name_whole_and_escaped_in_its_cells_title(app):

@@ -67,12 +67,16 @@ def _bool_word(view, value, name) -> str:
     return yes_no(value)
 
 
-def phone_cell(view, context, model, name) -> str:
-    """A stored (E.164) number as a clerk dials it: 138 1234 5678 at home, +44 20 7946 0958 abroad."""
+def phone_cell(view, context, model, name) -> Markup | str:
+    """A stored (E.164) number as a clerk dials it, 138 1234 5678 at home and +44 20 7946 0958 abroad, a tap away
+    on a phone (tel:)."""
     value = model
     for part in name.split("."):
         value = getattr(value, part, None) if value is not None else None
-    return phones.readable(value, current_app.config["CRM_PHONE_REGION"])
+    shown = phones.readable(value, current_app.config["CRM_PHONE_REGION"])
+    if not value or not value.startswith("+") or shown == value:
+        return shown  # no number to call: shown as stored
+    return Markup('<a href="tel:{}" class="crm-tel">{}</a>').format(value, shown)
 
 
 def _readable(value) -> str:
