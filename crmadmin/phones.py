@@ -18,6 +18,22 @@ def e164(text: str, region: str, strict: bool = True) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def readable(stored: str | None, region: str) -> str:
+    """A stored number as people read it: national in the home `region` (138 1234 5678), international otherwise
+    (+44 20 7946 0958); a value that is no number (an old file's) is shown as stored."""
+    if not stored:
+        return stored or ""
+    try:
+        number = phonenumbers.parse(stored, region)
+    except phonenumbers.NumberParseException:
+        return stored
+    if not phonenumbers.is_possible_number(number):
+        return stored
+    home = number.country_code == phonenumbers.country_code_for_region(region)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if home
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 # What people put between the digits of a phone number: spaces, dashes, dots, slashes, brackets (and their full-width
 # forms, as a Chinese input method types them); nothing else may come between two digits of a number found in text.
 SEPARATORS = (" \t\r\n\xa0\xad\u200b\u3000"  # spaces

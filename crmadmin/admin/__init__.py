@@ -33,7 +33,8 @@ def init_app(app: Flask) -> Admin:
     admin = Admin(
         app,
         name=app.config["CRM_NAME"],
-        theme=Bootstrap4Theme(swatch=app.config["FLASK_ADMIN_SWATCH"], base_template="admin/crm_master.html"),
+        theme=Bootstrap4Theme(swatch=app.config["FLASK_ADMIN_SWATCH"], base_template="admin/crm_master.html",
+                              fluid=True),  # the whole width for the lists (static/css/lists.css)
         index_view=DashboardView(name=_l("Home"), url="/admin"),
         csp_nonce_generator=app.extensions["csp_nonce"],  # crmadmin.security: one nonce per request
     )

@@ -112,6 +112,7 @@ class FollowUpView(StandingScreen):
     column_list = ("customer", "due", "next_follow_up_on", "tier", "stage", "owner", "last_contact_at",
                    "last_interaction")
     column_export_list = column_list
+    column_card_title = "customer"
     column_labels = {**LABELS, "customer": _l("Customer"), "due": _l("Due"), "tier": _l("Value tier"),
                      "stage": _l("Lifecycle stage"), "last_interaction": _l("Last contact summary"),
                      "owner.username": _l("Owner")}

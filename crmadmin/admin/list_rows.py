@@ -22,7 +22,12 @@ ROW_VALUE = "__row_value__"  # stands for a row's id, as HTML, where a row's tex
 def cells_writer(view, columns):
     """`cells(row)`: each column's value as Flask-Admin shows it (formatters, types), escaped as the template
     escaped it; a translated label once per page."""
-    names = [(name, escape(name)) for name, _ in columns]
+    cut, title = set(getattr(view, "column_cut", ())), getattr(view, "column_card_title", None)
+    # each cell: its class, and its label for the phone's card (static/css/lists.css); long text is cut to one line
+    # with an ellipsis and shown whole on hover (title), the card's title column is marked
+    names = [(name, f'class="col-{escape(name)}{" crm-cut" if name in cut else ""}'
+                    f'{" crm-card-title" if name == title else ""}" data-label="{escape(label)}"', name in cut)
+             for name, label in columns]
     labels = {}  # id of a lazy label -> (the label, kept so the id stays its own; its text)
     # A column with a formatter and choices: Flask-Admin looks the formatter's result up among the stored values,
     # and a translated label (lazy) was translated again to be looked up; no label is another choice's stored value.
@@ -45,8 +50,12 @@ def cells_writer(view, columns):
             return value if isinstance(value, LazyString) else stored.get(value) or value
         return view.get_list_value(context, row, name)
 
+    def td(attributes: str, value: Markup, cut: bool) -> str:
+        whole = Markup(value).striptags() if cut else ""
+        return f'<td {attributes} title="{escape(whole)}">{value}</td>' if whole else f"<td {attributes}>{value}</td>"
+
     def cells(context, row) -> str:
-        return "".join(f'<td class="col-{css}">{shown(cell(context, row, name))}</td>' for name, css in names)
+        return "".join(td(attributes, shown(cell(context, row, name)), cut) for name, attributes, cut in names)
 
     return cells
 
