@@ -33,6 +33,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from .admin import init_app as init_admin
     from .admin.row_urls import row_url
     from .choices import Choices
+    from .phones import readable
 
     security.init_app(app)
     i18n.init_app(app)
@@ -49,6 +50,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     cli.init_app(app)
     app.jinja_env.globals["choice_label"] = Choices.label_of
     app.jinja_env.globals["row_url"] = row_url
+    app.jinja_env.filters["phone"] = lambda stored: readable(stored, app.config["CRM_PHONE_REGION"])
 
     @app.route("/")
     def root():

@@ -1,7 +1,7 @@
 """Local time in a real browser, in Chinese at a laptop's 1366×768: a clerk logs a contact at 17:24 and reads
 17:24 on the customer's page; the operation log says 17:24 too.
 
-With CRM_SHOTS_DIR set, the screens that changed (log-contact form, a list with times, the account page's zone)
+With CRM_SHOTS set, the screens that changed (log-contact form, a list with times, the account page's zone)
 are also photographed there at 1366×768 and 390×844, for a person to look at.
 """
 import os
@@ -75,10 +75,10 @@ def test_a_clerk_logs_a_contact_at_local_time_and_reads_it_back(app, live_server
         context.close()
 
 
-@pytest.mark.skipif(not os.environ.get("CRM_SHOTS_DIR"), reason="screenshots only when CRM_SHOTS_DIR is set")
+@pytest.mark.skipif(not os.environ.get("CRM_SHOTS"), reason="screenshots only when CRM_SHOTS is set")
 def test_screens_with_times_photographed_for_review(app, live_server, browser, monkeypatch):
     """The log-contact form, the interactions list and the account page's zone, in zh_CN, laptop and phone."""
-    shots = Path(os.environ["CRM_SHOTS_DIR"])
+    shots = Path(os.environ["CRM_SHOTS"])
     shots.mkdir(parents=True, exist_ok=True)
     monkeypatch.setitem(app.config, "CRM_TIMEZONE", "Asia/Shanghai")
     with app.app_context():

@@ -358,3 +358,12 @@ def test_the_export_lists_the_due_customers_as_text(app, book, login_as):
     text = export.get_data().decode("utf-8-sig")
     assert "Olga Overdue" in text and "1 day overdue" in text and "<a" not in text and "<span" not in text
     assert book["client"].get(URL + "export/csv/").status_code == 403  # a clerk may not export
+
+
+def test_the_log_contact_page_shows_the_phone_as_people_read_it_and_calls_it(app, login_as):
+    """Before the call, does the page show 138 1234 5678 (not +8613812345678) as a link the phone dials?"""
+    client = login_as("administrator")
+    with app.app_context():
+        customer_id = factories.customer(name="王芳", mobile="+8613812345678").id
+    page = client.get(f"{URL}log/?id={customer_id}").get_data(as_text=True)
+    assert '<a href="tel:+8613812345678">138 1234 5678</a>' in page
