@@ -146,7 +146,7 @@ def test_the_lock_speaks_the_users_language(app):
     client.post("/language", data={"language": "zh_CN", "next": "/login", "csrf_token": token})
     response = sign_in(client, "someone")
     assert response.status_code == 429
-    assert '<html lang="zh-CN">' in response.get_data(as_text=True)
+    assert '<html lang="zh-CN" dir="ltr">' in response.get_data(as_text=True)
 
 
 def test_behind_a_trusted_proxy_the_lock_follows_the_forwarded_address(database_url):
