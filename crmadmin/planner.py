@@ -31,6 +31,7 @@ def analyze_grown(connection: Connection, added: dict) -> list[str]:
 
 
 def has_statistics(connection: Connection, table: Table) -> bool:
+    """Whether the planner has ever analyzed the table (what the tests of the bulk steps ask)."""
     return known_rows(connection, table) is not None
 
 
