@@ -187,6 +187,25 @@ def redis(deployment: Deployment):
                       "Start Redis or correct REDIS_URL (redis://host:6379/0).")
 
 
+# === JOBS: the queue every worker and every host takes work from (docs/JOBS.md) ===
+
+@check
+def jobs_queue(deployment: Deployment):
+    url = deployment.env.get("CRM_JOBS_URL") or deployment.config.get("CRM_JOBS_URL") or ""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "memory":
+        yield Problem("crm.E006", ERROR, "CRM_JOBS_URL is memory://: jobs queued by the panel would stay in that "
+                                         "process, where no worker takes them (exports, imports and the daily "
+                                         "refresh never run).",
+                      "Set CRM_JOBS_URL to redis://host:6379/N (or unset it to use REDIS_URL).")
+    elif scheme == "sqlite" or (not url and not deployment.env.get("REDIS_URL")):
+        where = "CRM_JOBS_URL is a SQLite file" if url else "Neither CRM_JOBS_URL nor REDIS_URL is set: the job " \
+                                                             "queue falls back to a SQLite file under instance/"
+        yield Problem("crm.W009", WARNING, f"{where}: only workers on this host take its jobs, so jobs queued by "
+                                           "another host's panel wait until a worker runs beside it.",
+                      "Serve from one host, or set REDIS_URL (or CRM_JOBS_URL=redis://host:6379/N) on every host.")
+
+
 # === LOGS: searches put names, phones and e-mails into URLs, which an access log keeps after an erasure ===
 
 @check

@@ -79,10 +79,22 @@ def test_no_hsts_and_no_allowed_hosts_are_warned_about():
 
 def test_no_redis_is_warned_about_unless_one_worker_serves():
     """Without REDIS_URL, is a warning given for several workers or an unknown count, and none for one worker?"""
-    assert problems(env={"REDIS_URL": None}) == {("crm.W006", WARNING)}
-    assert problems(env={"REDIS_URL": None}, server=Server(None, SAFE_SERVER.access_log_format)) == {
+    redis_queue = {"CRM_JOBS_URL": "redis://127.0.0.1:6379/14"}  # the job queue's own warning is the next test's
+    assert problems(env={"REDIS_URL": None, **redis_queue}) == {("crm.W006", WARNING)}
+    assert problems(env={"REDIS_URL": None, **redis_queue}, server=Server(None, SAFE_SERVER.access_log_format)) == {
         ("crm.W006", WARNING)}
-    assert problems(env={"REDIS_URL": None}, server=Server(1, SAFE_SERVER.access_log_format)) == set()
+    assert problems(env={"REDIS_URL": None, **redis_queue}, server=Server(1, SAFE_SERVER.access_log_format)) == set()
+
+
+def test_a_job_queue_other_hosts_cannot_reach_is_warned_about_and_one_in_memory_refused():
+    """Is a queue in a SQLite file (given, or the fallback without REDIS_URL) a warning, memory:// an error, and a
+    queue on Redis (given, or REDIS_URL's) no problem?"""
+    assert problems(env={"CRM_JOBS_URL": "sqlite:////srv/crm/jobs.sqlite3"}) == {("crm.W009", WARNING)}
+    assert ("crm.W009", WARNING) in problems(env={"REDIS_URL": None}, server=Server(1, SAFE_SERVER.access_log_format))
+    assert problems(env={"CRM_JOBS_URL": "memory://"}) == {("crm.E006", ERROR)}
+    assert problems(config={"CRM_JOBS_URL": "memory://"}) == {("crm.E006", ERROR)}
+    assert problems(env={"CRM_JOBS_URL": "redis://127.0.0.1:6379/14"}) == set()
+    assert problems() == set()  # REDIS_URL set, CRM_JOBS_URL not: the queue is on Redis
 
 
 def test_an_unreachable_redis_is_warned_about():
@@ -121,7 +133,7 @@ def production_env(monkeypatch):
                         "REDIS_URL": "redis://127.0.0.1:6379/15", "CRM_ALLOWED_HOSTS": "crm.example.com"}.items():
         monkeypatch.setenv(name, value)
     for name in ("FLASK_DEBUG", "SESSION_COOKIE_SECURE", "CRM_HSTS_SECONDS", "CRM_IDLE_MINUTES", "GUNICORN_CMD_ARGS",
-                 "WEB_CONCURRENCY", "CRM_DEPLOY_CHECKED"):
+                 "WEB_CONCURRENCY", "CRM_DEPLOY_CHECKED", "CRM_JOBS_URL"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -135,14 +147,15 @@ def test_check_deploy_exits_non_zero_on_errors_and_zero_on_warnings_only(app, pr
     production_env.setenv("SESSION_COOKIE_SECURE", "false")
     production_env.delenv("REDIS_URL")
     result = runner.invoke(args=["crm", "check", "--deploy"])
-    assert result.exit_code == 0 and "0 error(s), 3 warning(s)." in result.output, result.output
+    assert result.exit_code == 0 and "0 error(s), 4 warning(s)." in result.output, result.output
     assert "crm.W002 (warning)" in result.output and "crm.W006 (warning)" in result.output
+    assert "crm.W009 (warning)" in result.output  # without Redis the job queue is one host's SQLite file
     assert "Fix: Set REDIS_URL" in result.output
 
     production_env.setenv("SECRET_KEY", "a" * 32)
     production_env.setenv("FLASK_DEBUG", "1")
     result = runner.invoke(args=["crm", "check", "--deploy"])
-    assert result.exit_code == 1 and "2 error(s), 3 warning(s)." in result.output, result.output
+    assert result.exit_code == 1 and "2 error(s), 4 warning(s)." in result.output, result.output
     assert "crm.E002 (error): SECRET_KEY is weak" in result.output and "crm.E004 (error)" in result.output
 
 
