@@ -10,6 +10,7 @@ from . import choices
 from .audit import log_event
 from .audit.undo import undo_batch
 from .extensions import db
+from .files import store as file_store
 from .models import (AuditEntry, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
                      PersonalDataRequest, SurveyResponse, Transaction)
 from .standing import refresh_customers
@@ -152,6 +153,7 @@ def _move_records(session: Session, survivor: Customer, merged_ids: list[int]) -
     for customer in referred:
         customer.referred_by_id = survivor.id
     moved["referrals"] = len(referred)
+    moved["record_file"] = file_store.move(session, merged_ids, survivor.id)
     return moved
 
 
