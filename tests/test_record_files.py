@@ -172,7 +172,7 @@ def test_the_size_limit_and_a_missing_file_are_explained_in_chinese(app, owned, 
     monkeypatch.setitem(app.config, "CRM_FILES_MAX_BYTES", 1024)
     rows = snapshot()
     too_big = upload(client, customer_id, PDF + b"0" * 2048, language="zh-CN").get_data(as_text=True)
-    assert "文件未上传" in too_big and "1 KB" in too_big
+    assert "文件未上传" in too_big and "1\u00a0KB" in too_big
     assert "请选择要上传的文件" in upload(client, customer_id, None, language="zh-CN").get_data(as_text=True)
     assert "请选择要上传的文件" in upload(client, customer_id, PDF, name="", language="zh-CN").get_data(as_text=True)
     assert snapshot() == rows and stored_files(storage) == []
@@ -295,7 +295,7 @@ def test_the_files_section_lists_name_size_uploader_and_local_time(app, owned):
     upload(client, customer_id, PDF)
     page = client.get(f"/admin/customer/details/?id={customer_id}", headers={"Accept-Language": "zh-CN"})
     text = page.get_data(as_text=True)
-    assert 'id="files"' in text and "附件" in text and NAME in text and "1 KB" in text and client.username in text
+    assert 'id="files"' in text and "附件" in text and NAME in text and "1\u00a0KB" in text and client.username in text
     assert "PDF 文档" in text and re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", text)
 
 

@@ -59,7 +59,7 @@ class FileRefused(Exception):
 
 def size_text(n: int) -> str:
     """1.2 MB, 35 KB: a size as people read it."""
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, (n + 1023) // 1024)} KB"
+    return f"{n / 1024 / 1024:.1f}\u00a0MB" if n >= 1024 * 1024 else f"{max(1, (n + 1023) // 1024)}\u00a0KB"
 
 
 def check(data: bytes, max_bytes: int) -> Kind:

@@ -6,3 +6,13 @@ document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     }
   });
 });
+
+// The chosen file's name in the file box, as Bootstrap's custom file input expects its script to do.
+document.querySelectorAll(".record-file-upload .custom-file-input").forEach(function (input) {
+  input.addEventListener("change", function () {
+    var label = input.parentElement.querySelector(".custom-file-label");
+    if (input.files.length) {
+      label.textContent = input.files[0].name;
+    }
+  });
+});
