@@ -113,6 +113,11 @@ class Config:
     CRM_IMPORT_XLSX_MAX_UNZIPPED = int(os.environ.get("CRM_IMPORT_XLSX_MAX_UNZIPPED", 256 * 1024 * 1024))
     CRM_IMPORT_XLSX_MAX_RATIO = int(os.environ.get("CRM_IMPORT_XLSX_MAX_RATIO", "200"))  # unzipped / zipped, per part
     CRM_IMPORT_STAGED_HOURS = int(os.environ.get("CRM_IMPORT_STAGED_HOURS", "24"))  # an unfinished upload is kept
+
+    # === FILES ON RECORDS (crmadmin/files): contracts, ID scans, photos attached to customers and complaints ===
+    # A folder every host running the panel mounts at this path (NFS, SMB, a shared volume); unset: in the database.
+    CRM_FILES_DIR = os.environ.get("CRM_FILES_DIR") or None
+    CRM_FILES_MAX_BYTES = int(os.environ.get("CRM_FILES_MAX_BYTES", CRM_IMPORT_MAX_BYTES))  # below MAX_CONTENT_LENGTH
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
     FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR = False
 

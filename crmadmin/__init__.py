@@ -29,7 +29,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     cache.init_app(app)
     _tune_sqlite()
 
-    from . import audit, auth, cli, complaints, errors, i18n, jobs, localtime, matching, outages, security, standing
+    from . import audit, auth, cli, complaints, errors, files, i18n, jobs, localtime, matching, outages, security, standing
     from .admin import init_app as init_admin
     from .admin.row_urls import row_url
     from .choices import Choices
@@ -40,6 +40,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     localtime.init_app(app)
     auth.init_app(app)
     audit.init_app(app)
+    files.init_app(app)
     standing.init_app(app)
     matching.listen()
     complaints.init_app(app)

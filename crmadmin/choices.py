@@ -188,6 +188,9 @@ AUDIT_ACTION = Choices(
     ("duplicate_saved", _l("Saved despite a duplicate mobile or e-mail")),
     ("import", _l("Imported a file")),
     ("import_undone", _l("Undid an import")),
+    ("file_uploaded", _l("Attached a file")),
+    ("file_downloaded", _l("Downloaded a file")),
+    ("file_deleted", _l("Deleted a file")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

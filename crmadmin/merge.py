@@ -10,6 +10,7 @@ from . import choices
 from .audit import log_event
 from .audit.undo import undo_batch
 from .extensions import db
+from .files import store as file_store
 from .models import (AuditEntry, CampaignParticipant, Complaint, Customer, CustomerStanding, Interaction,
                      PersonalDataRequest, SurveyResponse, Transaction)
 from .standing import refresh_customers
@@ -23,6 +24,8 @@ MOVED = {("transaction", "customer_id"): Transaction, ("interaction", "customer_
          ("complaint", "customer_id"): Complaint, ("campaign_participant", "customer_id"): CampaignParticipant,
          ("survey_response", "customer_id"): SurveyResponse, ("customer", "referred_by_id"): Customer,
          ("personal_data_request", "customer_id"): PersonalDataRequest}
+# files on records, bookkeeping written with plain SQL (crmadmin/files): given to the survivor, kept by it on undo
+FILES = {("record_file", "customer_id")}
 # rows derived from the customer file, recomputed for the survivor and deleted with the merged (ON DELETE CASCADE)
 DERIVED = {("customer_standing", "customer_id"), ("standing_change", "customer_id"), ("customer_match", "customer_id")}
 RESPONSE_ORDER = choices.PARTICIPANT_RESPONSE.values  # invited < responded < attended < converted
@@ -152,6 +155,9 @@ def _move_records(session: Session, survivor: Customer, merged_ids: list[int]) -
     for customer in referred:
         customer.referred_by_id = survivor.id
     moved["referrals"] = len(referred)
+    files = file_store.move(session, merged_ids, survivor.id)  # files on records: named only when there are any
+    if files:
+        moved["record_file"] = files
     return moved
 
 

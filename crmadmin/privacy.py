@@ -11,6 +11,7 @@ from .audit import log_event
 from .audit.chain import ERASED
 from .audit.context import current_actor
 from .audit.erasure import scrub
+from .files import store as file_store
 from .imports.store import forget
 from .merge import MOVED
 from .models import AuditEntry, Complaint, ComplaintStep, Customer, PersonalDataRequest, utcnow
@@ -103,11 +104,13 @@ def _mask_free_text(session: Session, customer: Customer, values: set[str], phon
     return changed
 
 
-def erase(session: Session, customer: Customer, request: PersonalDataRequest, region: str) -> Erasure:
+def erase(session: Session, customer: Customer, request: PersonalDataRequest, region: str,
+          files_dir=None) -> Erasure:
     """Anonymise the customer, their free text and every log entry that holds their data, in the caller's transaction.
 
     Purchases, contacts and complaints stay, so tiers, revenue and rates still count them; undo cannot bring it back.
-    A number written without +country is read in `region` (CRM_PHONE_REGION).
+    A number written without +country is read in `region` (CRM_PHONE_REGION). The files attached to the customer and
+    to their complaints are deleted, from `files_dir` (CRM_FILES_DIR) once this is committed.
     """
     fields = personal_fields(customer)
     values = _values(session, customer, _identifying(customer))
@@ -123,9 +126,10 @@ def erase(session: Session, customer: Customer, request: PersonalDataRequest, re
     entries = scrub(session.connection(), values, ("customer", str(customer.id)), fields, phones)
     files = forget(session.connection(), lambda text: _holds(text, values, phones),
                    lambda text: _mask(text, list(values), phones))
+    attached = file_store.erase_customer(session, customer.id, files_dir)
     log_event(session, "personal_data_erased", customer, {"fields": fields, "records": records,
                                                           "log_entries": entries, "import_files": files,
-                                                          "request": request.id})
+                                                          "attached_files": attached, "request": request.id})
     return Erasure(fields, records, entries)
 
 

@@ -64,7 +64,8 @@ def _is_static() -> bool:
 
 def add_headers(response):
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
+    if "Content-Security-Policy" not in headers:  # a response may set a stricter one (a downloaded file: sandbox)
+        headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "same-origin"

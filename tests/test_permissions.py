@@ -33,6 +33,7 @@ FIGURE_PAGES = ("satisfaction",)  # read-only figures, opened as their permissio
 REPORT_SCREENS = {"campaigncomparison": "campaigns"}  # read-only figures: view opens them, export exports
 MERGE_SCREENS = ("duplicates",)  # customers.view + customers.merge (tests/test_merge.py)
 IMPORT_PAGES = ("imports",)  # records.import plus a create right (tests/test_imports.py sweeps its forms per role)
+FILE_ROUTES = ("recordfiles",)  # the record's own rights and scope (tests/test_record_files.py)
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -44,7 +45,7 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
     assert endpoints - {"admin"} == (set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
                                      | set(FIGURE_PAGES) | set(REPORT_SCREENS) | set(REQUEST_LISTS)
-                                     | set(MERGE_SCREENS) | set(IMPORT_PAGES))
+                                     | set(MERGE_SCREENS) | set(IMPORT_PAGES) | set(FILE_ROUTES))
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))

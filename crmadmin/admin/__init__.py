@@ -21,6 +21,7 @@ from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
 from .campaigns import CampaignView, ParticipantView
 from .records import InteractionView, TransactionView
+from .record_files import RecordFilesView, files_section
 from .settings import SettingsView
 from .surveys import SatisfactionView, SurveyView
 from .tiers import ChurnView, TierView
@@ -69,4 +70,6 @@ def init_app(app: Flask) -> Admin:
     from .imports import ImportView  # here, not above: crmadmin.imports reads labels from this package
 
     admin.add_view(ImportView(name=_l("Import"), category=records, endpoint="imports"))
+    admin.add_view(RecordFilesView(name=_l("Files"), endpoint="recordfiles"))
+    app.jinja_env.globals["record_files_section"] = files_section  # admin/_record_files.html
     return admin

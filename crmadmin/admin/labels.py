@@ -168,6 +168,10 @@ DETAIL_LABELS = {
     "records": _l("Records"),
     "log_entries": _l("Operation log entries"),
     "import_files": _l("Import files"),
+    "attached_files": _l("Attached files"),
+    "file_id": _l("File (ID)"),
+    "file_name": _l("File name"),
+    "size": _l("Size (bytes)"),
     "request": _l("Personal data request (ID)"),
 }
 

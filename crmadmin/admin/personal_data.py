@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Optio
 from .. import choices
 from ..auth.permissions import ERASE_PERSONAL_DATA, perm
 from ..extensions import db
+from ..files import storage as file_storage
 from ..models import AuditEntry, Customer, PersonalDataRequest
 from ..privacy import IDENTIFYING, correct, erase, personal_fields
 from ..search import escape_like
@@ -153,7 +154,8 @@ class PersonalDataRequestView(SecureModelView):
                 status = 409
             else:
                 try:
-                    done = erase(db.session, customer, self._request(form), current_app.config["CRM_PHONE_REGION"])
+                    done = erase(db.session, customer, self._request(form), current_app.config["CRM_PHONE_REGION"],
+                                 file_storage.folder(current_app.config))
                     db.session.commit()
                 except (ValidationError, SQLAlchemyError) as error:
                     self._fail(error, _l("The personal data could not be erased. Nothing was changed."))
