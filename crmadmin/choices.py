@@ -188,6 +188,7 @@ AUDIT_ACTION = Choices(
     ("duplicate_saved", _l("Saved despite a duplicate mobile or e-mail")),
     ("import", _l("Imported a file")),
     ("import_undone", _l("Undid an import")),
+    ("follow_up_rescheduled", _l("Follow-up rescheduled")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

@@ -169,6 +169,10 @@ DETAIL_LABELS = {
     "log_entries": _l("Operation log entries"),
     "import_files": _l("Import files"),
     "request": _l("Personal data request (ID)"),
+    "previous_due": _l("Previous follow-up date"),
+    "new_due": _l("New follow-up date"),
+    "reason": _l("Reason"),
+    "contact": _l("Contact (ID)"),
 }
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.
