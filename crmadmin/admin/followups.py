@@ -83,18 +83,18 @@ class LogContactAction(BaseListRowAction):
     """The row's "Log contact" button: a dialog over the list (static/js/followups.js), or without script the
     log-contact page, which comes back to the list as it was (bucket, owner, page)."""
 
-    endpoint, css = ".log_view", "btn-outline-primary log-contact"
+    endpoint, look, css = ".log_view", "btn-outline-primary", "log-contact"
 
     def render(self, context, row_id, row):
         url = row_url(self.endpoint, row_id, url=context.resolve("return_url"))
-        return Markup('<a class="btn btn-sm {} text-nowrap" href="{}" data-dialog="{}">{}</a>').format(
-            self.css, url, self.endpoint[1:], self.title)
+        return Markup('<a class="btn btn-sm {} text-nowrap {}" href="{}" data-dialog="{}">{}</a>').format(
+            self.look, self.css, url, self.endpoint[1:], self.title)
 
 
 class RescheduleAction(LogContactAction):
     """The row's "Reschedule" button, on rows whose due date a contact set (see crmadmin/followups.py)."""
 
-    endpoint, css = ".reschedule_view", "btn-outline-secondary reschedule"
+    endpoint, look, css = ".reschedule_view", "btn-outline-secondary", "reschedule"
 
     def render(self, context, row_id, row):
         return super().render(context, row_id, row) if row.last_interaction_id else ""
