@@ -1,4 +1,5 @@
 """Follow-ups (客户跟踪与回访): who is overdue, due today and due this week, and logging the contact from the row."""
+import logging
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +20,7 @@ from .. import choices, phones
 from ..auth.permissions import perm
 from ..auth.routes import safe_next
 from ..extensions import db
+from ..outages import is_outage
 from ..followups import NothingToReschedule, reschedule
 from ..models import Complaint, Customer, CustomerStanding, Interaction, User, utcnow
 from ..reports import cached
@@ -33,6 +35,7 @@ from .row_urls import list_url, row_url
 from .scope import restrict
 from .standing_base import StandingScreen, customer_link, request_rules
 
+log = logging.getLogger(__name__)
 COMPLAINTS_SHOWN = 20
 SUMMARY_CHARS = 500  # a summary is cut on screen (lists.css) and whole in the cell's title, up to this length
 DIALOG_HEADER = "X-CRM-Dialog"  # static/js/followups.js asks for the form alone, and for the outcome as JSON
@@ -309,7 +312,11 @@ class FollowUpView(StandingScreen):
         return jsonify(message=message, stays=stays, cells=cells)
 
     def _failed_in_dialog(self, error: SQLAlchemyError, message):
-        self._fail(error, message)
+        """A save the database refused, said in the dialog (not flashed for a later page); an outage is the 503 page."""
+        if is_outage(error):
+            raise error
+        db.session.rollback()
+        log.warning("Follow-up save refused in %s (%s)", self.endpoint, type(error).__name__)  # no values: PII
         return jsonify(message=str(message), failed=True), 409
 
     @expose("/log/", methods=("GET", "POST"))

@@ -85,7 +85,8 @@
     opener = link;
     url = link.href;
     request("GET").then(function (response) {
-      if (!response.ok) throw new Error(String(response.status));
+      // signed out meanwhile (the sign-in page), refused or not found: the page itself says so
+      if (!response.ok || response.redirected) throw new Error(String(response.status));
       return response.text();
     }).then(show).catch(function () { window.location.href = link.href; });  // the page says what went wrong
   }
@@ -112,30 +113,36 @@
   function submit(event) {
     event.preventDefault();
     var form = event.target;
+    if (form.dataset.sending) return;  // one click (or Enter), one contact
+    form.dataset.sending = "1";
     var button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;  // one click, one contact
+    if (button) button.disabled = true;
     request("POST", new FormData(form)).then(function (response) {
       var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
       return (json ? response.json() : response.text()).then(function (content) {
-        if (json && response.ok) {
+        if (response.redirected) {
+          throw new Error("redirected");  // signed out meanwhile: nothing was saved
+        } else if (json && response.ok) {
           moved(content);
         } else if (json) {
-          close();
-          say(content.message || failedText, true);
+          problem(form, button, content.message);  // the database refused: the entries stay, to try again
         } else if (response.status === 422 || response.status === 409) {
           show(content);  // the form again, its errors marked, in the user's language
         } else {
           throw new Error(String(response.status));
         }
       });
-    }).catch(function () {
-      if (button) button.disabled = false;
-      var note = body.querySelector(".follow-up-error") || document.createElement("div");
-      note.className = "alert alert-danger follow-up-error";
-      note.setAttribute("role", "alert");
-      note.textContent = failedText;
-      if (!note.parentNode) form.parentNode.insertBefore(note, form);
-    });
+    }).catch(function () { problem(form, button, failedText); });
+  }
+
+  function problem(form, button, message) {
+    delete form.dataset.sending;
+    if (button) button.disabled = false;
+    var note = body.querySelector(".follow-up-error") || document.createElement("div");
+    note.className = "alert alert-danger follow-up-error";
+    note.setAttribute("role", "alert");
+    note.textContent = message || failedText;
+    if (!note.parentNode) form.parentNode.insertBefore(note, form);
   }
 
   dialog.addEventListener("keydown", function (event) {
