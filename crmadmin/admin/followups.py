@@ -20,9 +20,9 @@ from .. import choices, phones
 from ..auth.permissions import perm
 from ..auth.routes import safe_next
 from ..extensions import db
-from ..outages import is_outage
 from ..followups import NothingToReschedule, reschedule
 from ..models import Complaint, Customer, CustomerStanding, Interaction, User, utcnow
+from ..outages import is_outage
 from ..reports import cached
 from ..reports.followups import (BUCKETS, COUNT_CAP, WAITING_FOR_FEEDBACK, bucket_counts, bucket_of, due_in,
                                  of_owner, owner_summary, waiting_for_feedback)
