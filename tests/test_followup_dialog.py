@@ -200,3 +200,18 @@ def test_a_supervisor_may_reschedule_any_owners_customer(app, book, login_as):
     with app.app_context():
         assert db.session.scalar(select(Interaction.next_follow_up_on).where(Interaction.customer_id == lee)) == \
             book["day"] + timedelta(days=4)
+
+
+def test_the_operation_log_shows_a_reschedule_in_the_readers_words(app, book, login_as):
+    """Does an administrator reading the log in Chinese see 回访已改期 with the reason and both dates labelled?"""
+    client, olga = book["client"], book["mine"]["Olga Overdue"]
+    link = _link(client, "reschedule", olga)
+    data = _dialog_form(client, link, "dialog-reschedule")
+    data.update(next_follow_up_on=(book["day"] + timedelta(days=10)).isoformat(), reason="客户外出或休假")
+    assert client.post(link, data=data, headers=DIALOG).status_code == 200
+    with app.app_context():
+        entry_id = db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "follow_up_rescheduled"))
+    page = login_as("administrator").get(f"/admin/auditentry/details/?id={entry_id}",
+                                         headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    for words in ("回访已改期", "原回访日期", "新的回访日期", "原因", "客户外出或休假"):
+        assert words in page, words
