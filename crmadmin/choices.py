@@ -191,6 +191,7 @@ AUDIT_ACTION = Choices(
     ("file_uploaded", _l("Attached a file")),
     ("file_downloaded", _l("Downloaded a file")),
     ("file_deleted", _l("Deleted a file")),
+    ("follow_up_rescheduled", _l("Follow-up rescheduled")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

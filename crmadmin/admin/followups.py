@@ -1,7 +1,9 @@
 """Follow-ups (客户跟踪与回访): who is overdue, due today and due this week, and logging the contact from the row."""
+import logging
 import re
+from urllib.parse import parse_qs, urlsplit
 
-from flask import abort, flash, redirect, request
+from flask import abort, current_app, flash, jsonify, redirect, request
 from flask_admin import expose
 from flask_admin.model.template import BaseListRowAction
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
@@ -14,15 +16,18 @@ from sqlalchemy.orm import defaultload, joinedload
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from .. import choices
+from .. import choices, phones
 from ..auth.permissions import perm
 from ..auth.routes import safe_next
 from ..extensions import db
+from ..followups import NothingToReschedule, reschedule
 from ..models import Complaint, Customer, CustomerStanding, Interaction, User, utcnow
+from ..outages import is_outage
 from ..reports import cached
-from ..reports.followups import (BUCKETS, COUNT_CAP, WAITING_FOR_FEEDBACK, bucket_counts, due_in, of_owner,
-                                 owner_summary, waiting_for_feedback)
+from ..reports.followups import (BUCKETS, COUNT_CAP, WAITING_FOR_FEEDBACK, bucket_counts, bucket_of, due_in,
+                                 of_owner, owner_summary, waiting_for_feedback)
 from ..standing import today
+from .base import phone_cell
 from .fields import EmptyToNone, LocalDateTimeField, NotInFuture, choice_settings, local_date_field
 from .filter_links import filtered_url
 from .labels import LABELS
@@ -30,8 +35,10 @@ from .row_urls import list_url, row_url
 from .scope import restrict
 from .standing_base import StandingScreen, customer_link, request_rules
 
+log = logging.getLogger(__name__)
 COMPLAINTS_SHOWN = 20
-SUMMARY_CHARS = 80
+SUMMARY_CHARS = 500  # a summary is cut on screen (lists.css) and whole in the cell's title, up to this length
+DIALOG_HEADER = "X-CRM-Dialog"  # static/js/followups.js asks for the form alone, and for the outcome as JSON
 BUCKET_LABELS = {"overdue": _l("Overdue"), "today": _l("Due today"), "week": _l("Due this week")}
 
 
@@ -64,19 +71,36 @@ def _summary_cell(view, context, model, name):
     contact = model.last_interaction
     if contact is None:
         return Markup('<span class="text-muted">{}</span>').format(_("Never contacted"))
-    return Markup('<span title="{}">{}</span>').format(contact.summary[:500], _summary_text(model))
+    return _summary_text(model)  # cut with an ellipsis on screen, whole in the cell's title (list_rows.py)
+
+
+def _phone_text(view, context, model, name):
+    return phones.readable(model.customer.mobile, current_app.config["CRM_PHONE_REGION"]) \
+        if model.customer.mobile else ""
 
 
 _unused, CHOICES, LABEL_FORMATTERS = choice_settings(tier=choices.VALUE_TIER, stage=choices.LIFECYCLE_STAGE)
 
 
 class LogContactAction(BaseListRowAction):
-    """The row's "Log contact" button; it comes back to the list as it was (bucket, owner, page)."""
+    """The row's "Log contact" button: a dialog over the list (static/js/followups.js), or without script the
+    log-contact page, which comes back to the list as it was (bucket, owner, page)."""
+
+    endpoint, look, css = ".log_view", "btn-outline-primary", "log-contact"
 
     def render(self, context, row_id, row):
-        url = row_url(".log_view", row_id, url=context.resolve("return_url"))
-        return Markup('<a class="btn btn-sm btn-outline-primary text-nowrap log-contact" href="{}">{}</a>').format(
-            url, self.title)
+        url = row_url(self.endpoint, row_id, url=context.resolve("return_url"))
+        return Markup('<a class="btn btn-sm {} text-nowrap {}" href="{}" data-dialog="{}">{}</a>').format(
+            self.look, self.css, url, self.endpoint[1:], self.title)
+
+
+class RescheduleAction(LogContactAction):
+    """The row's "Reschedule" button, on rows whose due date a contact set (see crmadmin/followups.py)."""
+
+    endpoint, look, css = ".reschedule_view", "btn-outline-secondary", "reschedule"
+
+    def render(self, context, row_id, row):
+        return super().render(context, row_id, row) if row.last_interaction_id else ""
 
 
 # --- the log form -------------------------------------------------------------------------------
@@ -104,27 +128,39 @@ class LogContactForm(FlaskForm):
     next_follow_up_on = local_date_field(_l("Next follow-up"), validators=[Optional(), AfterToday()])
 
 
+REASONS = (_l("The customer asked to be called later"), _l("The customer is away"),
+           _l("Waiting for a quote or delivery"), _l("Could not reach the customer"))
+
+
+class RescheduleForm(FlaskForm):
+    next_follow_up_on = local_date_field(_l("New follow-up date"),
+                                         validators=[InputRequired(_l("Choose the new follow-up date.")),
+                                                     AfterToday()])
+    reason = StringField(_l("Reason"), render_kw={"list": "reschedule-reasons", "autocomplete": "off"},
+                         validators=[DataRequired(_l("Give the reason for moving the follow-up.")), Length(max=200)])
+
+
 # --- the screen -------------------------------------------------------------------------------
 class FollowUpView(StandingScreen):
     """Customers due up to a week ahead, most overdue first: a clerk's own, or the team's grouped by owner."""
 
     list_template = "admin/followups_list.html"
-    column_list = ("customer", "due", "next_follow_up_on", "tier", "stage", "owner", "last_contact_at",
-                   "last_interaction")
+    column_list = ("customer", "customer.mobile", "due", "next_follow_up_on", "tier", "stage", "owner",
+                   "last_contact_at", "last_interaction")
     column_export_list = column_list
     column_card_title = "customer"
     column_labels = {**LABELS, "customer": _l("Customer"), "due": _l("Due"), "tier": _l("Value tier"),
                      "stage": _l("Lifecycle stage"), "last_interaction": _l("Last contact summary"),
-                     "owner.username": _l("Owner")}
+                     "owner.username": _l("Owner"), "customer.mobile": _l("Mobile phone")}
     column_filters = ("tier", "stage", "owner.username")
     column_choices = CHOICES
     # most overdue first; the customer id makes the order total, so paging never repeats or skips a row
     column_default_sort = [("next_follow_up_on", False), ("customer_id", False)]
     column_sortable_list = ("next_follow_up_on",)
     column_formatters = {**LABEL_FORMATTERS, "customer": customer_link, "due": _due_cell,
-                         "last_interaction": _summary_cell}
+                         "last_interaction": _summary_cell, "customer.mobile": phone_cell}
     column_formatters_export = {**LABEL_FORMATTERS, "customer": lambda v, c, m, n: m.customer.name,
-                                "due": lambda v, c, m, n: due_text(m),
+                                "due": lambda v, c, m, n: due_text(m), "customer.mobile": _phone_text,
                                 "last_interaction": lambda v, c, m, n: _summary_text(m)}
 
     # --- what the request asks for ------------------------------------------------------------
@@ -168,7 +204,7 @@ class FollowUpView(StandingScreen):
     def get_list_row_actions(self):
         actions = super().get_list_row_actions()
         if current_user.can(perm("interactions", "create")):
-            actions = [*actions, LogContactAction(_l("Log contact"))]
+            actions = [*actions, LogContactAction(_l("Log contact")), RescheduleAction(_l("Reschedule"))]
         return actions
 
     def get_empty_list_message(self):
@@ -247,6 +283,42 @@ class FollowUpView(StandingScreen):
             abort(404)
         return customer
 
+    @staticmethod
+    def _in_dialog() -> bool:
+        """Whether the list's dialog (static/js/followups.js) asks: the form alone, the outcome as JSON."""
+        return request.headers.get(DIALOG_HEADER) == "1"
+
+    def _form_page(self, page: str, title: str, status: int = 200, **kwargs):
+        """The form as a page of its own (no script), or alone in the list's dialog, there with 422 or 409 when it
+        was refused (the page says so in its flash and marks, as the other forms do)."""
+        kwargs.update(title=title, return_url=safe_next(request.args.get("url"), self.get_url(".index_view")))
+        if self._in_dialog():
+            return self.render("admin/followup_dialog.html", **kwargs), status
+        return self.render(page, **kwargs)
+
+    def _moved(self, customer: Customer, message: str, return_url: str):
+        """After a save: back to the list (a page), or the row's new cells and whether it stays in the list shown."""
+        if not self._in_dialog():
+            flash(message, "success")
+            return redirect(return_url)
+        standing = db.session.scalars(select(CustomerStanding).where(CustomerStanding.customer_id == customer.id)
+                                      .options(joinedload(CustomerStanding.last_interaction),
+                                               joinedload(CustomerStanding.customer))).one()
+        shown = parse_qs(urlsplit(return_url).query).get("due", [None])[0]
+        bucket = bucket_of(today(), standing.next_follow_up_on)
+        stays = bucket is not None and (shown not in BUCKETS or shown == bucket)
+        cells = {name: str(self.get_list_value(None, standing, name))
+                 for name in ("due", "next_follow_up_on", "last_contact_at", "last_interaction")} if stays else {}
+        return jsonify(message=message, stays=stays, cells=cells)
+
+    def _failed_in_dialog(self, error: SQLAlchemyError, message):
+        """A save the database refused, said in the dialog (not flashed for a later page); an outage is the 503 page."""
+        if is_outage(error):
+            raise error
+        db.session.rollback()
+        log.warning("Follow-up save refused in %s (%s)", self.endpoint, type(error).__name__)  # no values: PII
+        return jsonify(message=str(message), failed=True), 409
+
     @expose("/log/", methods=("GET", "POST"))
     def log_view(self):
         """Log a call, email or visit with a due customer (?id=); the standing listeners then move their due date."""
@@ -260,22 +332,66 @@ class FollowUpView(StandingScreen):
                                   direction=form.direction.data, occurred_at=form.occurred_at.data,
                                   summary=form.summary.data.strip(), outcome=form.outcome.data,
                                   next_follow_up_on=form.next_follow_up_on.data)
+            failed = _l("The contact could not be logged. Nothing was saved.")
             try:
                 db.session.add(contact)
                 db.session.commit()
             except SQLAlchemyError as error:
-                self._fail(error, _l("The contact could not be logged. Nothing was saved."))
+                if self._in_dialog():
+                    return self._failed_in_dialog(error, failed)
+                self._fail(error, failed)
             else:
                 due = db.session.get(CustomerStanding, customer.id)
-                flash(_("Contact with %(name)s logged. Next follow-up: %(date)s.", name=customer.name,
-                        date=due.next_follow_up_on if due and due.next_follow_up_on else "—"), "success")
-                return redirect(return_url)
-        elif request.method == "POST":
-            flash(_("The contact was not logged: correct the fields marked below."), "error")
+                return self._moved(customer, _("Contact with %(name)s logged. Next follow-up: %(date)s.",
+                                               name=customer.name,
+                                               date=due.next_follow_up_on if due and due.next_follow_up_on else "—"),
+                                   return_url)
+        status = 200
+        if request.method == "POST":
+            status = 422
+            if not self._in_dialog():
+                flash(_("The contact was not logged: correct the fields marked below."), "error")
         standing = customer.standing
         cadence = request_rules().cadence(standing.tier if standing else None, customer.follow_up_days)
-        return self.render("admin/followup_log.html", form=form, customer=customer, standing=standing,
-                           cadence=cadence, return_url=return_url)
+        return self._form_page("admin/followup_log.html", _("Log a contact with %(name)s", name=customer.name),
+                               status, form=form, customer=customer, standing=standing, cadence=cadence,
+                               kind="log", error=_("The contact was not logged: correct the fields marked below.")
+                               if status == 422 else None)
+
+    @expose("/reschedule/", methods=("GET", "POST"))
+    def reschedule_view(self):
+        """Move a customer's next follow-up (?id=) to another day with a reason; whoever may log their contacts may."""
+        if not current_user.can(perm("interactions", "create")):
+            abort(403)
+        customer = self._customer_for_contact(request.args.get("id", ""))
+        return_url = safe_next(request.args.get("url"), self.get_url(".index_view"))
+        standing = customer.standing
+        was = standing.next_follow_up_on if standing else None
+        form = RescheduleForm(data={"next_follow_up_on": was if was and was > today() else None})
+        error, status = None, 200
+        if standing is None or standing.last_interaction_id is None:
+            error, status = _("Nobody has contacted %(name)s yet: log the first contact, with its next follow-up "
+                              "date.", name=customer.name), 409
+        elif form.validate_on_submit():
+            try:
+                reschedule(db.session, customer, form.next_follow_up_on.data, form.reason.data.strip(), was)
+                db.session.commit()
+            except NothingToReschedule:  # the contact was deleted meanwhile
+                db.session.rollback()
+                abort(409)
+            except SQLAlchemyError as error:
+                failed = _l("The follow-up could not be moved. Nothing was saved.")
+                if self._in_dialog():
+                    return self._failed_in_dialog(error, failed)
+                self._fail(error, failed)
+            else:
+                return self._moved(customer, _("Next follow-up with %(name)s moved to %(date)s.", name=customer.name,
+                                               date=form.next_follow_up_on.data), return_url)
+        if request.method == "POST" and error is None:
+            error, status = _("The follow-up was not moved: correct the fields marked below."), 422
+        return self._form_page("admin/followup_reschedule.html",
+                               _("Reschedule the follow-up with %(name)s", name=customer.name), status, form=form,
+                               customer=customer, standing=standing, kind="reschedule", reasons=REASONS, error=error)
 
 
 def _complaint_list_url(admin, status: str) -> str | None:

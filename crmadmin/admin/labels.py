@@ -173,6 +173,10 @@ DETAIL_LABELS = {
     "file_name": _l("File name"),
     "size": _l("Size (bytes)"),
     "request": _l("Personal data request (ID)"),
+    "previous_due": _l("Previous follow-up date"),
+    "new_due": _l("New follow-up date"),
+    "reason": _l("Reason"),
+    "contact": _l("Contact (ID)"),
 }
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.

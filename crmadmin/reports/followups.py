@@ -64,3 +64,10 @@ def waiting_for_feedback() -> Select:
             .where(Complaint.status == WAITING_FOR_FEEDBACK)
             # in the order of ix_complaint_status_due_at, so PostgreSQL reads the first page from it
             .order_by(Complaint.due_at.asc().nulls_last(), Complaint.received_at, Complaint.id))
+
+
+def bucket_of(day: date, due: date | None) -> str | None:
+    """The bucket a due date falls in today (as due_in() decides in SQL), None past this week: where a row moves."""
+    if due is None or due > last_due_day(day):
+        return None
+    return "overdue" if due < day else "today" if due == day else "week"
