@@ -67,11 +67,13 @@ def end_this_session() -> None:
 
 
 def sessions_of(user_id: int) -> Select:
-    """The user's live sessions, last used first, each marked `current` if it is this request's."""
+    """The user's live sessions, each marked `current` if it is this request's: this one first, then the others as
+    last used."""
+    current = (UserSession.token_hash == token_hash(_current_token())).label("current")
     return (select(UserSession.id, UserSession.signed_in_at, UserSession.last_seen_at, UserSession.ip,
-                   UserSession.user_agent, (UserSession.token_hash == token_hash(_current_token())).label("current"))
+                   UserSession.user_agent, current)
             .where(UserSession.user_id == user_id, alive())
-            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc()))
+            .order_by(current.desc(), UserSession.last_seen_at.desc(), UserSession.id.desc()))
 
 
 def end_one_other_session(user, session_id: int) -> UserSession | None:
