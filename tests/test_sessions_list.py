@@ -108,7 +108,7 @@ def test_signing_out_one_other_session_refuses_its_copied_cookie_and_keeps_this_
     phone_token = token_of(app, phone)
     response = post(laptop, "/account/sessions/end", session=str(row_id(app, phone)))
     assert response.status_code == 302 and response.headers["Location"] == "/account/#sessions"
-    assert "The session on Safari 17, iOS 17 has been signed out." in laptop.get("/account/").get_data(as_text=True)
+    assert "The session of Safari 17 on iOS 17 has been signed out." in laptop.get("/account/").get_data(as_text=True)
     assert not signed_in(phone) and not signed_in(stolen)
     assert signed_in(laptop)
     assert rows_of(app, laptop.username) == 1

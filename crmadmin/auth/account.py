@@ -57,7 +57,7 @@ def settings():
         return redirect(url_for("account.settings"))
     if not form.is_submitted():
         form.timezone.data = current_user.timezone or ""
-    signed_in = [dict(row._mapping, browser=agents.browser(row.user_agent), system=agents.system(row.user_agent))
+    signed_in = [dict(row._mapping, label=agents.describe(row.user_agent))
                  for row in db.session.execute(sessions_of(current_user.id))]
     return render_template("auth/account.html", form=form, business=business, sessions=signed_in)
 
@@ -82,8 +82,7 @@ def end_session():
     log_event(db.session, "sessions_ended", record=user,
               details={"ended_sessions": 1, "ip": ended.ip, "user_agent": ended.user_agent})
     db.session.commit()
-    flash(_("The session on %(browser)s, %(system)s has been signed out.", browser=agents.browser(ended.user_agent),
-            system=agents.system(ended.user_agent)), "success")
+    flash(_("The session of %(browser)s has been signed out.", browser=agents.describe(ended.user_agent)), "success")
     return _to_sessions()
 
 

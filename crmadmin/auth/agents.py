@@ -1,4 +1,4 @@
-"""A browser's User-Agent header in a few readable words ("Chrome 131", "Windows"), for the list of one's sessions.
+"""A browser's User-Agent header in a few readable words ("Chrome 131 on Windows"), for the list of one's sessions.
 
 A plain reading of the browsers and systems staff use, not a full parser: the list only has to let a user recognise
 their own devices, and a library such as ua-parser brings two packages and a monthly regex release to keep pinned.
@@ -6,7 +6,7 @@ What is not recognised says so ("Unknown browser"); the full header stays on the
 """
 import re
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 # first match wins: apps built on Chrome name themselves after "Chrome/", Chrome after Safari's "Version/"
 BROWSERS = (
@@ -50,6 +50,7 @@ def browser(header: str | None) -> str:
     return _first(BROWSERS, header or "") or str(_l("Unknown browser"))
 
 
-def system(header: str | None) -> str:
-    """The operating system (with its major version where the header tells it truly), or "Unknown system"."""
-    return _first(SYSTEMS, header or "") or str(_l("Unknown system"))
+def describe(header: str | None) -> str:
+    """"Chrome 131 on Windows"; the browser alone when the system is not known."""
+    found = _first(SYSTEMS, header or "")
+    return _("%(browser)s on %(system)s", browser=browser(header), system=found) if found else browser(header)
