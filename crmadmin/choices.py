@@ -178,6 +178,7 @@ AUDIT_ACTION = Choices(
     ("sign_in_failed", _l("Failed sign-in")),
     ("lockout", _l("Locked out")),
     ("sign_out", _l("Signed out")),
+    ("sessions_ended", _l("Signed out other sessions")),
     ("export", _l("Exported")),
     ("refused", _l("Refused")),
     ("bulk_insert", _l("Bulk load")),

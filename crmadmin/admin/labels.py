@@ -108,6 +108,7 @@ LABELS.update({
     "assignee_id": _l("Responsible person (ID)"),
     "password_hash": _l("Password"),
     "session_token": _l("Session key"),
+    "ended_sessions": _l("Sessions signed out"),
 })
 
 # Personal data requests and complaint steps, as the operation log names their fields.

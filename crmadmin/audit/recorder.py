@@ -9,14 +9,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
 from ..extensions import db
-from ..models import AuditEntry, Role, RolePermission, User, utcnow
+from ..models import AuditEntry, Role, RolePermission, User, UserSession, utcnow
 from .chain import GENESIS, entry_hash
 from .context import current_actor
 
-SECRET_FIELDS = {"password_hash", "session_token"}
-# bookkeeping: sign-ins and sign-outs (which rotate the session token) are events of their own
-SKIPPED_FIELDS = {"version", "updated_at", "last_login_at", "session_token"}
-NOT_AUDITED = (AuditEntry, RolePermission)  # grants are logged as their role's "permissions" field
+SECRET_FIELDS = {"password_hash"}
+SKIPPED_FIELDS = {"version", "updated_at", "last_login_at"}  # bookkeeping: a sign-in is an event of its own
+# grants are logged as their role's "permissions" field; signed-in sessions are no record of the business (signing
+# in and out, and ending other sessions, are events of their own)
+NOT_AUDITED = (AuditEntry, RolePermission, UserSession)
 SECRET = "(secret)"
 CHAIN_LOCK = 4_200_001  # PostgreSQL advisory lock id serialising appends to the chain
 

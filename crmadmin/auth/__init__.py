@@ -18,7 +18,8 @@ class AnonymousUser(AnonymousUserMixin):
 
 
 def init_app(app: Flask) -> None:
-    from ..models import Role, RolePermission, User, user_role
+    from ..models import Role, RolePermission, User, UserSession, user_role
+    from ..models.user_session import token_hash
     from . import account, sessions
     from .routes import bp
 
@@ -31,17 +32,20 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        """Every request asks this: the user, with each role's scope and grants as plain values, in one statement."""
+        """Every request asks this: the live session of the cookie's token, its user, with each role's scope and
+        grants as plain values, in one statement. No row (signed out, ended elsewhere, expired): not signed in."""
         rows = db.session.execute(
             select(User, user_role.c.role_id, Role.own_customers_only, RolePermission.permission)
+            .join(UserSession, UserSession.user_id == User.id)
             .outerjoin(user_role, user_role.c.user_id == User.id)
             .outerjoin(Role, Role.id == user_role.c.role_id)
             .outerjoin(RolePermission, RolePermission.role_id == Role.id)
-            .where(User.session_token == token, User.active.is_(True))).all()
+            .where(UserSession.token_hash == token_hash(token), sessions.alive(), User.active.is_(True))).all()
         if not rows:
             return None
         user = rows[0][0]
         user.remember_grants(row[1:] for row in rows)
+        user.__dict__["_session_token"] = token
         return user
 
     app.register_blueprint(bp)

@@ -1,8 +1,9 @@
 """Sign-in, language and password forms; Flask-WTF adds the CSRF token."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.widgets import HiddenInput
 
 
 class LoginForm(FlaskForm):
@@ -27,3 +28,9 @@ class TimezoneForm(FlaskForm):
     """The user's own time zone; "" is the business zone (CRM_TIMEZONE). Choices are filled per request."""
 
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
+
+
+class EndSessionForm(FlaskForm):
+    """One of the user's other sessions to sign out, by its row id (only theirs are ever ended: sessions.py)."""
+
+    session = IntegerField(widget=HiddenInput(), validators=[InputRequired()])

@@ -14,7 +14,7 @@ from ..models import User, utcnow
 from . import throttle
 from .forms import LanguageForm, LoginForm
 from .passwords import dummy_verify, verify_password
-from .sessions import start_session
+from .sessions import end_this_session, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -74,7 +74,7 @@ def login():
 @login_required
 def logout():
     user = db.session.get(User, current_user.id)
-    user.end_sessions()  # a copied cookie stops working too
+    end_this_session()  # a copied cookie stops working too; the user's other sessions go on
     log_event(db.session, "sign_out", record=user)
     db.session.commit()
     logout_user()

@@ -1,6 +1,7 @@
 """Every model of the CRM, re-exported so callers import from one place."""
 from .base import Money, utcnow
 from .user import Role, RolePermission, User, user_role
+from .user_session import UserSession
 from .customer import Customer
 from .campaign import Campaign, CampaignParticipant
 from .transaction import Transaction
@@ -18,7 +19,7 @@ __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
-    "user_role", "utcnow",
+    "UserSession", "user_role", "utcnow",
     "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
     "RecordFile",
 ]

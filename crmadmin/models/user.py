@@ -1,14 +1,14 @@
 """Staff accounts and the roles that grant them permissions."""
-import secrets
 from datetime import datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text, event, false as sa_false
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text, delete, event, false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import VersionedMixin
+from .user_session import UserSession
 
 user_role = Table(
     "user_role",
@@ -54,10 +54,6 @@ class Role(VersionedMixin, db.Model):
         return self.name
 
 
-def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 class User(UserMixin, VersionedMixin, db.Model):
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,10 +61,6 @@ class User(UserMixin, VersionedMixin, db.Model):
     display_name: Mapped[Optional[str]] = mapped_column(String(120), index=True)
     email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    # Flask-Login stores this token, not the id: rotating it ends every session of the user.
-    session_token: Mapped[str] = mapped_column(
-        String(64), unique=True, nullable=False, default=new_session_token
-    )
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
     locale: Mapped[Optional[str]] = mapped_column(String(16))
     # the user's own IANA time zone ("Europe/Berlin"); None: the business zone, CRM_TIMEZONE (crmadmin/localtime.py)
@@ -82,12 +74,24 @@ class User(UserMixin, VersionedMixin, db.Model):
     def is_active(self) -> bool:
         return self.active
 
-    def get_id(self) -> str:
-        return self.session_token
+    def get_id(self) -> str | None:
+        """The token of the sign-in this object came with (auth.sessions.start_session or the user loader), which
+        Flask-Login keeps in the cookie; never the id, so a cookie ends with its session's row."""
+        return self.__dict__.get("_session_token")
+
+    def __eq__(self, other):
+        """One account, one user: Flask-Login's UserMixin would compare the session tokens."""
+        if isinstance(other, User):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    __hash__ = UserMixin.__hash__
 
     def end_sessions(self) -> None:
-        """Invalidate every cookie issued to this user, on every device."""
-        self.session_token = new_session_token()
+        """End every session of this user, on every device (password change, deactivation): their cookies are
+        refused from the next request, with the caller's commit."""
+        db.session.execute(delete(UserSession).where(UserSession.user_id == self.id),
+                           execution_options={"synchronize_session": False})
 
     @property
     def permissions(self) -> set[str]:
