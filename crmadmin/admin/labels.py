@@ -97,6 +97,7 @@ LABELS = {
     "builtin": _l("Built-in"),
     "permissions": _l("Permissions"),
     "own_customers_only": _l("Only the user's own customers"),
+    "two_factor_required": _l("Two-factor sign-in required"),
     "participants": _l("Participants"),
 }
 

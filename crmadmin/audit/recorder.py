@@ -9,14 +9,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
 from ..extensions import db
-from ..models import AuditEntry, Role, RolePermission, User, utcnow
+from ..models import AuditEntry, RecoveryCode, Role, RolePermission, User, utcnow
 from .chain import GENESIS, entry_hash
 from .context import current_actor
 
-SECRET_FIELDS = {"password_hash", "session_token"}
-# bookkeeping: sign-ins and sign-outs (which rotate the session token) are events of their own
-SKIPPED_FIELDS = {"version", "updated_at", "last_login_at", "session_token"}
-NOT_AUDITED = (AuditEntry, RolePermission)  # grants are logged as their role's "permissions" field
+SECRET_FIELDS = {"password_hash", "session_token", "totp_secret"}
+# bookkeeping: sign-ins and sign-outs (which rotate the session token) are events of their own, and so are
+# two-factor set-up, reset and turning off (the authenticator secret and its last step are never written here)
+SKIPPED_FIELDS = {"version", "updated_at", "last_login_at", "session_token", "totp_secret", "totp_last_step"}
+# grants are logged as their role's "permissions" field; recovery codes (hashes) by the two-factor events
+NOT_AUDITED = (AuditEntry, RolePermission, RecoveryCode)
 SECRET = "(secret)"
 CHAIN_LOCK = 4_200_001  # PostgreSQL advisory lock id serialising appends to the chain
 

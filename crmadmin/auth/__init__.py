@@ -19,7 +19,7 @@ class AnonymousUser(AnonymousUserMixin):
 
 def init_app(app: Flask) -> None:
     from ..models import Role, RolePermission, User, user_role
-    from . import account, sessions
+    from . import account, sessions, two_factor
     from .routes import bp
 
     login_manager.init_app(app)
@@ -33,7 +33,8 @@ def init_app(app: Flask) -> None:
     def load_user(token: str):
         """Every request asks this: the user, with each role's scope and grants as plain values, in one statement."""
         rows = db.session.execute(
-            select(User, user_role.c.role_id, Role.own_customers_only, RolePermission.permission)
+            select(User, user_role.c.role_id, Role.own_customers_only, RolePermission.permission,
+                   Role.two_factor_required)
             .outerjoin(user_role, user_role.c.user_id == User.id)
             .outerjoin(Role, Role.id == user_role.c.role_id)
             .outerjoin(RolePermission, RolePermission.role_id == Role.id)
@@ -41,9 +42,11 @@ def init_app(app: Flask) -> None:
         if not rows:
             return None
         user = rows[0][0]
-        user.remember_grants(row[1:] for row in rows)
+        user.remember_grants(row[1:4] for row in rows)
+        user.__dict__["_two_factor_required"] = any(row[4] for row in rows)
         return user
 
     app.register_blueprint(bp)
     app.register_blueprint(account.bp)
     sessions.init_app(app)
+    two_factor.init_app(app)

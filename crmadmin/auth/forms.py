@@ -27,3 +27,19 @@ class TimezoneForm(FlaskForm):
     """The user's own time zone; "" is the business zone (CRM_TIMEZONE). Choices are filled per request."""
 
     timezone = SelectField(_l("Time zone"), choices=[], validate_choice=True)
+
+
+class CodeForm(FlaskForm):
+    """The second step of sign-in: a code from the authenticator app, or one recovery code."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+
+
+class TwoFactorSetUpForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=32)])
+
+
+class TwoFactorOffForm(FlaskForm):
+    """Turning it off asks for the password, or a current code: a session left open is not enough."""
+
+    password = PasswordField(_l("Your password, or a code from the app"), validators=[DataRequired(), Length(max=128)])

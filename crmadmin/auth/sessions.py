@@ -50,3 +50,18 @@ def check_session():
 
 def init_app(app: Flask) -> None:
     app.before_request(check_session)
+
+
+def end_other_sessions(user) -> None:
+    """End every session of `user` but this request's: a cookie copied elsewhere stops working, this one goes on.
+
+    Rotates the user's token (the caller commits) and signs this request in again under the new one.
+    """
+    user.end_sessions()
+    language = session.get("language")
+    signed_in_at = session.get(SIGNED_IN_AT)
+    start_session(user)
+    if signed_in_at:  # the session's absolute limit still counts from the password
+        session[SIGNED_IN_AT] = signed_in_at
+    if language:
+        session["language"] = language

@@ -1,6 +1,6 @@
 """Every model of the CRM, re-exported so callers import from one place."""
 from .base import Money, utcnow
-from .user import Role, RolePermission, User, user_role
+from .user import RecoveryCode, Role, RolePermission, User, user_role
 from .customer import Customer
 from .campaign import Campaign, CampaignParticipant
 from .transaction import Transaction
@@ -16,7 +16,7 @@ from .imports import ImportMapping, ImportRun
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
-    "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
+    "Money", "RecoveryCode", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
     "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
 ]
