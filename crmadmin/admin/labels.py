@@ -170,6 +170,9 @@ DETAIL_LABELS = {
     "log_entries": _l("Operation log entries"),
     "import_files": _l("Import files"),
     "request": _l("Personal data request (ID)"),
+    "second_factor": _l("Second factor"),
+    "left": _l("Recovery codes left"),
+    "step": _l("Sign-in step"),
 }
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.
