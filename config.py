@@ -49,6 +49,8 @@ class Config:
     CRM_IDLE_MINUTES = int(os.environ.get("CRM_IDLE_MINUTES", "30"))
     CRM_SESSION_HOURS = int(os.environ.get("CRM_SESSION_HOURS", "12"))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=CRM_SESSION_HOURS)  # no signed cookie is accepted past it
+    # between the password and the authenticator code: that half-signed-in state grants nothing and ends after this
+    CRM_TWO_FACTOR_MINUTES = int(os.environ.get("CRM_TWO_FACTOR_MINUTES", "5"))
     REMEMBER_COOKIE_DURATION = timedelta(days=1)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

@@ -193,6 +193,11 @@ AUDIT_ACTION = Choices(
     ("file_downloaded", _l("Downloaded a file")),
     ("file_deleted", _l("Deleted a file")),
     ("follow_up_rescheduled", _l("Follow-up rescheduled")),
+    ("two_factor_on", _l("Turned on two-factor sign-in")),
+    ("two_factor_off", _l("Turned off two-factor sign-in")),
+    ("two_factor_failed", _l("Wrong sign-in code")),
+    ("two_factor_recovery_used", _l("Used a recovery code")),
+    ("two_factor_reset", _l("Reset two-factor sign-in")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .audit import bind, cli_actor, reset
 from .audit.chain import GENESIS, chain_rows, verify
 from .auth.passwords import generate_password, hash_password, policy_problems
-from .auth.permissions import BUILTIN_ROLES
+from .auth.permissions import BUILTIN_ROLES, TWO_FACTOR_BY_DEFAULT
 from .demo_texts import DEFAULT_LOCALE, LOCALES as DEMO_LOCALES
 from .extensions import db
 from .models import AuditEntry, Customer, Role, User
@@ -42,7 +42,8 @@ def sync_builtin_roles() -> list[str]:
     for name, (description, permissions, own_only) in BUILTIN_ROLES.items():
         role = db.session.scalar(select(Role).where(Role.name == name))
         if role is None:
-            role = Role(name=name, builtin=True)
+            # two-factor sign-in is a setting an administrator may change: given at creation, never reset here
+            role = Role(name=name, builtin=True, two_factor_required=name in TWO_FACTOR_BY_DEFAULT)
             db.session.add(role)
             changed.append(name)
         elif role.permissions != permissions or role.own_customers_only != own_only:

@@ -88,10 +88,22 @@ def client(app):
 
 
 def sign_in(client, username: str, password: str = factories.PASSWORD):
+    """Both steps when the user has two-factor sign-in: the password, then the code their app would show now."""
     page = client.get("/login")
     response = client.post("/login", data={"username": username, "password": password,
                                            "csrf_token": csrf_token(page.get_data(as_text=True))})
+    if response.status_code == 302 and response.headers["Location"] == "/login/code":
+        response = type_code(client, username)
     return response
+
+
+def type_code(client, username: str, code: str | None = None):
+    """The code step: `code`, or the next one the user's authenticator app would show."""
+    page = client.get("/login/code")
+    if code is None:
+        with client.application.app_context():
+            code = factories.next_unused_code(username)
+    return client.post("/login/code", data={"code": code, "csrf_token": csrf_token(page.get_data(as_text=True))})
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Records with believable defaults, made through the ORM; tests override what they care about."""
 import itertools
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pyotp
 from sqlalchemy import select
 
 from crmadmin.auth.passwords import hash_password
@@ -26,10 +28,39 @@ def _save(obj):
     return obj
 
 
-def user(role: str | None = "clerk", username: str | None = None, password: str = PASSWORD, **kw) -> User:
+def user(role: str | None = "clerk", username: str | None = None, password: str = PASSWORD,
+         two_factor: bool | None = None, **kw) -> User:
+    """A user of `role`; one whose role requires two-factor sign-in has an authenticator secret, as if they had set
+    it up (two_factor=False: not yet; True: even when not required). Sign in with tests.conftest.sign_in."""
     username = username or f"{role or 'user'}{next(_seq)}"
     roles = [db.session.scalar(select(Role).where(Role.name == role))] if role else []
+    if two_factor is None:
+        two_factor = any(r.two_factor_required for r in roles)
+    if two_factor:
+        kw.setdefault("totp_secret", pyotp.random_base32())
     return _save(User(username=username, password_hash=hash_password(password), roles=roles, **kw))
+
+
+def current_code(username: str, step_offset: int = 0) -> str:
+    """The code the user's authenticator app shows now (or `step_offset` steps away), computed from their secret."""
+    secret = db.session.scalar(select(User.totp_secret).where(User.username == username))
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(time.time()) + step_offset)
+
+
+def next_unused_code(username: str) -> str:
+    """A code the server will still take: the earliest step of the accepted window (one step each way) after the
+    last one used, as an app gives a new code each 30 seconds; waits for the next step when all three are spent."""
+    while True:
+        user = db.session.scalar(select(User).where(User.username == username))
+        totp = pyotp.TOTP(user.totp_secret)
+        now = totp.timecode(time.time())
+        for step in (now - 1, now, now + 1):
+            if user.totp_last_step is None or step > user.totp_last_step:
+                db.session.expunge_all()
+                return totp.generate_otp(step)
+        db.session.expunge_all()
+        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
 
 
 def customer(**kw) -> Customer:

@@ -164,3 +164,47 @@ def test_error_pages_show_no_internals(login_as):
     missing = client.get("/admin/no-such-screen/")
     assert missing.status_code == 404
     assert "Traceback" not in missing.get_data(as_text=True)
+
+
+def every_url(app):
+    """Every route of the url_map but static files, with sample arguments: the admin screens and all the others."""
+    urls = admin_urls(app)
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin") or rule.endpoint.rsplit(".", 1)[-1] == "static":
+            continue
+        assert "<" not in rule.rule, f"give {rule.rule} a sample argument in this test"
+        urls.extend((method, rule.rule) for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
+    return urls
+
+
+SET_UP = "/account/two-factor"
+OPEN_BEFORE_SET_UP = {SET_UP, "/logout", "/language"}
+
+
+@pytest.mark.parametrize("role", ["administrator", "auditor"])
+def test_a_user_whose_role_requires_two_factor_can_open_nothing_but_its_set_up(app, role, snapshot):
+    """Before setting up the second factor their role requires, can a user open or change anything at all?"""
+    with app.app_context():
+        customer = factories.customer(name="Untouched")
+        user = factories.user(role, two_factor=False)
+    client = app.test_client()
+    assert sign_in(client, user.username).headers["Location"] == SET_UP
+    token = csrf_token(client.get(SET_UP).get_data(as_text=True))
+    before = snapshot()
+    urls = [(method, url) for method, url in every_url(app) if url.split("?")[0] not in OPEN_BEFORE_SET_UP]
+    assert len(urls) > 60
+    for method, url in urls:
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token, "id": str(customer.id), "rowid": str(customer.id),
+                                              "action": "delete", "name": "Changed", "list_form_pk": str(customer.id),
+                                              "timezone": "Europe/Berlin", "current_password": factories.PASSWORD,
+                                              "new_password": "a brand new passphrase 42",
+                                              "confirm_password": "a brand new passphrase 42",
+                                              "password": factories.PASSWORD})
+        assert response.status_code == 302, (method, url, response.status_code)
+        assert response.headers["Location"] == SET_UP, (method, url, response.headers["Location"])
+    assert snapshot() == before
+    assert client.get(SET_UP).status_code == 200  # the one page open, with a way out:
+    assert client.post("/logout", data={"csrf_token": token}).headers["Location"] == "/login"

@@ -18,7 +18,7 @@ from crmadmin.extensions import db
 from crmadmin.models import Complaint, Customer, Interaction, User, utcnow
 from crmadmin.standing import today
 from tests import factories
-from tests.test_browser import TIMEOUT_MS, browser, live_server  # noqa: F401 (fixtures)
+from tests.test_browser import TIMEOUT_MS, browser, live_server, type_code  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +81,9 @@ def sign_in(page, base_url: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", factories.PASSWORD)
     page.press("#password", "Enter")
+    page.wait_for_url(re.compile(r"/admin/?$|/login/code$"))
+    if page.url.endswith("/login/code"):
+        type_code(page, username)
     page.wait_for_url(re.compile(r"/admin/?$"))
 
 

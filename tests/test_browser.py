@@ -22,11 +22,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 TIMEOUT_MS = 10_000
+SERVED = {}  # the app the live server serves: sign_in reads a user's authenticator secret from its database
 
 
 @pytest.fixture
 def live_server(app):
     """The session app served over real HTTP on a free port of 127.0.0.1; yields its base URL."""
+    SERVED["app"] = app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -70,7 +72,18 @@ def sign_in(page, base_url: str, username: str, password: str = factories.PASSWO
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("#login-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/?$|/login/code$"))
+    if page.url.endswith("/login/code"):
+        type_code(page, username)
     page.wait_for_url(re.compile(r"/admin/?$"))
+
+
+def type_code(page, username: str) -> None:
+    """The code step, as a user does with the code their authenticator app shows now."""
+    with SERVED["app"].app_context():
+        code = factories.next_unused_code(username)
+    page.fill("#code", code)
+    page.click("#code-form button[type=submit]")
 
 
 def choose(page, field: str, label: str) -> None:

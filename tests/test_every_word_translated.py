@@ -37,6 +37,7 @@ ALLOWED = {
 # Latin letters on a Chinese page, or Chinese characters on an English one
 WORDS = re.compile(r"[A-Za-z\u3400-\u9fff]")
 NOT_WORDS = re.compile(
+    r"\b[A-Z2-7]{4}(?: [A-Z2-7]{4}){7}\b|"  # the authenticator key the two-factor set-up shows, in groups of four
     r"\b(?=[0-9a-f-]*\d)(?=[0-9a-f-]*[a-f])[0-9a-f][0-9a-f-]{7,}\b"  # batch and request ids (or their start), hashes
     r"|[\w.+-]+@[\w-]+(\.[\w-]+)+"  # e-mail addresses
     r"|\+?\d[\d\s:./,+-]*"  # numbers, phone numbers, dates and times

@@ -146,8 +146,10 @@ def test_the_undo_right_goes_to_the_built_in_administrators_with_its_revision(ap
     from crmadmin.models import Role
 
     def holders() -> set[str]:
-        return set(db.session.scalars(text("SELECT r.name FROM role r JOIN role_permission p ON p.role_id = r.id "
-                                           "WHERE p.permission = 'audit.undo'")))
+        found = set(db.session.scalars(text("SELECT r.name FROM role r JOIN role_permission p ON p.role_id = r.id "
+                                            "WHERE p.permission = 'audit.undo'")))
+        db.session.commit()  # no open read of `role` while a migration alters it (PostgreSQL would wait for ever)
+        return found
 
     with app.app_context():
         db.session.add(Role(name="undoers", permissions={"customers.view", "audit.undo"}))

@@ -1,11 +1,17 @@
 """Screens for staff accounts and roles: who may sign in, and what each role may do."""
-from flask import request
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import flash, request
+from flask_admin.actions import action
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from ..audit import log_event
 from ..auth.passwords import hash_password, policy_problems
+from ..auth.two_factor import turn_off
+from ..extensions import db
+from ..models import User
 from ..auth.permissions import BUILTIN_ROLES, perm, permission_choices
 from ..choices import BUILTIN_ROLE, LANGUAGE
 from ..localtime import zone_choices
@@ -88,6 +94,32 @@ class UserView(SecureModelView):
         elif not is_created and not model.active:
             model.end_sessions()
 
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "reset_two_factor":
+            return self.can_edit
+        return super().is_action_allowed(name)
+
+    @action("reset_two_factor", _l("Reset two-factor sign-in"),
+            _l("Reset the selected users' two-factor sign-in? Their authenticator and recovery codes stop working, "
+               "all their sessions end, and they set it up again if their role requires it."))
+    def action_reset_two_factor(self, ids):
+        """For a lost phone: the user signs in with the password again and, if their role asks, sets up anew."""
+        wanted = {int(i) for i in ids if str(i).isdigit()}
+        users = db.session.scalars(select(User).where(User.id.in_(wanted)).order_by(User.id)).all()
+        reset = [user for user in users if user.two_factor_on]
+        for user in reset:
+            turn_off(user)
+            user.end_sessions()  # every session, this administrator's own included when they reset themselves
+            log_event(db.session, "two_factor_reset", record=user)
+        db.session.commit()
+        flash(ngettext("Two-factor sign-in reset for %(num)d user; their sessions have ended.",
+                       "Two-factor sign-in reset for %(num)d users; their sessions have ended.", len(reset)),
+              "success")
+        if len(reset) < len(users):
+            flash(ngettext("%(num)d had no two-factor sign-in and was left as it was.",
+                           "%(num)d had no two-factor sign-in and were left as they were.", len(users) - len(reset)),
+                  "info")
+
 
 class RoleView(SecureModelView):
     permission = "roles"
@@ -95,8 +127,9 @@ class RoleView(SecureModelView):
     def record_title(self, model) -> str:
         return role_label(model)
     column_labels = LABELS
-    column_list = ("id", "name", "description", "own_customers_only", "builtin")
-    column_details_list = ("id", "name", "description", "own_customers_only", "builtin", "permissions",
+    column_list = ("id", "name", "description", "own_customers_only", "two_factor_required", "builtin")
+    column_details_list = ("id", "name", "description", "own_customers_only", "two_factor_required", "builtin",
+                           "permissions",
                            "created_at", "updated_at")
     column_export_list = ("id", "name", "description", "builtin")
     column_searchable_list = ("name",)
@@ -106,11 +139,14 @@ class RoleView(SecureModelView):
     column_formatters_detail = {"name": lambda v, c, m, n: role_label(m),
                                 "description": lambda v, c, m, n: builtin_description(m),
                                 "permissions": lambda v, c, m, n: "; ".join(permission_labels(m.permissions))}
-    form_columns = ("name", "description", "own_customers_only", "permissions")
+    form_columns = ("name", "description", "own_customers_only", "two_factor_required", "permissions")
     form_extra_fields = {
         "permissions": SelectMultipleField(_l("Permissions"), choices=permission_choices, widget=PermissionGrid()),
     }
-    form_args = {"name": {"validators": [DataRequired(), Length(max=64)]}}
+    form_args = {"name": {"validators": [DataRequired(), Length(max=64)]},
+                 "two_factor_required": {"description": _l(
+                     "Its users type a code from an authenticator app after their password; one who has not set it "
+                     "up is sent to do so at sign-in and can open nothing else until done.")}}
 
     def on_form_prefill(self, form, id):
         """A built-in role's form shows its description in the reader's language, as its list and page do."""

@@ -115,6 +115,9 @@ DETAIL_VALUES = {
     "what": Lookup(lambda: {"demo data": _("Demo data"), "campaign targets": _("Campaign targets")}),
     "mode": Lookup(lambda: {"create": _("Create only"), "update": _("Create and update")}),
     "format": Lookup(lambda: {"csv": "CSV", "xlsx": "Excel (XLSX)"}),
+    "second_factor": Lookup(lambda: {"authenticator": _("Code from the authenticator app"),
+                                     "recovery_code": _("Recovery code")}),
+    "step": Lookup(lambda: {"code": _("Sign-in code")}),
 }
 STEP_LABEL = re.compile(r"^#(\d+) (\w+) → (\w+)$")  # ComplaintStep.__str__, stored as the entry's record label
 

@@ -97,6 +97,7 @@ LABELS = {
     "builtin": _l("Built-in"),
     "permissions": _l("Permissions"),
     "own_customers_only": _l("Only the user's own customers"),
+    "two_factor_required": _l("Two-factor sign-in required"),
     "participants": _l("Participants"),
 }
 
@@ -178,6 +179,9 @@ DETAIL_LABELS = {
     "new_due": _l("New follow-up date"),
     "reason": _l("Reason"),
     "contact": _l("Contact (ID)"),
+    "second_factor": _l("Second factor"),
+    "left": _l("Recovery codes left"),
+    "step": _l("Sign-in step"),
 }
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.

@@ -9,15 +9,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
 from ..extensions import db
-from ..models import AuditEntry, Role, RolePermission, User, UserSession, utcnow
+from ..models import AuditEntry, RecoveryCode, Role, RolePermission, User, UserSession, utcnow
 from .chain import GENESIS, entry_hash
 from .context import current_actor
 
-SECRET_FIELDS = {"password_hash"}
-SKIPPED_FIELDS = {"version", "updated_at", "last_login_at"}  # bookkeeping: a sign-in is an event of its own
+SECRET_FIELDS = {"password_hash", "totp_secret"}
+# bookkeeping: a sign-in is an event of its own, and so are two-factor set-up, reset and turning off (the
+# authenticator secret and its last step are never written here)
+SKIPPED_FIELDS = {"version", "updated_at", "last_login_at", "totp_secret", "totp_last_step"}
 # grants are logged as their role's "permissions" field; signed-in sessions are no record of the business (signing
-# in and out, and ending other sessions, are events of their own)
-NOT_AUDITED = (AuditEntry, RolePermission, UserSession)
+# in and out, and ending other sessions, are events of their own); recovery codes (hashes) by the two-factor events
+NOT_AUDITED = (AuditEntry, RolePermission, UserSession, RecoveryCode)
 SECRET = "(secret)"
 CHAIN_LOCK = 4_200_001  # PostgreSQL advisory lock id serialising appends to the chain
 

@@ -20,7 +20,7 @@ class AnonymousUser(AnonymousUserMixin):
 def init_app(app: Flask) -> None:
     from ..models import Role, RolePermission, User, UserSession, user_role
     from ..models.user_session import token_hash
-    from . import account, sessions
+    from . import account, sessions, two_factor
     from .routes import bp
 
     login_manager.init_app(app)
@@ -35,7 +35,8 @@ def init_app(app: Flask) -> None:
         """Every request asks this: the live session of the cookie's token, its user, with each role's scope and
         grants as plain values, in one statement. No row (signed out, ended elsewhere, expired): not signed in."""
         rows = db.session.execute(
-            select(User, user_role.c.role_id, Role.own_customers_only, RolePermission.permission)
+            select(User, user_role.c.role_id, Role.own_customers_only, RolePermission.permission,
+                   Role.two_factor_required)
             .join(UserSession, UserSession.user_id == User.id)
             .outerjoin(user_role, user_role.c.user_id == User.id)
             .outerjoin(Role, Role.id == user_role.c.role_id)
@@ -44,10 +45,12 @@ def init_app(app: Flask) -> None:
         if not rows:
             return None
         user = rows[0][0]
-        user.remember_grants(row[1:] for row in rows)
+        user.remember_grants(row[1:4] for row in rows)
+        user.__dict__["_two_factor_required"] = any(row[4] for row in rows)
         user.__dict__["_session_token"] = token
         return user
 
     app.register_blueprint(bp)
     app.register_blueprint(account.bp)
     sessions.init_app(app)
+    two_factor.init_app(app)

@@ -1,15 +1,16 @@
-"""A user's own account: their time zone, their signed-in sessions (any other of which they may sign out), and
-changing their password (which ends every other session they have)."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+"""A user's own account: their time zone, their signed-in sessions (any other of which they may sign out), their
+password and their second factor (changing either of the last two ends every other session they have)."""
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..audit import log_event
 from ..extensions import db
 from ..models import User
-from . import agents, throttle
+from . import agents, throttle, two_factor as factor
 from ..localtime import business_zone, valid_zone, zone_choices, zone_label
-from .forms import EndSessionForm, PasswordChangeForm, TimezoneForm
+from .forms import EndSessionForm, PasswordChangeForm, TimezoneForm, TwoFactorOffForm, TwoFactorSetUpForm
 from .passwords import hash_password, policy_problems, verify_password
 from .sessions import end_one_other_session, end_other_sessions, sessions_of, start_session
 
@@ -59,7 +60,8 @@ def settings():
         form.timezone.data = current_user.timezone or ""
     signed_in = [dict(row._mapping, label=agents.describe(row.user_agent))
                  for row in db.session.execute(sessions_of(current_user.id))]
-    return render_template("auth/account.html", form=form, business=business, sessions=signed_in)
+    return render_template("auth/account.html", form=form, business=business, sessions=signed_in,
+                           two_factor_on=current_user.two_factor_on)
 
 
 def _to_sessions():
@@ -101,3 +103,58 @@ def end_others():
     flash(ngettext("%(num)d other session has been signed out.", "%(num)d other sessions have been signed out.",
                    count), "success")
     return _to_sessions()
+
+
+@bp.route("/two-factor", methods=["GET", "POST"], endpoint="two_factor")
+@login_required
+def two_factor_set_up():
+    """Set-up: a QR code and the secret as text for the app, then one code to prove the app has it."""
+    user = db.session.get(User, current_user.id)
+    if user.two_factor_on:
+        left = db.session.scalar(factor.recovery_codes_left(user.id))
+        return render_template("auth/two_factor_on.html", form=TwoFactorOffForm(), left=left)
+    # the candidate secret lives in this session only until a code confirms it (then in the database, never shown)
+    secret = session.get(factor.SETUP_SECRET) or factor.new_secret()
+    session[factor.SETUP_SECRET] = secret
+    form = TwoFactorSetUpForm()
+    if form.validate_on_submit():
+        step = factor.matching_step(secret, form.code.data, None)
+        if step is not None:
+            codes = factor.turn_on(user, secret, step)
+            log_event(db.session, "two_factor_on", record=user)
+            end_other_sessions(user)  # also leaves the candidate secret behind with the old session
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes)
+        form.code.errors.append(_("This code is not valid. Type the code your app shows now."))
+    qr = Markup(factor.qr_svg(factor.provisioning_uri(secret, user.username),
+                              _("QR code to scan with your authenticator app")))
+    return render_template("auth/two_factor_setup.html", form=form, qr=qr, secret=factor.grouped(secret),
+                           required=user.two_factor_required)
+
+
+@bp.route("/two-factor/off", methods=["POST"])
+@login_required
+@throttle.password_change
+def two_factor_off():
+    """Turning it off asks for the password or a current code; the user's other sessions end."""
+    user = db.session.get(User, current_user.id)
+    form = TwoFactorOffForm()
+    if not user.two_factor_on:
+        return redirect(url_for("account.two_factor"))
+    if form.validate_on_submit():
+        typed = form.password.data
+        step = factor.matching_step(user.totp_secret, typed, user.totp_last_step)
+        if verify_password(user.password_hash, typed) or (step is not None and factor.accept_step(user, step)):
+            factor.turn_off(user)
+            log_event(db.session, "two_factor_off", record=user)
+            end_other_sessions(user)
+            db.session.commit()
+            flash(_("Two-factor sign-in is off. Your other sessions have been signed out."), "success")
+            if user.two_factor_required:
+                flash(_("Your role requires two-factor sign-in: set it up again to go on."), "info")
+            return redirect(url_for("account.two_factor") if user.two_factor_required else url_for("account.settings"))
+        db.session.rollback()
+        throttle.record_failure()
+        form.password.errors.append(_("This is neither your password nor a current code. Nothing was changed."))
+    left = db.session.scalar(factor.recovery_codes_left(user.id))
+    return render_template("auth/two_factor_on.html", form=form, left=left), 200

@@ -34,3 +34,17 @@ class EndSessionForm(FlaskForm):
     """One of the user's other sessions to sign out, by its row id (only theirs are ever ended: sessions.py)."""
 
     session = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+class CodeForm(FlaskForm):
+    """The second step of sign-in: a code from the authenticator app, or one recovery code."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+
+
+class TwoFactorSetUpForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=32)])
+
+
+class TwoFactorOffForm(FlaskForm):
+    """Turning it off asks for the password, or a current code: a session left open is not enough."""
+
+    password = PasswordField(_l("Your password, or a code from the app"), validators=[DataRequired(), Length(max=128)])

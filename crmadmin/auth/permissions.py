@@ -100,3 +100,6 @@ BUILTIN_ROLES = {
         False,
     ),
 }
+
+# built-in roles whose users must sign in with a second factor unless an administrator changes the role's setting
+TWO_FACTOR_BY_DEFAULT = frozenset({"administrator", "auditor"})

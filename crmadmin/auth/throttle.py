@@ -24,10 +24,20 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
+CODE_STEP = "auth.sign_in_code"  # the second step of sign-in (routes.py): counted with the password step
+
+
 def _address_and_name() -> str:
-    """One counter per (client address, user name): an attacker elsewhere cannot lock the owner out of their own machine."""
-    name = request.form.get("username", "").strip().lower()[:64]
-    return f"{_address()}|{name}"
+    """One counter per (client address, user name): an attacker elsewhere cannot lock the owner out of their own machine.
+
+    In the code step the name is the one whose password was right (kept in the signed session), not a form field."""
+    if request.endpoint == CODE_STEP:
+        from .two_factor import pending_username
+
+        name = pending_username()
+    else:
+        name = request.form.get("username", "")
+    return f"{_address()}|{name.strip().lower()[:64]}"
 
 
 def _signed_in_user() -> str:
@@ -48,7 +58,15 @@ def _refused(template: str, request_limit: RequestLimit, **context):
 
 def _sign_in_refused(request_limit: RequestLimit):
     """The sign-in page, answering 429 before any password is looked at (the same for every user name)."""
-    from .forms import LoginForm
+    from .forms import CodeForm, LoginForm
+
+    if request.endpoint == CODE_STEP:  # the code step locked: its own page, and no code is looked at either
+        message = _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=_minutes_left(request_limit))
+        from .two_factor import pending_username
+
+        log_event_now("lockout", details={"username": pending_username(), "limit": str(request_limit.limit),
+                                          "step": "code"})
+        return _refused("auth/code.html", request_limit, form=CodeForm(formdata=None), blocked=message)
 
     form = LoginForm(formdata=None, next=request.form.get("next", ""))
     form.username.data = request.form.get("username", "")[:64]
@@ -70,11 +88,12 @@ def _failures_per_address() -> str:
     return current_app.config["CRM_LOGIN_FAILURES_PER_IP"]
 
 
-# Decorators for the views; read at request time, so the limits follow app.config.
-sign_in_per_name = limiter.limit(_failures_per_name, key_func=_address_and_name, methods=["POST"],
-                                 deduct_when=_wrong_password, on_breach=_sign_in_refused)
-sign_in_per_address = limiter.limit(_failures_per_address, key_func=_address, methods=["POST"],
-                                    deduct_when=_wrong_password, on_breach=_sign_in_refused)
+# Decorators for the views; read at request time, so the limits follow app.config. Shared by the password and the
+# code step (one scope each), so a wrong code counts as a wrong password does.
+sign_in_per_name = limiter.shared_limit(_failures_per_name, "sign-in", key_func=_address_and_name, methods=["POST"],
+                                        deduct_when=_wrong_password, on_breach=_sign_in_refused)
+sign_in_per_address = limiter.shared_limit(_failures_per_address, "sign-in-address", key_func=_address,
+                                           methods=["POST"], deduct_when=_wrong_password, on_breach=_sign_in_refused)
 # A stolen session must not become a way to guess the owner's password either.
 password_change = limiter.limit(_failures_per_name, key_func=_signed_in_user, methods=["POST"],
                                 deduct_when=_wrong_password, on_breach=_password_change_refused)

@@ -1,6 +1,6 @@
 """Every model of the CRM, re-exported so callers import from one place."""
 from .base import Money, utcnow
-from .user import Role, RolePermission, User, user_role
+from .user import RecoveryCode, Role, RolePermission, User, user_role
 from .user_session import UserSession
 from .customer import Customer
 from .campaign import Campaign, CampaignParticipant
@@ -18,8 +18,8 @@ from .record_file import RecordFile
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
-    "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
-    "UserSession", "user_role", "utcnow",
+    "Money", "RecoveryCode", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction",
+    "User", "UserSession", "user_role", "utcnow",
     "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
     "RecordFile",
 ]

@@ -3,7 +3,8 @@ from datetime import datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, Text, delete, event, false as sa_false
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, String, Table, Text, delete, event, \
+    false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -35,6 +36,9 @@ class Role(VersionedMixin, db.Model):
     # 不得抢客: a scoped role sees and works only the customers its user owns, and their records
     own_customers_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
                                                      server_default=sa_false())
+    # its users sign in with a code from an authenticator app too, and set one up before doing anything else
+    two_factor_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False,
+                                                      server_default=sa_false())
     grants: Mapped[list[RolePermission]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
@@ -66,6 +70,10 @@ class User(UserMixin, VersionedMixin, db.Model):
     # the user's own IANA time zone ("Europe/Berlin"); None: the business zone, CRM_TIMEZONE (crmadmin/localtime.py)
     timezone: Mapped[Optional[str]] = mapped_column(String(64))
     last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
+    # the authenticator app's shared secret (RFC 6238), set once a code confirmed it; never shown again
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    # the last time step whose code was accepted: a code is good once (auth/two_factor.py)
+    totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
     # loaded on demand: a list showing owners or assignees needs their names, not their roles; the signed-in user's
     # come with it in one statement (auth.load_user), the Users screen loads them with its page
     roles: Mapped[list[Role]] = relationship(secondary=user_role)
@@ -86,6 +94,18 @@ class User(UserMixin, VersionedMixin, db.Model):
         return NotImplemented
 
     __hash__ = UserMixin.__hash__
+
+    @property
+    def two_factor_on(self) -> bool:
+        return self.totp_secret is not None
+
+    @property
+    def two_factor_required(self) -> bool:
+        """Some role of the user asks for a second factor (read with the user at each request, auth.load_user)."""
+        kept = self.__dict__.get("_two_factor_required")
+        if kept is None:
+            kept = self.__dict__["_two_factor_required"] = any(role.two_factor_required for role in self.roles)
+        return kept
 
     def end_sessions(self) -> None:
         """End every session of this user, on every device (password change, deactivation): their cookies are
@@ -143,6 +163,7 @@ def _forget_grants(user, *args, **kwargs):
     if user is not None:  # an expired object may already be gone
         user.__dict__.pop("_granted", None)
         user.__dict__.pop("_roles_granting", None)
+        user.__dict__.pop("_two_factor_required", None)
 
 
 @event.listens_for(User, "refresh")
@@ -152,3 +173,16 @@ def _forget_reloaded_grants(user, context, attrs):
     then cost that page two statements to load them back."""
     if attrs is None or "roles" in user.__dict__:
         _forget_grants(user)
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code of a user, kept as its SHA-256 (the code itself is random, 50 bits)."""
+
+    __tablename__ = "recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    def __str__(self) -> str:
+        return f"recovery code #{self.id}"
