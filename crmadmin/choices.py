@@ -179,6 +179,7 @@ AUDIT_ACTION = Choices(
     ("lockout", _l("Locked out")),
     ("sign_out", _l("Signed out")),
     ("export", _l("Exported")),
+    ("download", _l("Downloaded an export")),
     ("refused", _l("Refused")),
     ("bulk_insert", _l("Bulk load")),
     ("personal_data_erased", _l("Personal data erased")),
@@ -189,9 +190,11 @@ AUDIT_ACTION = Choices(
     ("import", _l("Imported a file")),
     ("import_undone", _l("Undid an import")),
 )
-AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
+AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("job", _l("Job worker")),
+                       ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them
     "record_type",
+    ("job", _l("Job")),
     ("customer", _l("Customer")),
     ("transaction", _l("Transaction")),
     ("interaction", _l("Interaction")),

@@ -16,7 +16,8 @@ from .dashboard import DashboardView
 from .duplicates import DuplicatesView
 from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
-from . import freshness, menu, static_urls
+from . import export_jobs, freshness, menu, static_urls
+from .jobs import JobsView
 from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
 from .campaigns import CampaignView, ParticipantView
@@ -69,4 +70,6 @@ def init_app(app: Flask) -> Admin:
     from .imports import ImportView  # here, not above: crmadmin.imports reads labels from this package
 
     admin.add_view(ImportView(name=_l("Import"), category=records, endpoint="imports"))
+    admin.add_view(JobsView(name=_l("Jobs"), endpoint="jobs", url="/admin/jobs"))
+    export_jobs.init_app(app, admin)
     return admin

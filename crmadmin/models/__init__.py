@@ -12,11 +12,12 @@ from .privacy import PersonalDataRequest
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 from .matching import CustomerMatch
 from .imports import ImportMapping, ImportRun
+from .job import Job
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
     "Interaction",
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
-    "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
+    "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun", "Job",
 ]
