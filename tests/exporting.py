@@ -38,8 +38,14 @@ def export(client, url: str):
     status = wait(client, job_id)
     if status["state"] != "done":
         return status
-    response = client.get(status["download"])
-    assert response.status_code == 200, (url, status)
+    return download(client, status["download"])
+
+
+def download(client, url: str):
+    """A download, read whole and its file closed (the response keeps the bytes)."""
+    response = client.get(url)
+    response.get_data()
+    response.close()
     return response
 
 

@@ -14,7 +14,7 @@ from ..jobs import records
 from ..jobs.schedule import schedule
 from ..localtime import format_local
 from ..models import Job, User
-from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MIMETYPE
+from ..spreadsheet import XLSX_MIMETYPE
 from .base import AccessMixin, is_administrator
 
 STATES = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Finished"), "failed": _l("Failed"),
@@ -144,6 +144,6 @@ class JobsView(AccessMixin, BaseView):
         log_event_now("download", job, details={"job": job.id, "screen": params.get("screen"),
                                                 "format": params.get("format"), "rows": job.rows_done,
                                                 "owner_id": job.owner_id})
-        mimetype = XLSX_MIMETYPE if params.get("format") == "xlsx" else CSV_CONTENT_TYPE
+        mimetype = XLSX_MIMETYPE if params.get("format") == "xlsx" else "text/csv"  # + charset=utf-8
         return send_file(path, mimetype=mimetype, as_attachment=True, download_name=params.get("filename"),
                          max_age=0)
