@@ -141,9 +141,8 @@ class JobsView(AccessMixin, BaseView):
         if not os.path.isfile(path):
             abort(404)
         params = json.loads(job.params)
-        log_event_now("download", job, details={"job": job.id, "screen": params.get("screen"),
-                                                "format": params.get("format"), "rows": job.rows_done,
-                                                "owner_id": job.owner_id})
+        log_event_now("download", job, details={"screen": params.get("screen"), "format": params.get("format"),
+                                                "rows": job.rows_done, "job_owner": job.owner_id})
         mimetype = XLSX_MIMETYPE if params.get("format") == "xlsx" else "text/csv"  # + charset=utf-8
         return send_file(path, mimetype=mimetype, as_attachment=True, download_name=params.get("filename"),
                          max_age=0)

@@ -169,6 +169,7 @@ DETAIL_LABELS = {
     "log_entries": _l("Operation log entries"),
     "import_files": _l("Import files"),
     "request": _l("Personal data request (ID)"),
+    "job_owner": _l("Job started by (user ID)"),
 }
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.
