@@ -92,6 +92,12 @@ class Config:
     # of one host. Unset: REDIS_URL if set, else instance/jobs.sqlite3 (the embedded queue of ./run.sh).
     CRM_JOBS_URL = os.environ.get("CRM_JOBS_URL")
     CRM_JOBS_NAME = os.environ.get("CRM_JOBS_NAME", "crmadmin")  # the queue's name in its storage
+    # Finished jobs' files (exports): a folder every web and worker host shares (NFS or the like) when there are
+    # several; unset: instance/job_files. They are deleted CRM_JOB_FILES_HOURS after the job finished.
+    CRM_JOB_FILES = os.environ.get("CRM_JOB_FILES")
+    CRM_JOB_FILES_HOURS = float(os.environ.get("CRM_JOB_FILES_HOURS", "24"))
+    # A running job that has not reported progress for this long lost its worker (killed): it is marked failed.
+    CRM_JOB_STALE_SECONDS = int(os.environ.get("CRM_JOB_STALE_SECONDS", "300"))
 
     # === LANGUAGE ===
     LANGUAGES = {"en": "English", "zh_CN": "简体中文"}

@@ -180,6 +180,7 @@ AUDIT_ACTION = Choices(
     ("sign_out", _l("Signed out")),
     ("sessions_ended", _l("Signed out other sessions")),
     ("export", _l("Exported")),
+    ("download", _l("Downloaded an export")),
     ("refused", _l("Refused")),
     ("bulk_insert", _l("Bulk load")),
     ("personal_data_erased", _l("Personal data erased")),
@@ -199,9 +200,11 @@ AUDIT_ACTION = Choices(
     ("two_factor_recovery_used", _l("Used a recovery code")),
     ("two_factor_reset", _l("Reset two-factor sign-in")),
 )
-AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("system", _l("System")))
+AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("job", _l("Job worker")),
+                       ("system", _l("System")))
 RECORD_TYPE = Choices(  # table names, as the operation log stores them
     "record_type",
+    ("job", _l("Job")),
     ("customer", _l("Customer")),
     ("transaction", _l("Transaction")),
     ("interaction", _l("Interaction")),

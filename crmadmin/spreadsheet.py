@@ -87,24 +87,36 @@ def _write(sheet, r: int, c: int, value, style=None) -> None:
         sheet.write_number(r, c, float(value), style)
 
 
+def write_csv(out, titles: Iterable, rows: Iterable[Iterable]) -> None:
+    """The CSV file into `out` (a binary file), line by line: a job's export of any length."""
+    for line in csv_lines(titles, rows):
+        out.write(line.encode("utf-8"))
+
+
+def write_xlsx(out, titles: list, rows: Iterable[Iterable], sheet_name: str = "Export") -> None:
+    """An XLSX workbook of the rows (at most a worksheet's worth) into `out` (a path or a binary file), rows flushed
+    to disk as written."""
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
+                                     "strings_to_urls": False, "strings_to_numbers": False,
+                                     "tmpdir": tempfile.gettempdir()})
+    sheet = book.add_worksheet(str(sheet_name)[:31])
+    bold = book.add_format({"bold": True})
+    sheet.freeze_panes(1, 0)
+    for c, title in enumerate(titles):
+        _write(sheet, 0, c, title, bold)
+        sheet.set_column(c, c, max(10, min(40, len(str(title)) + 4)))
+    for r, row in enumerate(rows, start=1):
+        if r > XLSX_MAX_ROWS:
+            break
+        for c, value in enumerate(row):
+            _write(sheet, r, c, value)
+    book.close()
+
+
 def xlsx_chunks(titles: list, rows: Iterable[Iterable], sheet_name: str = "Export") -> Iterator[bytes]:
-    """An XLSX workbook of the rows (at most a worksheet's worth), built in a temporary file, then sent in chunks."""
+    """An XLSX workbook of the rows, built in a temporary file, then sent in chunks."""
     with tempfile.TemporaryFile() as out:
-        book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
-                                         "strings_to_urls": False, "strings_to_numbers": False,
-                                         "tmpdir": tempfile.gettempdir()})
-        sheet = book.add_worksheet(str(sheet_name)[:31])
-        bold = book.add_format({"bold": True})
-        sheet.freeze_panes(1, 0)
-        for c, title in enumerate(titles):
-            _write(sheet, 0, c, title, bold)
-            sheet.set_column(c, c, max(10, min(40, len(str(title)) + 4)))
-        for r, row in enumerate(rows, start=1):
-            if r > XLSX_MAX_ROWS:
-                break
-            for c, value in enumerate(row):
-                _write(sheet, r, c, value)
-        book.close()
+        write_xlsx(out, titles, rows, sheet_name)
         out.seek(0)
         while chunk := out.read(CHUNK):
             yield chunk

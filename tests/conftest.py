@@ -34,7 +34,8 @@ def jobs_queue(tmp_path_factory, database_url) -> dict:
         url = os.environ.get("TEST_JOBS_URL", "redis://127.0.0.1:6379/14")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"
-    return {"CRM_JOBS_URL": url, "CRM_JOBS_NAME": f"crmtest{os.getpid()}"}
+    return {"CRM_JOBS_URL": url, "CRM_JOBS_NAME": f"crmtest{os.getpid()}",
+            "CRM_JOB_FILES": str(tmp_path_factory.mktemp("job_files"))}
 
 
 @pytest.fixture(scope="session")
@@ -183,3 +184,24 @@ def heartbeats():
         yield beats
     finally:
         serving.lend_heartbeat(None)
+
+
+@pytest.fixture
+def job_worker(app):
+    """A real worker (Huey's consumer, one thread) on the suite's queue, emptied first, for the test's jobs (exports);
+    stopped gracefully after the test. Yields the queue."""
+    import signal
+
+    from crmadmin.jobs import queue
+    from crmadmin.jobs.queue import consumer as make_consumer
+
+    huey = queue(app)
+    huey.flush()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer = make_consumer(app, workers=1, periodic=False)
+    consumer.start()
+    for s, handler in handlers.items():  # the consumer's handlers are for a process of its own, not pytest
+        signal.signal(s, handler)
+    yield huey
+    consumer.stop(graceful=True)
+    huey.flush()

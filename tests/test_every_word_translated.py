@@ -22,6 +22,7 @@ from crmadmin.choices import Choices
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, PersonalDataRequest, User
 from tests import factories
+from tests.exporting import export
 
 ROLES = ("administrator", "supervisor", "clerk", "auditor")
 EN = {"Accept-Language": "en"}
@@ -263,20 +264,20 @@ def test_no_page_shows_the_same_words_in_chinese_and_in_english(app, role):
     assert report is None, report
 
 
-def test_every_kind_of_log_entry_reads_in_the_readers_language(app):
+def test_every_kind_of_log_entry_reads_in_the_readers_language(app, job_worker):
     """Are the operation log's entries of each kind (a refusal, an export, a sign-in, a complaint's step, a role, a
     personal data request) translated on their details pages, their details' names and stored codes included?"""
     usernames = make_rows(app)
     clerk = signed_in(app, next(name for name in usernames if name.startswith("clerk")))
     assert clerk.get("/admin/user/", headers=EN).status_code == 403  # a refusal: method, address, screen
     admin = signed_in(app, next(name for name in usernames if name.startswith("administrator")))
-    assert admin.get("/admin/customer/export/csv/", headers=EN).status_code == 200  # an export: screen, format, rows
+    assert export(admin, "/admin/customer/export/csv/").status_code == 200  # an export job and its download
     with app.app_context():
         entries = db.session.execute(select(AuditEntry.id, AuditEntry.action, AuditEntry.record_type)).all()
     first = {}
     for entry_id, action, record_type in entries:
         first.setdefault((action, record_type), entry_id)
-    assert {("refused", None), ("export", None), ("sign_in", "user"), ("create", "complaint_step"),
+    assert {("refused", None), ("export", None), ("download", "job"), ("sign_in", "user"), ("create", "complaint_step"),
             ("create", "role"), ("create", "personal_data_request")} <= first.keys(), sorted(first, key=str)
     pages = {}
     for entry_id in first.values():

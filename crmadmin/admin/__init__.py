@@ -16,7 +16,8 @@ from .dashboard import DashboardView
 from .duplicates import DuplicatesView
 from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
-from . import freshness, menu, static_urls
+from . import export_jobs, freshness, menu, static_urls
+from .jobs import JobsView
 from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
 from .campaigns import CampaignView, ParticipantView
@@ -72,4 +73,6 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ImportView(name=_l("Import"), category=records, endpoint="imports"))
     admin.add_view(RecordFilesView(name=_l("Files"), endpoint="recordfiles"))
     app.jinja_env.globals["record_files_section"] = files_section  # admin/_record_files.html
+    admin.add_view(JobsView(name=_l("Jobs"), endpoint="jobs", url="/admin/jobs"))
+    export_jobs.init_app(app, admin)
     return admin

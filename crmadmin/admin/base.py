@@ -4,7 +4,7 @@ from datetime import datetime
 
 import time
 
-from flask import Response, abort, current_app, flash, g, redirect, request, stream_with_context, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
@@ -17,17 +17,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
-from .. import phones, serving
+from .. import phones
 from ..auth.permissions import perm
 from ..audit import log_event_now
 from ..extensions import db
 from ..localtime import format_local, viewer_zone, zone_name
 from ..outages import is_outage
-from ..spreadsheet import CSV_CONTENT_TYPE, XLSX_MAX_ROWS, XLSX_MIMETYPE, csv_lines, xlsx_chunks
+from ..jobs.records import Refused
+from ..spreadsheet import XLSX_MAX_ROWS
 from .counting import CappedCountQuery
 from .fields import LocalDateTimeField, LocalTimeConverter
 from .filter_values import INT64, accepts
 from .history import history_for
+from .export_jobs import start_export_job
 from .keyset import KeysetPaging, walk
 from .list_rows import rows_writer
 from .row_urls import list_url
@@ -191,8 +193,8 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         return self._may("export")
 
     def _export_data(self, limit: int | None = None):
-        """The list's rows (scope, search, filters, order), read in batches while the file is sent; the export is
-        logged first with its screen, filters and exact row count. Over `limit` rows nothing is read or logged."""
+        """The list's rows (scope, search, filters, order), read in batches as the job writes the file; the export
+        is logged first with its screen, filters and exact row count. Over `limit` rows nothing is read or logged."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
@@ -202,9 +204,7 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             return count, None
         log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
                                          "rows": count, "format": request.view_args.get("export_type", "csv")})
-        # a long list takes minutes to send: the worker tells the server it is busy, not hung, as it reads
-        return count, serving.beating(walk(query, list(g.crm_list.keys), self.export_batch_rows),
-                                      self.export_batch_rows)
+        return count, walk(query, list(g.crm_list.keys), self.export_batch_rows)
 
     def get_export_name(self, export_type: str = "csv") -> str:
         """ASCII file names (the screen's endpoint): a translated screen name would be stripped to nothing."""
@@ -218,25 +218,26 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
             [self.get_export_value(m, c[0]) for c in self._export_columns] for m in models)
         return count, titles, rows
 
-    def _download(self, chunks, export_type: str, content_type: str) -> Response:
-        return Response(stream_with_context(chunks), content_type=content_type, headers={
-            "Content-Disposition": f"attachment; filename={self.get_export_name(export_type)}"})
-
     def _export_csv(self, return_url):
-        """The rows as RFC 4180 CSV with a UTF-8 BOM, every cell neutralised (crmadmin/spreadsheet.py)."""
-        _count, titles, rows = self._export_rows()
-        return self._download(csv_lines(titles, rows), "csv", CSV_CONTENT_TYPE)
+        """The Export button: a job writes the file (RFC 4180 CSV with a UTF-8 BOM, crmadmin/spreadsheet.py)."""
+        return start_export_job(self, "csv")
 
     def _export_tablib(self, export_type: str, return_url: str):
-        """XLSX: typed cells, never formulas (crmadmin/spreadsheet.py); a list longer than a worksheet is refused."""
+        """XLSX as a job too: typed cells, never formulas; a list longer than a worksheet fails with the reason."""
         if export_type != "xlsx":
             abort(404)
-        count, titles, rows = self._export_rows(limit=self.export_xlsx_max_rows)
+        return start_export_job(self, "xlsx")
+
+    def export_for_job(self, export_type: str):
+        """What the export job writes, asked in the request context the worker rebuilt for the job's owner:
+        (rows in all, titles, rows, rows per batch, sheet name); Refused when it may not."""
+        if not self.can_export or export_type not in self.export_types:
+            raise Refused("forbidden")
+        count, titles, rows = self._export_rows(
+            limit=self.export_xlsx_max_rows if export_type == "xlsx" else None)
         if rows is None:
-            flash(_("%(num)s rows do not fit in one Excel worksheet: narrow the list with filters, or export CSV.",
-                    num=f"{count:,}"), "error")
-            return redirect(return_url)
-        return self._download(xlsx_chunks(titles, rows, str(self.name)), "xlsx", XLSX_MIMETYPE)
+            raise Refused("xlsx_too_long", count)
+        return count, titles, rows, self.export_batch_rows, str(self.name)
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":

@@ -182,6 +182,7 @@ DETAIL_LABELS = {
     "second_factor": _l("Second factor"),
     "left": _l("Recovery codes left"),
     "step": _l("Sign-in step"),
+    "job_owner": _l("Job started by (user ID)"),
 }
 
 # The operation log's own columns; "source" there is where a change came from, not a customer's channel.

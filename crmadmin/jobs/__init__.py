@@ -10,6 +10,7 @@ from flask import Flask
 from ..extensions import db
 
 from .queue import build_queue, queue, run_worker
+from .exports import register as register_exports
 from .refresh import refresh_status, register as register_refresh
 
 __all__ = ["init_app", "queue", "refresh_status", "run_worker"]
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     huey = build_queue(app)
     app.extensions["jobs"] = huey
     register_refresh(app, huey)
+    register_exports(app, huey)
     parent = os.getpid()
 
     @huey.on_startup()

@@ -14,6 +14,7 @@ from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 from .matching import CustomerMatch
 from .imports import ImportMapping, ImportRun
 from .record_file import RecordFile
+from .job import Job
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
@@ -21,5 +22,5 @@ __all__ = [
     "Money", "RecoveryCode", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction",
     "User", "UserSession", "user_role", "utcnow",
     "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
-    "RecordFile",
+    "RecordFile", "Job",
 ]

@@ -1,0 +1,34 @@
+"""A list's Export button starts a job (or finds the one already doing the same work) and shows its page."""
+from flask import current_app, flash, redirect, request, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user
+
+from ..extensions import db
+from ..jobs import records
+
+IGNORED_ARGS = ("url",)  # where to come back to: not part of the work
+
+
+def start_export_job(view, export_type: str):
+    """Queue the export of the list as it stands (its address and arguments, the user, their language)."""
+    args = {name: values for name, values in request.args.to_dict(flat=False).items() if name not in IGNORED_ARGS}
+    work = {"screen": view.endpoint, "format": export_type, "args": args}
+    key = records.dedupe_key(current_user.id, "export", work)
+    params = {**work, "path": request.path, "locale": str(get_locale()),
+              "filename": view.get_export_name(export_type), "title": str(view.name)}
+    job_id, created = records.start(db.engine, "export", current_user.id, params, key)
+    if created:
+        try:
+            current_app.extensions["crm_job_tasks"]["export"](job_id)
+        except Exception:  # the queue's store is down: the job would wait for ever
+            current_app.logger.exception("Export job %s could not be queued", job_id)
+            records.fail(db.engine, job_id, "queue_down")
+    else:
+        flash(_("This export is already under way: here is its job."), "info")
+    return redirect(url_for("jobs.job_view", id=job_id))
+
+
+def init_app(app, admin) -> None:
+    """Hand the export jobs each list's producer (crmadmin/jobs/exports.py reads them by screen)."""
+    app.extensions["crm_exporters"] = {view.endpoint: view.export_for_job for view in admin._views
+                                       if hasattr(view, "export_for_job") and view.export_types}

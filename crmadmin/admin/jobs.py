@@ -1,0 +1,148 @@
+"""The Jobs screen: each user's jobs with live progress, their files and cancel; administrators see everyone's and
+the schedule. A job another user may not see answers 404, as if it did not exist."""
+import json
+import os
+
+from flask import abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from ..audit import log_event_now
+from ..extensions import db
+from ..jobs import records
+from ..jobs.schedule import schedule
+from ..localtime import format_local
+from ..models import Job, User
+from ..spreadsheet import XLSX_MIMETYPE
+from .base import AccessMixin, is_administrator
+
+STATES = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Finished"), "failed": _l("Failed"),
+          "cancelled": _l("Cancelled")}
+PERIODIC = {"daily_refresh": _l("Daily refresh of tiers, stages and due dates"),
+            "job_files_cleanup": _l("Clean-up of expired files and stopped jobs")}
+OUTCOMES = {"ok": _l("Succeeded"), "failed": _l("Failed"), "running": _l("Running")}
+SHOWN = 200  # jobs listed; older ones remain in the table
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return _("%(num)d s", num=seconds)
+    if seconds < 3600:
+        return _("%(min)d min %(sec)d s", min=seconds // 60, sec=seconds % 60)
+    return _("%(hours)d h %(min)d min", hours=seconds // 3600, min=seconds % 3600 // 60)
+
+
+class JobsView(AccessMixin, BaseView):
+    """Everyone signed in has jobs of their own; everything else here is decided per job."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated
+
+    def is_visible(self) -> bool:
+        return current_user.is_authenticated
+
+    # --- which job ---------------------------------------------------------------------------
+    def _job(self, raw) -> Job:
+        """The job asked for, if the viewer owns it or is an administrator; 404 otherwise (no hint that it exists)."""
+        try:
+            job_id = int(raw)
+        except (TypeError, ValueError):
+            abort(404)
+        job = db.session.get(Job, job_id)
+        if job is None or (job.owner_id != current_user.id and not is_administrator()):
+            abort(404)
+        return job
+
+    def _screen(self, job: Job):
+        """The list view the export came from, if the viewer may still export from it."""
+        screen = json.loads(job.params).get("screen")
+        for view in self.admin._views:
+            if view.endpoint == screen and getattr(view, "can_export", False):
+                return view
+        return None
+
+    def _reap(self) -> None:
+        records.reap_stale(db.engine, records.files_folder(), current_app.config["CRM_JOB_STALE_SECONDS"])
+
+    def describe(self, job: Job) -> dict:
+        """A job as the screen and its JSON show it, in the reader's language and zone."""
+        params = json.loads(job.params)
+        return {"id": job.id, "state": job.state, "state_label": str(STATES.get(job.state, job.state)),
+                "title": _("Export of %(screen)s (%(format)s)", screen=params.get("title", ""),
+                           format=params.get("format", "").upper()),
+                "rows_done": job.rows_done, "rows_total": job.rows_total, "percent": records.percent(job),
+                "rows_text": _("%(done)s of %(total)s rows", done=f"{job.rows_done:,}",
+                               total=f"{job.rows_total:,}" if job.rows_total is not None else "…"),
+                "time_left": _duration(records.seconds_left(job)),
+                "created": format_local(job.created_at), "finished": format_local(job.finished_at),
+                "expires": format_local(job.expires_at),
+                "error": records.error_text(job.error, job.rows_total) if job.state == "failed" else "",
+                "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
+                "expired": job.state == "done" and not job.result_file,
+                "may_cancel": job.state in ("queued", "running") and job.owner_id == current_user.id,
+                "owner_id": job.owner_id}
+
+    # --- pages ---------------------------------------------------------------------------------
+    @expose("/")
+    def index(self):
+        self._reap()
+        everyone = is_administrator()
+        jobs = db.session.scalars(records.jobs_of(None if everyone else current_user.id).limit(SHOWN)).all()
+        owners = {}
+        if everyone:
+            ids = {job.owner_id for job in jobs}
+            owners = {user.id: str(user) for user in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
+        periodic = []
+        if everyone:
+            with db.engine.connect() as connection:
+                periodic = [{**task, "label": str(PERIODIC.get(task["name"], task["name"])),
+                             "outcome_label": str(OUTCOMES.get(task["outcome"], task["outcome"] or "")),
+                             "last": format_local(task["last_run"]), "next": format_local(task["next_run"])}
+                            for task in schedule(current_app, connection)]
+        return self.render("admin/jobs.html", jobs=[self.describe(job) for job in jobs], owners=owners,
+                           everyone=everyone, periodic=periodic)
+
+    @expose("/job")
+    def job_view(self):
+        self._reap()
+        job = self._job(request.args.get("id"))
+        return self.render("admin/job.html", job=self.describe(job))
+
+    @expose("/status")
+    def status(self):
+        """The small JSON the progress bar polls (static/js/jobs.js)."""
+        self._reap()
+        job = self._job(request.args.get("id"))
+        shown = self.describe(job)
+        return jsonify({key: shown[key] for key in ("id", "state", "state_label", "rows_done", "rows_total",
+                                                     "percent", "rows_text", "time_left", "error", "download")})
+
+    @expose("/cancel", methods=["POST"])
+    def cancel(self):
+        job = self._job(request.form.get("id"))
+        if job.owner_id != current_user.id:
+            abort(404)
+        if records.cancel(db.engine, job.id, current_user.id):
+            flash(_("The job was cancelled."), "success")
+        else:
+            flash(_("The job had already ended: nothing was cancelled."), "info")
+        return redirect(url_for(".job_view", id=job.id))
+
+    @expose("/download")
+    def download(self):
+        """The finished file, for its owner or an administrator still allowed to export from its screen; logged."""
+        job = self._job(request.args.get("id"))
+        if job.state != "done" or not job.result_file or self._screen(job) is None:
+            abort(404)
+        path = os.path.join(records.files_folder(), job.result_file)
+        if not os.path.isfile(path):
+            abort(404)
+        params = json.loads(job.params)
+        log_event_now("download", job, details={"screen": params.get("screen"), "format": params.get("format"),
+                                                "rows": job.rows_done, "job_owner": job.owner_id})
+        mimetype = XLSX_MIMETYPE if params.get("format") == "xlsx" else "text/csv"  # + charset=utf-8
+        return send_file(path, mimetype=mimetype, as_attachment=True, download_name=params.get("filename"),
+                         max_age=0)

@@ -1,0 +1,211 @@
+"""The job table: start (once per piece of work), claim, progress, finish, fail, cancel, reap and expire.
+
+Every change is one compare-and-set UPDATE on the job's state, so a worker, the Jobs screen and the periodic clean-up
+never overwrite each other: a cancelled job stays cancelled, a job is claimed (run) once, a job whose worker died is
+failed once. Plain SQL (no session): progress is bookkeeping, not a change the operation log should hold.
+"""
+import hashlib
+import json
+import os
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l, gettext as _
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..models import Job, utcnow
+from ..models.job import ACTIVE_STATES
+
+JOB = Job.__table__
+
+# a failure's reason as stored (a key) -> what the reader is told, in their language
+ERRORS = {
+    "failed": _l("The job stopped on an error. Try again; if it fails again, tell an administrator."),
+    "worker_lost": _l("The worker running this job stopped (restarted or killed) before it finished. "
+                      "Start it again."),
+    "forbidden": _l("You may no longer export this list."),
+    "xlsx_too_long": None,  # worded with the row count below
+    "queue_down": _l("The job queue could not be reached. Try again in a minute."),
+}
+
+
+class Refused(Exception):
+    """Work a job must not do (no longer permitted, too long for the format): failed with this message key."""
+
+    def __init__(self, key: str, total: int | None = None):
+        super().__init__(key)
+        self.key, self.total = key, total
+
+
+class Cancelled(Exception):
+    """The job's owner cancelled it while it ran: the task stops between batches."""
+
+
+def error_text(key: str | None, total: int | None = None) -> str:
+    """A stored failure key as the reader's sentence."""
+    if key == "xlsx_too_long":
+        return _("%(num)s rows do not fit in one Excel worksheet: narrow the list with filters, or export CSV.",
+                 num=f"{total or 0:,}")
+    return str(ERRORS.get(key) or ERRORS["failed"])
+
+
+def files_folder(app: Flask | None = None) -> str:
+    """CRM_JOB_FILES, else instance/job_files: where workers write finished files and web hosts read them."""
+    app = app or current_app
+    return app.config.get("CRM_JOB_FILES") or os.path.join(app.instance_path, "job_files")
+
+
+def dedupe_key(owner_id: int, kind: str, params: dict) -> str:
+    """The same work asked by the same user: one key, whatever the order of its arguments."""
+    return hashlib.sha256(json.dumps([owner_id, kind, params], sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def start(engine, kind: str, owner_id: int, params: dict, key: str) -> tuple[int, bool]:
+    """(job id, True) for a new queued job, or (the id of the same work queued or running, False)."""
+    with engine.begin() as connection:
+        found = connection.execute(select(JOB.c.id).where(JOB.c.dedupe_key == key)).scalar()
+        if found is not None:
+            return found, False
+        try:
+            with connection.begin_nested():
+                job_id = connection.execute(insert(JOB).values(
+                    kind=kind, owner_id=owner_id, state="queued", rows_done=0, created_at=utcnow(),
+                    params=json.dumps(params, ensure_ascii=False, sort_keys=True), dedupe_key=key)
+                    .returning(JOB.c.id)).scalar_one()
+        except IntegrityError:  # a second click won the race: its job is the one
+            return connection.execute(select(JOB.c.id).where(JOB.c.dedupe_key == key)).scalar_one(), False
+    return job_id, True
+
+
+def get(engine, job_id: int):
+    with engine.connect() as connection:
+        return connection.execute(select(JOB).where(JOB.c.id == job_id)).first()
+
+
+def _set(engine, job_id: int, states: tuple, **values) -> bool:
+    with engine.begin() as connection:
+        return bool(connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state.in_(states))
+                                       .values(**values)).rowcount)
+
+
+def claim(engine, job_id: int) -> bool:
+    """queued -> running; False when it was cancelled, or another worker has it (a job runs once)."""
+    now = utcnow()
+    return _set(engine, job_id, ("queued",), state="running", started_at=now, heartbeat_at=now)
+
+
+def set_total(engine, job_id: int, total: int) -> bool:
+    return _set(engine, job_id, ("running",), rows_total=total, heartbeat_at=utcnow())
+
+
+def tracked(engine, job_id: int, rows, every: int):
+    """`rows`, with the job's progress and heartbeat stored after each `every` of them (one UPDATE a batch), and
+    Cancelled raised there once the job is no longer running."""
+    done = 0
+    for row in rows:
+        yield row
+        done += 1
+        if done % every == 0 and not _set(engine, job_id, ("running",), rows_done=done, heartbeat_at=utcnow()):
+            raise Cancelled()
+    if not _set(engine, job_id, ("running",), rows_done=done, heartbeat_at=utcnow()):
+        raise Cancelled()
+
+
+def finish(engine, job_id: int, result_file: str, hours: float) -> bool:
+    """running -> done with its file, kept `hours`; False when it was cancelled meanwhile (the file is not wanted)."""
+    now = utcnow()
+    return _set(engine, job_id, ("running",), state="done", finished_at=now, result_file=result_file,
+                expires_at=now + timedelta(hours=hours), dedupe_key=None)
+
+
+def fail(engine, job_id: int, error: str, total: int | None = None) -> bool:
+    values = {"state": "failed", "finished_at": utcnow(), "error": error, "dedupe_key": None}
+    if total is not None:
+        values["rows_total"] = total
+    return _set(engine, job_id, ACTIVE_STATES, **values)
+
+
+def cancel(engine, job_id: int, owner_id: int) -> bool:
+    """The owner's queued or running job -> cancelled (a running task notices at its next batch)."""
+    with engine.begin() as connection:
+        return bool(connection.execute(update(JOB).where(
+            JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.state.in_(ACTIVE_STATES))
+            .values(state="cancelled", finished_at=utcnow(), dedupe_key=None)).rowcount)
+
+
+def partial_name(job_id: int, fmt: str) -> str:
+    return f"job-{job_id}.{fmt}.part"
+
+
+def _remove(folder: str, name: str | None) -> None:
+    if name:
+        try:
+            os.remove(os.path.join(folder, name))
+        except FileNotFoundError:
+            pass
+
+
+def reap_stale(engine, folder: str, stale_seconds: int, now: datetime | None = None) -> int:
+    """Running jobs silent for `stale_seconds` lost their worker (kill -9, power loss): failed, partial files
+    removed. Returns how many."""
+    limit = (now or utcnow()) - timedelta(seconds=stale_seconds)
+    with engine.connect() as connection:
+        stale = connection.execute(select(JOB.c.id, JOB.c.params).where(
+            JOB.c.state == "running", JOB.c.heartbeat_at < limit)).all()
+    reaped = 0
+    for job_id, params in stale:
+        with engine.begin() as connection:
+            if connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running",
+                                                    JOB.c.heartbeat_at < limit)
+                                  .values(state="failed", error="worker_lost", finished_at=utcnow(),
+                                          dedupe_key=None)).rowcount:
+                reaped += 1
+                _remove(folder, partial_name(job_id, json.loads(params).get("format", "csv")))
+    return reaped
+
+
+def expire_files(engine, folder: str, now: datetime | None = None) -> int:
+    """Delete finished files past their time, and partial files no running job writes; returns files deleted."""
+    now = now or utcnow()
+    deleted = 0
+    with engine.connect() as connection:
+        expired = connection.execute(select(JOB.c.id, JOB.c.result_file).where(
+            JOB.c.result_file.is_not(None), JOB.c.expires_at <= now)).all()
+        running = set(connection.execute(select(JOB.c.id).where(JOB.c.state == "running")).scalars())
+    for job_id, name in expired:
+        with engine.begin() as connection:
+            if connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.result_file == name)
+                                  .values(result_file=None)).rowcount:
+                _remove(folder, name)
+                deleted += 1
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.endswith(".part") and name.startswith("job-"):
+                job_id = name.split(".")[0].removeprefix("job-")
+                if not (job_id.isdigit() and int(job_id) in running):
+                    _remove(folder, name)
+                    deleted += 1
+    return deleted
+
+
+def jobs_of(owner_id: int | None) -> Select:
+    """A user's jobs (None: everyone's), newest first."""
+    query = select(Job).order_by(Job.id.desc())
+    return query if owner_id is None else query.where(Job.owner_id == owner_id)
+
+
+def seconds_left(job, now: datetime | None = None) -> int | None:
+    """Time left at the pace so far; None before the first batch."""
+    if job.state != "running" or not job.rows_done or not job.rows_total or job.started_at is None:
+        return None
+    spent = ((now or utcnow()) - job.started_at).total_seconds()
+    return max(0, round(spent / job.rows_done * (job.rows_total - job.rows_done)))
+
+
+def percent(job) -> int:
+    if job.state == "done":
+        return 100
+    if not job.rows_total:
+        return 0
+    return min(100, job.rows_done * 100 // job.rows_total)
