@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from . import fts5
 
-INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction": ("summary",)}
+INDEXED = {"customer": ("name", "mobile", "email", "company_name", "address"), "interaction": ("summary",)}
 NUMBERS = "search_numbers"  # 1..NUMBERS_UP_TO, to cut a field of up to that many characters on SQLite
 NUMBERS_UP_TO = 65536  # the forms take a summary of up to 5,000 characters (a test holds them to it)
 FUNCTION = "crm_search_pieces"

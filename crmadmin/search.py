@@ -18,16 +18,17 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from . import fts5, pieces
 
 MIN_LENGTH = 3  # a trigram index needs a whole trigram
-INDEXED = {"customer": ("name", "mobile", "email", "company_name"), "interaction": ("summary",)}
+INDEXED = {"customer": ("name", "mobile", "email", "company_name", "address"), "interaction": ("summary",)}
 # Tables whose own list searches words that may fill a large share of the rows (a summary's "called", a company's
 # 有限公司 or 科技, an e-mail's "com"): a search's matches are counted first, up to COMMON; a common search is matched
 # on the rows themselves, where a page of them is found at once in the list's order, instead of collecting hundreds of
 # thousands of ids from the index (有限公司 took 1.7 s at a million customers on PostgreSQL that way).
 PROBED = {"customer", "interaction"}
-# PostgreSQL also holds a customer's four fields as one text in one trigram index (migration 9e4b2d7a1c30): words that
-# are common in one field, and searched in all four, are then intersected inside that index scan instead of as bitmaps
-# of their rows ("corp mail", each word in a fifth of the e-mails: 56 ms of SQL through an index per field, 18).
-DOCUMENTS = {"customer": ("name", "mobile", "email", "company_name")}
+# PostgreSQL also holds a customer's searched fields as one text in one trigram index (migration 9e4b2d7a1c30, the
+# address since d3f1a8c6b5e2): words that are common in one field, and searched in all of them, are then intersected
+# inside that index scan instead of as bitmaps of their rows ("corp mail", each word in a fifth of the e-mails: 56 ms of
+# SQL through an index per field, 18).
+DOCUMENTS = {"customer": ("name", "mobile", "email", "company_name", "address")}
 DOCUMENT_STATISTICS = 1000  # as the searched columns' own (migration c5e8a2f4d1b7), for the plans of its matches
 COMMON = 5000
 # PostgreSQL's estimate goes first. From 1,000-entry statistics of names, e-mails and companies (migration

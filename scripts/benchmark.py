@@ -97,6 +97,11 @@ def scale_pages(app) -> list[tuple]:
         two_words = db.session.scalar(select(Customer.name).where(Customer.id >= middle.id, Customer.name.like("% %"))
                                       .order_by(Customer.id).limit(1)) or middle.name
     email_part = (middle.email or "c1.").split("@")[0]
+    # the address (search by address, issue 27): English demo addresses are "<number> <street>, <city>"
+    address = middle.address or "1 Main Street, Shanghai"
+    street = re.sub(r"^\d+\s*", "", address.split(",")[0]) or address
+    city = address.rsplit(",", 1)[-1].strip() or address
+    first_name = middle.name.split()[0]
     company_part = (company or middle.name)[:3]
     after = {label: encode(list(row)) for label, row in deep.items()}
     return [
@@ -139,6 +144,18 @@ def scale_pages(app) -> list[tuple]:
          "/admin/customer/?search=corp%20mail", False),
         ("Customers, search by two words many companies hold together (科技 有限公司)", "admin",
          "/admin/customer/?search=科技%20有限公司", False),
+        (f"Customers, search by a whole address ({len(address)} characters)", "admin",
+         f"/admin/customer/?search={address}", False),
+        (f"Customers, search by a street of the addresses ({street})", "admin",
+         f"/admin/customer/?search={street}", False),
+        (f"Customers, search by a city, in addresses and companies ({city})", "admin",
+         f"/admin/customer/?search={city}", False),
+        (f"Customers, search by a first name and a street of the addresses ({first_name} {street})", "admin",
+         f"/admin/customer/?search={first_name} {street}", False),
+        (f"Customers, search by a street of the addresses ({street}, clerk)", "clerk",
+         f"/admin/customer/?search={street}", False),
+        (f"Transactions, search by a street of the customers' addresses ({street})", "admin",
+         f"/admin/transaction/?search={street}", False),
         ("Customers, search by 7 digits of a mobile (clerk)", "clerk",
          f"/admin/customer/?search={middle.mobile[5:12]}", False),
         ("Transactions, search by 7 digits of a customer's mobile", "admin",

@@ -131,7 +131,8 @@ def test_on_postgresql_the_searched_columns_keep_finer_statistics_with_their_rev
                 "SELECT attrelid::regclass::text || '.' || attname, attstattarget FROM pg_attribute "
                 "WHERE attrelid IN ('customer'::regclass, 'interaction'::regclass) AND attstattarget > 0")).all())
 
-        searched = {"customer.name", "customer.email", "customer.company_name", "interaction.summary"}  # not digits
+        searched = {"customer.name", "customer.email", "customer.company_name", "customer.address",  # not digits
+                    "interaction.summary"}
         assert targets() == dict.fromkeys(searched, 1000)
         db.session.commit()
         downgrade(revision="a1d4c7e9b2f6")

@@ -14,12 +14,16 @@ from tests import factories
 from tests.pages import listed_ids, shown_total
 
 PEOPLE = [
-    dict(name="张伟", mobile="+8613912345678", email="zhang.wei@example.cn", company_name="北京星辰科技有限公司"),
-    dict(name="张三丰", mobile="+8613700000001", email=None, company_name="武当贸易"),
-    dict(name="王北京", mobile="+8618611112222", email="wang@bj.example.com", company_name=None),
-    dict(name="Anna O'Brien", mobile="+4915112345678", email="ANNA.OBRIEN@Example.DE", company_name="O'Brien & Söhne"),
-    dict(name="Zoë Müller", mobile="+493012345", email="zoe_m@example.de", company_name="100% Bio GmbH"),
-    dict(name="Li \"Lucky\" Na", mobile="+8613800138000", email="lina@example.com", company_name="上海Lucky贸易"),
+    dict(name="张伟", mobile="+8613912345678", email="zhang.wei@example.cn", company_name="北京星辰科技有限公司",
+         address="上海市浦东新区世纪大道100号"),
+    dict(name="张三丰", mobile="+8613700000001", email=None, company_name="武当贸易", address="湖北省十堰市武当山"),
+    dict(name="王北京", mobile="+8618611112222", email="wang@bj.example.com", company_name=None,
+         address="北京市朝阳区建国路88号"),
+    dict(name="Anna O'Brien", mobile="+4915112345678", email="ANNA.OBRIEN@Example.DE", company_name="O'Brien & Söhne",
+         address="12 Baker Street, London"),
+    dict(name="Zoë Müller", mobile="+493012345", email="zoe_m@example.de", company_name="100% Bio GmbH", address=None),
+    dict(name="Li \"Lucky\" Na", mobile="+8613800138000", email="lina@example.com", company_name="上海Lucky贸易",
+         address="上海市黄浦区南京东路1号"),
 ]
 TERMS = ["张", "北京", "张三丰", "星辰科技", "有限公司", "13912", "12345", "example", "EXAMPLE.DE", "obrien",
          "o'brien", "zoe_", "100%", "0%", "\"lucky\"", "lucky", "söhne", "müller", "anna o'brien", "张 北京", "zhang 星辰科技", "example 13912", "example 张三丰", "no such",
@@ -28,8 +32,11 @@ TERMS = ["张", "北京", "张三丰", "星辰科技", "有限公司", "13912", 
          # a short word with longer ones: the longer word's pieces in the row, but not the word itself (科技星辰)
          "北京 星辰科技", "'B o'brien", "Zo müller", "张 科技星辰", "ö 100%",
          # the end of one field and the start of the next: on PostgreSQL the fields are also searched as one text
-         "8000lina", "com上海", "lina@example.com上海"]
-FIELDS = ("name", "mobile", "email", "company_name")
+         "8000lina", "com上海", "lina@example.com上海",
+         # the address (the handbooks' 模糊查询): Chinese, two characters, English, with a word of another field
+         "浦东新区", "南京东路", "浦东", "南京", "市", "baker street", "BAKER", "london", "张 浦东", "zhang 世纪大道",
+         "lucky 黄浦", "anna baker", "贸易 上海市", "88号", "上海市 北京", "贸易上海"]
+FIELDS = ("name", "mobile", "email", "company_name", "address")
 
 
 def expected(people: dict[int, dict], term: str) -> set[int]:
@@ -91,7 +98,8 @@ def test_words_of_one_or_two_characters_go_through_the_index_of_pieces(app, peop
             else:  # the ids found by the index of pieces, rechecked by ILIKE, make the page's condition
                 assert "customer.id = ANY (" in page, page
                 conn.exec_driver_sql("SET enable_seqscan = off")  # a handful of rows: show the index can answer
-                pieced = "crm_search_pieces(customer.name, customer.mobile, customer.email, customer.company_name)"
+                pieced = ("crm_search_pieces(customer.name, customer.mobile, customer.email, customer.company_name, "
+                          "customer.address)")
                 assert any(f"{pieced} @> ARRAY[lower(" in s for s in statements), statements
                 plan = " ".join(r[0] for r in conn.execute(text(
                     f"EXPLAIN SELECT id FROM customer WHERE {pieced} @> ARRAY[lower(:t)]"), {"t": term}))
@@ -118,7 +126,7 @@ def test_several_words_are_looked_up_together(app, people, login_as, count_queri
     with app.app_context(), db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # FTS5 intersects: both words in one MATCH, behind one of their trigrams
             assert look_ups and all(s.count("MATCH") == 2 and "EXISTS" in s for s in look_ups), look_ups
-        else:  # the index asked once, for both words in the four fields as one text; the page and count use the ids
+        else:  # the index asked once, for both words in the five fields as one text; the page and count use the ids
             assert len(look_ups) == 1 and len(re.findall(" I?LIKE ", look_ups[0])) == 2, look_ups
 
 
@@ -160,7 +168,7 @@ def test_a_word_without_case_is_matched_by_like_not_by_lowering_every_field(app,
     page = next(s for s in statements if "ORDER BY" in s and "FROM customer" in s)
     with app.app_context():
         sqlite = db.engine.dialect.name == "sqlite"
-    per_word = 4 if sqlite else 1  # PostgreSQL matches words with trigrams in the four fields as one text
+    per_word = 5 if sqlite else 1  # PostgreSQL matches words with trigrams in the five fields as one text
     lowered = 0 if caseless or sqlite else per_word * len(re.findall("[a-zA-Zü]+", term))
     assert len(re.findall(r"ILIKE|lower\(customer\.\w+\) LIKE", page)) == lowered, page
     assert len(re.findall(r" I?LIKE ", page)) == per_word * len(term.split()), page
@@ -420,12 +428,12 @@ def test_on_sqlite_a_common_word_is_paged_over_the_rows_and_counted_in_the_index
                                          ("zh example", False)])
 def test_on_postgresql_words_with_trigrams_are_matched_in_one_text_of_the_four_fields_that_one_index_holds(
         app, people, login_as, monkeypatch, count_queries, term, whole):
-    """Are words that all have a trigram matched against a customer's four fields as one text, which the document
-    index answers in one scan ("corp mail": 56 ms through an index per field, 18 through it), while a search with a
-    shorter word is matched field by field as before; and does the planner take that index for the text?"""
+    """Are words that all have a trigram matched against a customer's five searched fields as one text, which the
+    document index answers in one scan ("corp mail": 56 ms through an index per field, 18 through it), while a search
+    with a shorter word is matched field by field as before; and does the planner take that index for the text?"""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite's FTS5 table holds the four fields together already")
+            pytest.skip("SQLite's FTS5 table holds the five fields together already")
     monkeypatch.setattr(search, "COMMON", 1)  # over the rows: the match is in the page's statement
     client = login_as("administrator")
     with count_queries() as statements:

@@ -166,7 +166,7 @@ class ComplaintView(SecureModelView):
                           "closed_at", "satisfaction_score")
     column_details_exclude_list = ("version", "next_due_at")
     column_card_title = "subject"
-    column_searchable_list = ("subject", "customer.name", "customer.mobile")
+    column_searchable_list = ("subject", "customer.name", "customer.mobile", "customer.address")
     column_filters = ("status", "type", "severity", "urgency", "channel", "received_at", "due_at", "next_due_at",
                       "assignee.username", "department", "customer.name", "satisfaction_score")
     column_sortable_list = ("id", "received_at", "type", "severity", "urgency", "status", "due_at",

@@ -48,7 +48,8 @@ class CustomerView(SecureModelView):
     # industry, source and dates are on the details page and in the export)
     column_list = ("id", "name", "kind", "mobile", "company_name", "region", "standing.tier", "standing.stage",
                    "owner", "standing.next_follow_up_on")
-    column_searchable_list = ("name", "mobile", "email", "company_name")
+    # the handbooks' fuzzy search (模糊查询): every field the search indexes hold (search.INDEXED)
+    column_searchable_list = ("name", "mobile", "email", "company_name", "address")
     column_filters = ("owner.username", "kind", "source", "region", "industry", "standing.tier", "standing.stage",
                       "credit_rating", "created_at", "standing.next_follow_up_on")
     column_sortable_list = ("id", "name", "kind", "mobile", "company_name", "region", "industry", "source",

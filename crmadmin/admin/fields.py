@@ -140,7 +140,7 @@ def money_field(required: bool = True, positive: bool = True):
 
 
 # AJAX pickers: a relationship field searches as the user types, never loading a whole table.
-CUSTOMER_LOOKUP = {"fields": ("name", "mobile", "email"), "page_size": 10,
-                   "placeholder": _l("Type a name, phone or email")}
+CUSTOMER_LOOKUP = {"fields": ("name", "mobile", "email", "address"), "page_size": 10,
+                   "placeholder": _l("Type a name, phone, email or address")}
 USER_LOOKUP = {"fields": ("username", "display_name"), "page_size": 10, "placeholder": _l("Type a user name")}
 CAMPAIGN_LOOKUP = {"fields": ("name",), "page_size": 10, "placeholder": _l("Type a campaign name")}

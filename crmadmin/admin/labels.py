@@ -40,6 +40,7 @@ LABELS = {
     "customer_id": _l("Customer ID"),
     # fields of a related record, as list filters and search name them ("customer.region", not customer / Region)
     "customer.mobile": _l("Customer's mobile phone"),
+    "customer.address": _l("Customer's address"),
     "customer.region": _l("Customer's region"),
     "customer.industry": _l("Customer's industry"),
     "customer.owner.username": _l("Customer's owner"),

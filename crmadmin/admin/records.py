@@ -13,7 +13,7 @@ class TransactionView(SecureModelView):
     column_labels = LABELS
     column_list = ("id", "occurred_at", "customer", "product", "quantity", "amount", "currency",
                    "channel", "status", "campaign")
-    column_searchable_list = ("product", "customer.name", "customer.mobile")
+    column_searchable_list = ("product", "customer.name", "customer.mobile", "customer.address")
     column_filters = ("occurred_at", "status", "channel", "currency", "customer.name",
                       "customer.region", "campaign.name")
     column_sortable_list = ("id", "occurred_at", "product", "quantity", "amount", "channel", "status",
@@ -41,7 +41,7 @@ class InteractionView(SecureModelView):
     column_labels = LABELS
     column_list = ("id", "occurred_at", "customer", "channel", "direction", "summary", "outcome",
                    "handled_by", "next_follow_up_on")
-    column_searchable_list = ("summary", "customer.name", "customer.mobile")
+    column_searchable_list = ("summary", "customer.name", "customer.mobile", "customer.address")
     column_filters = ("occurred_at", "channel", "direction", "handled_by.username", "customer.name",
                       "next_follow_up_on")
     column_sortable_list = ("id", "occurred_at", "channel", "direction", "next_follow_up_on",

@@ -123,7 +123,7 @@ class SurveyView(SecureModelView):
     column_labels = SURVEY_LABELS
     column_list = ("id", "answered_on", "customer", "kind", "score", "channel", "comment", "complaint", "campaign",
                    "entered_by")
-    column_searchable_list = ("customer.name", "customer.mobile")
+    column_searchable_list = ("customer.name", "customer.mobile", "customer.address")
     # the customer's owner before "entered by": links from the figures find the first filter on user names
     column_filters = ("kind", "score", "channel", "answered_on", "customer.owner.username", "customer.standing.tier",
                       "customer.name", "campaign.name", "entered_by.username")
