@@ -12,6 +12,7 @@ from .audit.chain import ERASED
 from .audit.context import current_actor
 from .audit.erasure import scrub
 from .files import store as file_store
+from .jobs import records as jobs
 from .imports.store import forget
 from .merge import MOVED
 from .models import AuditEntry, Complaint, ComplaintStep, Customer, PersonalDataRequest, utcnow
@@ -127,9 +128,12 @@ def erase(session: Session, customer: Customer, request: PersonalDataRequest, re
     files = forget(session.connection(), lambda text: _holds(text, values, phones),
                    lambda text: _mask(text, list(values), phones))
     attached = file_store.erase_customer(session, customer.id, files_dir)
+    exports = jobs.forget(session, lambda text: _holds(text, values, phones),
+                          lambda text: _mask(text, list(values), phones), jobs.files_folder())
     log_event(session, "personal_data_erased", customer, {"fields": fields, "records": records,
                                                           "log_entries": entries, "import_files": files,
-                                                          "attached_files": attached, "request": request.id})
+                                                          "attached_files": attached, "export_files": exports,
+                                                          "request": request.id})
     return Erasure(fields, records, entries)
 
 

@@ -18,7 +18,7 @@ from crmadmin.models import Customer, Job, User, utcnow
 from tests import factories
 from tests.conftest import log_entries
 from tests.exporting import download, job_row, start, wait
-from tests.forms import csrf_token
+from tests.forms import csrf_token, submit
 
 ZH = {"Accept-Language": "zh-CN"}
 MANY = 3000
@@ -279,3 +279,25 @@ def job_worker_later(app):
     yield _start
     for consumer in started:
         consumer.stop(graceful=True)
+
+
+def test_an_erasure_deletes_the_kept_export_files_and_the_searches_for_the_person(app, job_worker, exporting_clerk,
+                                                                                   login_as):
+    """Any kept export may hold the erased customer's row, and a job's parameters their name searched for: are the
+    files deleted with the erasure (the job then shown expired) and the search masked?"""
+    me = _user_id(app, exporting_clerk.username)
+    with app.app_context():
+        customer = factories.customer(name="欧阳娜娜", mobile="+8613911112222", owner_id=me)
+        customer_id = customer.id
+    status = wait(exporting_clerk, start(exporting_clerk, "/admin/customer/export/csv/?search=欧阳娜娜"))
+    name = job_row(app, status["id"]).result_file
+    assert name in _files(app) and "欧阳娜娜" in job_row(app, status["id"]).params
+    supervisor = login_as("supervisor")
+    response = submit(supervisor, f"/admin/personaldata/erase/?id={customer_id}",
+                      {"received_on": "2026-11-20", "channel": "email", "reference": "REQ-7", "confirm": "y"})
+    assert response.status_code == 302
+    row = job_row(app, status["id"])
+    assert name not in _files(app) and row.result_file is None and "欧阳娜娜" not in row.params
+    assert exporting_clerk.get(status["download"]).status_code == 404
+    erased = log_entries(app, action="personal_data_erased")
+    assert len(erased) == 1 and '"export_files": 1' in erased[0].changes

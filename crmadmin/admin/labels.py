@@ -172,6 +172,7 @@ DETAIL_LABELS = {
     "log_entries": _l("Operation log entries"),
     "import_files": _l("Import files"),
     "attached_files": _l("Attached files"),
+    "export_files": _l("Export files deleted"),
     "file_id": _l("File (ID)"),
     "file_name": _l("File name"),
     "size": _l("Size (bytes)"),

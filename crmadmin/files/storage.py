@@ -52,6 +52,11 @@ def remove_on_commit(session: Session, root: Path, key: str) -> None:
     session.info.setdefault(DOOMED, []).append(path_of(root, key))
 
 
+def remove_path_on_commit(session: Session, path: Path) -> None:
+    """The same for a file outside the attachments' folder (an export job's file)."""
+    session.info.setdefault(DOOMED, []).append(Path(path))
+
+
 def _unlink(paths) -> None:
     for path in paths:
         try:

@@ -8,12 +8,15 @@ import hashlib
 import json
 import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l, gettext as _
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from ..files.storage import remove_path_on_commit
 from ..models import Job, utcnow
 from ..models.job import ACTIVE_STATES
 
@@ -187,6 +190,33 @@ def expire_files(engine, folder: str, now: datetime | None = None) -> int:
                     _remove(folder, name)
                     deleted += 1
     return deleted
+
+
+def _masked(value, mask):
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked(item, mask) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item, mask) for key, item in value.items()}
+    return value
+
+
+def forget(session: Session, holds, mask, folder: str) -> int:
+    """An erasure: mask the person's values in the jobs' parameters (a search for them), and delete every export file
+    still kept, since any of them may hold the person's row; the files go when the caller's transaction commits.
+    Returns how many files."""
+    connection = session.connection()
+    for job_id, params in connection.execute(select(JOB.c.id, JOB.c.params)).all():
+        if params and holds(params):
+            masked = json.dumps(_masked(json.loads(params), mask), ensure_ascii=False)
+            connection.execute(update(JOB).where(JOB.c.id == job_id).values(params=masked))
+    kept = connection.execute(select(JOB.c.id, JOB.c.result_file).where(JOB.c.result_file.is_not(None))).all()
+    if kept:
+        connection.execute(update(JOB).where(JOB.c.id.in_([job_id for job_id, _ in kept])).values(result_file=None))
+    for _, name in kept:
+        remove_path_on_commit(session, Path(folder) / name)
+    return len(kept)
 
 
 def jobs_of(owner_id: int | None) -> Select:
