@@ -12,6 +12,7 @@ from crmadmin.extensions import db, limiter
 from crmadmin.models import AuditEntry, RecoveryCode, Role, User
 from tests import factories
 from tests.conftest import log_entries, sign_in, type_code
+from tests.exporting import export
 from tests.forms import csrf_token
 
 REFUSED = "This code is not valid. Type the code your app shows now, or an unused recovery code."
@@ -278,14 +279,16 @@ def test_no_secret_or_code_reaches_the_operation_log_or_the_application_log(app,
         assert value not in logged, value
 
 
-def test_the_users_list_and_export_show_no_secret(app, login_as):
-    """Can an administrator read anyone's authenticator secret on the Users screens?"""
+def test_the_users_list_and_export_show_no_secret(app, login_as, job_worker):
+    """Can an administrator read anyone's authenticator secret on the Users screens, or in their export?"""
     with app.app_context():
         user = factories.user("auditor")
     secret = stored(app, user.username).totp_secret
     admin = login_as("administrator")
-    for url in ("/admin/user/", f"/admin/user/details/?id={user.id}", f"/admin/user/edit/?id={user.id}",
-                "/admin/user/export/csv/"):
+    for url in ("/admin/user/", f"/admin/user/details/?id={user.id}", f"/admin/user/edit/?id={user.id}"):
         response = admin.get(url)
         assert response.status_code == 200, url
         assert secret not in response.get_data(as_text=True), url
+    exported = export(admin, "/admin/user/export/csv/")
+    assert exported.status_code == 200 and user.username in exported.get_data(as_text=True)
+    assert secret not in exported.get_data(as_text=True)
