@@ -186,7 +186,7 @@ def test_the_admin_pages_work_under_the_content_security_policy(app, live_server
     choose(page, "kind", "Company")  # the drop-down of a Select2 widget opens and applies its styles
 
     page.goto(f"{live_server}/admin/customer/details/?id={customer.id}")
-    expect(page.locator("table.searchable")).to_contain_text("Zhou Keep")
+    expect(page.locator(".customer-head")).to_contain_text("Zhou Keep")
 
     page.locator("nav form.language-switch").get_by_role("button", name="简体中文").click()
     expect(page.locator("#sign-out")).to_have_text("退出登录")
@@ -328,7 +328,7 @@ def test_a_supervisor_erases_a_customers_personal_data_on_request(app, live_serv
     page.click("form.personal-data-form button[type=submit]")
     expect(page.locator(".alert-success")).to_contain_text(f"Personal data of customer #{customer.id} erased")
     expect(page.locator(".customer-erased")).to_be_visible()
-    expect(page.locator("#history-transaction")).to_contain_text("会员卡")
+    expect(page.locator("#timeline")).to_contain_text("会员卡")
     page.goto(f"{live_server}/admin/customer/?search={name}")
     expect(page.locator("table.model-list")).not_to_contain_text(name)
     page.goto(f"{live_server}/admin/auditentry/?search={name}")

@@ -12,7 +12,7 @@ from ..auth.permissions import perm
 from ..extensions import db
 from ..reports.timeline import KINDS, Cursor, as_moment, kind_rows, timeline
 from ..standing import today
-from .history import actor_label, log_restriction, may_read_log, readable_changes
+from .history import actor_label, log_restriction, log_url, may_read_log, readable_changes
 from .row_urls import list_url
 
 PAGE_SIZE = 20
@@ -134,7 +134,9 @@ def timeline_page(view, customer) -> dict:
         resource, endpoint = KIND_SCREENS[kind]
         screen = _screen(view.admin, endpoint)
         all_url = None
-        if kind != "change" and screen is not None and screen.is_accessible():
+        if kind == "change":
+            all_url = log_url(view.admin, record_type="customer", record_id=str(customer.id))
+        elif screen is not None and screen.is_accessible():
             all_url = list_url(f"{endpoint}.index_view", customer_id=customer.id)
         filters.append({"kind": kind, "label": str(KIND_LABELS[kind]), "url": _page_url(customer.id, kind=kind),
                         "active": chosen == kind, "all_url": all_url})
