@@ -4,7 +4,7 @@ The header's badges and due date, the quick actions the user may take (each form
 coming back here), and one timeline of every kind of record, keyset-paged (crmadmin/reports/timeline.py).
 """
 from flask import request, url_for
-from flask_babel import lazy_gettext as _l, ngettext, gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext, ngettext
 from flask_login import current_user
 from sqlalchemy import true
 
@@ -23,8 +23,12 @@ KIND_SCREENS = {"purchase": ("transactions", "transaction"), "contact": ("intera
 KIND_LABELS = {"purchase": _l("Purchases"), "contact": _l("Contacts"), "complaint": _l("Complaints"),
                "campaign": _l("Campaign responses"), "survey": _l("Survey answers"), "change": _l("Changes")}
 # one item's kind, as its badge in the timeline names it
-ITEM_LABELS = {"purchase": _l("Purchase"), "contact": _l("Contact"), "complaint": _l("Complaint"),
-               "campaign": _l("Campaign"), "survey": _l("Survey answer"), "change": _l("Change")}
+ITEM_LABELS = {"purchase": lazy_pgettext("timeline item", "Purchase"),
+               "contact": lazy_pgettext("timeline item", "Contact"),
+               "complaint": lazy_pgettext("timeline item", "Complaint"),
+               "campaign": lazy_pgettext("timeline item", "Campaign"),
+               "survey": lazy_pgettext("timeline item", "Survey answer"),
+               "change": lazy_pgettext("timeline item", "Change")}
 
 
 def _screen(admin, endpoint: str):
