@@ -12,6 +12,7 @@ from sqlalchemy import select
 from crmadmin.extensions import db
 from crmadmin.models import Interaction, Transaction, User, utcnow
 from crmadmin.reports.timeline import Cursor, timeline
+from crmadmin.standing import today
 from tests import factories
 from tests.conftest import log_entries, sign_in
 from tests.forms import read_form, submit
@@ -278,3 +279,62 @@ def test_a_cursor_reads_and_writes_the_same(app):
     cursor = Cursor(datetime(2026, 3, 1, 8, 30, 0, 123456), "purchase", 42)
     assert Cursor.parse(cursor.text()) == cursor
     assert Cursor.parse(None) is None
+
+
+def _neighbours(html: str) -> tuple[int | None, int | None]:
+    found = {}
+    for name in ("previous", "next"):
+        match = re.search(rf'class="btn btn-sm btn-outline-secondary customer-{name}" href="[^"]*\?id=(\d+)', html)
+        found[name] = int(match.group(1)) if match else None
+    return found["previous"], found["next"]
+
+
+def test_next_and_previous_follow_the_customer_list_it_was_opened_from(app, login_as):
+    """Opened from a searched customer list, does the page offer the customers either side in that list's order (and
+    keep the list's address for the next one)?"""
+    client = login_as("supervisor")
+    with app.app_context():
+        a, b, c = (factories.customer(name=f"Neighbour {n}").id for n in "ABC")
+        factories.customer(name="Stranger")
+    listed = "/admin/customer/?search=Neighbour"
+    page = client.get(f"/admin/customer/details/?id={b}&url={listed}").get_data(as_text=True)
+    assert _neighbours(page) == (c, a)  # newest first, as the list is
+    assert "url=/admin/customer/?search%3DNeighbour" in page
+    assert _neighbours(client.get(f"/admin/customer/details/?id={c}&url={listed}").get_data(as_text=True)) == (None, b)
+    assert _neighbours(client.get(f"/admin/customer/details/?id={b}").get_data(as_text=True)) == (None, None)
+
+
+def test_next_and_previous_follow_the_follow_up_list(app, login_as):
+    """Opened from the follow-ups list (?from=), are the neighbours those due just before and after?"""
+    client = login_as("supervisor")
+    with app.app_context():
+        ids = []
+        for days in (3, 2, 1):
+            customer = factories.customer()
+            factories.interaction(customer, next_follow_up_on=today() - timedelta(days=days))
+            ids.append(customer.id)
+    page = client.get(f"/admin/customer/details/?id={ids[1]}&from=/admin/followups/").get_data(as_text=True)
+    assert _neighbours(page) == (ids[0], ids[2])
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/admin/customer/", "//evil.example/admin/customer/",
+                                    "/admin/transaction/", "/admin/customer/?flt0_0=not-a-number&sort=99"])
+def test_a_foreign_or_odd_list_address_gives_no_neighbours_and_no_error(app, login_as, target):
+    """Is a `from` address off this site or of another list ignored, and an odd one harmless?"""
+    client = login_as("supervisor")
+    with app.app_context():
+        first, second = factories.customer().id, factories.customer().id
+    response = client.get("/admin/customer/details/", query_string={"id": first, "from": target})
+    assert response.status_code == 200
+    if not target.startswith("/admin/customer/"):
+        assert _neighbours(response.get_data(as_text=True)) == (None, None)
+
+
+def test_a_scoped_clerks_neighbours_are_their_own_customers(app, full):
+    """Does a clerk's next customer skip a colleague's, even when the list address asks for all?"""
+    client = _owner(app, full)
+    with app.app_context():
+        owner = db.session.scalar(select(User.id).where(User.username == full["clerk"]))
+        newer = factories.customer(owner_id=owner).id
+    page = client.get(f"/admin/customer/details/?id={full['customer']}&url=/admin/customer/").get_data(as_text=True)
+    assert _neighbours(page) == (newer, None)

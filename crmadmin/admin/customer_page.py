@@ -3,15 +3,19 @@
 The header's badges and due date, the quick actions the user may take (each form starting with this customer and
 coming back here), and one timeline of every kind of record, keyset-paged (crmadmin/reports/timeline.py).
 """
-from flask import request, url_for
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, lazy_pgettext, ngettext
 from flask_login import current_user
-from sqlalchemy import true
+from sqlalchemy import desc, true
 
 from ..auth.permissions import perm
+from ..auth.routes import safe_next
 from ..extensions import db
 from ..reports.timeline import KINDS, Cursor, as_moment, kind_rows, timeline
 from ..standing import today
+from .keyset import beyond
 from .history import actor_label, log_restriction, log_url, may_read_log, readable_changes
 from .row_urls import list_url
 
@@ -149,3 +153,49 @@ def timeline_page(view, customer) -> dict:
     newest = _page_url(customer.id, kind=chosen) if cursor is not None else None
     return {"entries": items, "filters": filters, "older": older, "newest": newest, "chosen": chosen,
             "first_page": cursor is None}
+
+
+# --- next and previous customer of the list the page was opened from --------------------------------------------
+NEIGHBOUR_LISTS = ("customer", "followups")  # the lists whose rows are customers (by id, or by customer_id)
+
+
+def _list_of(admin, target: str | None):
+    """The customers' or follow-ups' list view and its URL, if `target` is a plain path to one of them on this site."""
+    if not target or safe_next(target, "") != target:
+        return None, None
+    path = urlsplit(target).path
+    for endpoint in NEIGHBOUR_LISTS:
+        if path == url_for(f"{endpoint}.index_view"):
+            view = _screen(admin, endpoint)
+            return (view, target) if view is not None and view.is_accessible() else (None, None)
+    return None, None
+
+
+def neighbours(customer_view, customer) -> dict | None:
+    """The previous and next customer of the list this page was opened from (?from=, else Flask-Admin's ?url=), in
+    that list's own order, filters, search and scope: the list's query, run for its URL, one row either side."""
+    target = request.args.get("from") or request.args.get("url")
+    view, target = _list_of(customer_view.admin, target)
+    if view is None:
+        return None
+    key = view._row_key()
+    with current_app.test_request_context(target):  # the same app context: the same user, and `g` for the sort keys
+        args = view._get_list_extra_args()
+        sort = view._get_column_by_idx(args.sort)
+        _count, query = view.get_list(0, sort[0] if sort else None, args.sort_desc, args.search, args.filters,
+                                      execute=False, page_size=0)
+        keys = list(g.crm_list.keys)
+    row = query.order_by(None).filter(getattr(view.model, key) == customer.id).first()
+    if row is None:
+        return None  # no longer in that list (edited, or filtered out): no neighbours to speak of
+    values = [k.value(row) for k in keys]
+    nulls_high = db.session.get_bind().dialect.name == "postgresql"
+    after = query.filter(beyond(keys, values, True, nulls_high)).limit(1).first()
+    before = (query.filter(beyond(keys, values, False, nulls_high)).order_by(None)
+              .order_by(*(k.column if k.desc else desc(k.column) for k in keys)).limit(1).first())
+    keep = {name: request.args.get(name) for name in ("url", "from") if request.args.get(name)}
+
+    def link(found):
+        return None if found is None else list_url("customer.details_view", id=getattr(found, key), **keep)
+
+    return {"previous": link(before), "next": link(after), "list_name": view.name}

@@ -195,6 +195,7 @@ class CustomerView(SecureModelView):
             kwargs["follow_up"] = customer_page.follow_up(customer.standing)
             kwargs["quick_actions"] = customer_page.quick_actions(self, customer)
             kwargs["timeline"] = customer_page.timeline_page(self, customer)
+            kwargs["neighbours"] = customer_page.neighbours(self, customer)
             kwargs["privacy"] = self._privacy_links(customer)
             kwargs["details_shown"] = [(c, label) for c, label in kwargs.get("details_columns", ())
                                        if c not in HEADER_COLUMNS]
