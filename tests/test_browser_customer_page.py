@@ -92,3 +92,25 @@ def test_the_page_fits_the_screen_with_the_actions_at_hand(live_server, open_pag
     page.click(".quick-action[data-action=contact]")
     assert page.evaluate(SIDEWAYS) <= 0
     _shot(page, f"customer-page-log-contact-{width}")
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
+def test_a_complaints_page_has_the_same_shape_and_fits(app, live_server, open_page, clerks_customer, width, height):
+    """Does a complaint's page show its state, due time, customer to call and next steps in a header, and fit a laptop
+    and a phone without sideways scrolling?"""
+    from crmadmin.extensions import db
+    from crmadmin.models import Complaint
+    from sqlalchemy import select
+
+    username, customer_id = clerks_customer
+    with app.app_context():
+        complaint_id = db.session.scalar(select(Complaint.id).where(Complaint.customer_id == customer_id))
+    page = open_page(width, height)
+    sign_in(page, live_server, username)
+    page.goto(f"{live_server}/admin/complaint/details/?id={complaint_id}")
+    head = page.locator(".customer-head")
+    expect(head.locator(".complaint-status")).to_be_visible()
+    expect(head.locator(".customer-mobile a[href^='tel:']")).to_have_text("138 1234 5678")
+    expect(head.locator("a.complaint-move").first).to_be_visible()
+    assert page.evaluate(SIDEWAYS) <= 0
+    _shot(page, f"complaint-page-{width}")

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from crmadmin.extensions import db
-from crmadmin.models import Interaction, Transaction, User, utcnow
+from crmadmin.models import Complaint, Interaction, Transaction, User, utcnow
 from crmadmin.reports.timeline import Cursor, timeline
 from crmadmin.standing import today
 from tests import factories
@@ -338,3 +338,16 @@ def test_a_scoped_clerks_neighbours_are_their_own_customers(app, full):
         newer = factories.customer(owner_id=owner).id
     page = client.get(f"/admin/customer/details/?id={full['customer']}&url=/admin/customer/").get_data(as_text=True)
     assert _neighbours(page) == (newer, None)
+
+
+def test_a_complaints_page_has_a_header_with_its_customer_and_hides_empty_fields(app, full, login_as):
+    """Does a complaint's page name its state and customer (a link, a tel: to call) and leave out empty fields?"""
+    with app.app_context():
+        complaint_id = db.session.scalar(select(Complaint.id).where(Complaint.customer_id == full["customer"]))
+    page = login_as("supervisor").get(f"/admin/complaint/details/?id={complaint_id}").get_data(as_text=True)
+    head = page.split('class="customer-head"')[1].split("</header>")[0]
+    assert "Wrong invoice amount" in head and 'class="badge badge-secondary complaint-status"' in head
+    assert PAGE.format(full["customer"]) in head and 'href="tel:+8613812345678"' in head
+    details = page.split('id="details"')[1].split("</section>")[0]
+    assert 'data-field="description"' in details and 'data-field="solution"' not in details
+    assert 'id="fa_filter"' not in page
