@@ -45,8 +45,9 @@ def _may_create(admin, endpoint: str) -> bool:
 
 
 def here(customer_id: int) -> str:
-    """This customer's page, where every quick action's form comes back to after saving."""
-    return url_for("customer.details_view", id=customer_id)
+    """This customer's page, where every quick action's form comes back to after saving, still knowing the list it
+    was opened from (for the next and previous customer)."""
+    return _page_url(customer_id)
 
 
 def quick_actions(view, customer) -> list[dict]:

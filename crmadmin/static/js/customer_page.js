@@ -17,7 +17,7 @@
     var note = button.querySelector(".crm-copied");
     if (!note) {
       note = document.createElement("span");
-      note.className = "crm-copied small text-success";
+      note.className = "crm-copied small";
       note.setAttribute("role", "status");
       button.appendChild(note);
     }
