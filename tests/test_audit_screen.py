@@ -163,17 +163,18 @@ def test_a_clerk_cannot_open_the_log_nor_see_history(app, edited):
     assert clerk.get(f"{LOG}details/?id={edited['updated'].id}").status_code == 403
     page = clerk.get(f"/admin/customer/details/?id={edited['customer_id']}")
     assert page.status_code == 200
-    assert 'id="history"' not in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert 'id="history"' not in html and 'data-kind="change"' not in html
 
 
 def test_a_supervisor_sees_the_history_of_a_customer_with_the_diff(edited, login_as):
-    """Does the customer's details page show the supervisor its log entries, newest first, with the diff?"""
-    page = login_as("supervisor").get(f"/admin/customer/details/?id={edited['customer_id']}")
+    """Does the customer's page show the supervisor its log entries in the timeline, newest first, with the diff?"""
+    page = login_as("supervisor").get(f"/admin/customer/details/?id={edited['customer_id']}&kind=change")
     html = page.get_data(as_text=True)
-    history = html[html.index('id="history"'):]
-    ids = [int(i) for i in re.findall(r'class="history-entry" data-entry="(\d+)"', history)]
+    history = html[html.index('id="timeline"'):]
+    ids = [int(i) for i in re.findall(r'data-kind="change" data-id="\d+" data-entry="(\d+)"', history)]
     assert ids == [edited["updated"].id, edited["created"].id]
-    assert re.search(r'<tr data-field="name"><th scope="row">Name</th><td>Zhao Lei</td><td>Zhao Lei Jr.</td>', history)
+    assert '<li data-field="name"><b>Name</b>: Zhao Lei → Zhao Lei Jr.</li>' in history
     assert "/admin/auditentry/?flt0_" in history  # the full, filtered log
 
 

@@ -56,7 +56,7 @@ def test_a_clerk_logs_a_contact_at_local_time_and_reads_it_back(app, live_server
             assert contact.occurred_at.strftime("%H:%M") == "09:24"
 
         page.goto(f"{live_server}/admin/customer/details/?id={customer.id}")
-        expect(page.locator("#history-interaction")).to_contain_text(typed)
+        expect(page.locator("#timeline")).to_contain_text(typed)
         expect(page.locator("body")).not_to_contain_text(f"{day.isoformat()} 09:24")
     finally:
         context.close()

@@ -249,7 +249,8 @@ def test_the_record_button_shows_only_to_those_who_may_create(app, login_as):
         assert ("/admin/survey/new/" in client.get("/admin/satisfaction/").get_data(as_text=True)) is offered
         details = client.get(f"/admin/customer/details/?id={customer.id}").get_data(as_text=True)
         assert ("/admin/survey/new/?customer_id=" in details) is offered, role
-        assert f"/admin/survey/?customer_id={customer.id}" in details
+        assert f"/admin/survey/?customer_id={customer.id}" in client.get(
+            f"/admin/customer/details/?id={customer.id}&kind=survey").get_data(as_text=True)
 
 
 # --- entering answers ---------------------------------------------------------------------------

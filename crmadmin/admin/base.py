@@ -1,5 +1,6 @@
 """The one base view that decides, for every screen, what the current user may do."""
 import logging
+import re
 from datetime import datetime
 
 import time
@@ -250,6 +251,17 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         form_class = super().scaffold_form()
         limits.apply(form_class, self.model)
         return form_class
+
+    def create_form(self, obj=None):
+        """Opened from a customer's page (?customer_id=), the form starts with that customer, if the user may see
+        them: the customer picker's own scoped lookup finds them, or nobody is preset."""
+        form = super().create_form(obj)
+        customer_id = request.args.get("customer_id", "")
+        loader = self._form_ajax_refs.get("customer") if self._form_ajax_refs else None
+        if request.method == "GET" and re.fullmatch(r"[0-9]{1,9}", customer_id) and loader is not None \
+                and hasattr(form, "customer"):
+            form.customer.data = loader.get_one(customer_id)
+        return form
 
     def get_edit_form(self):
         base = super().get_edit_form()

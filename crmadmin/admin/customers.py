@@ -14,9 +14,8 @@ from ..auth.permissions import ASSIGN_OWNERS, ERASE_PERSONAL_DATA, MERGE_CUSTOME
 from ..auth.throttle import taken_check
 from ..extensions import db
 from ..models import Customer, StandingChange
-from ..queries import (count_of, customer_campaigns, customer_complaints, customer_dependents,
-                       customer_interactions, customer_transactions)
-from . import limits, taken
+from ..queries import customer_dependents
+from . import customer_page, limits, taken
 from .base import SecureModelView, phone_cell
 from .fields import CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, PhoneNumber, choice_settings
 from .labels import LABELS
@@ -25,6 +24,8 @@ from .sections import ConfirmDuplicate, Hidden, Section
 from .standing_base import days_since_purchase, explain_stage, explain_tier
 
 HISTORY_ROWS = 20
+# shown in the page's header (admin/customer_page.py), not again among the details
+HEADER_COLUMNS = ("id", "name", "kind", "mobile", "email", "owner")
 FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(
     kind=choices.CUSTOMER_KIND, gender=choices.GENDER, company_size=choices.COMPANY_SIZE,
     source=choices.SOURCE, credit_rating=choices.CREDIT_RATING,
@@ -188,10 +189,17 @@ class CustomerView(SecureModelView):
         return redirect(url_for("duplicates.merge_form", ids=sorted(int(i) for i in ids if str(i).isdigit())))
 
     def render(self, template, **kwargs):
+        """The details page is the customer's workplace (admin/customer_page.py): header, quick actions, timeline."""
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["history"] = self._history(kwargs["model"].id)
-            kwargs["standing"] = self._standing(kwargs["model"])
-            kwargs["privacy"] = self._privacy_links(kwargs["model"])
+            customer = kwargs["model"]
+            kwargs["standing"] = self._standing(customer)
+            kwargs["follow_up"] = customer_page.follow_up(customer.standing)
+            kwargs["quick_actions"] = customer_page.quick_actions(self, customer)
+            kwargs["timeline"] = customer_page.timeline_page(self, customer)
+            kwargs["neighbours"] = customer_page.neighbours(self, customer)
+            kwargs["privacy"] = self._privacy_links(customer)
+            kwargs["details_shown"] = [(c, label) for c, label in kwargs.get("details_columns", ())
+                                       if c not in HEADER_COLUMNS]
         return super().render(template, **kwargs)
 
     def _privacy_links(self, customer) -> dict:
@@ -212,19 +220,3 @@ class CustomerView(SecureModelView):
                                      .limit(HISTORY_ROWS)).all()
         return {"row": standing, "tier_reason": explain_tier(standing), "stage_reason": explain_stage(standing),
                 "days_since": days_since_purchase(self, None, standing, None), "changes": changes}
-
-    def _history(self, customer_id: int) -> list[dict]:
-        """The latest records of each kind with their totals, and a link to the full filtered list."""
-        sections = [
-            ("transaction", _("Transactions"), customer_transactions(customer_id)),
-            ("interaction", _("Interactions"), customer_interactions(customer_id)),
-            ("complaint", _("Complaints"), customer_complaints(customer_id)),
-            ("campaignparticipant", _("Campaigns"), customer_campaigns(customer_id)),
-        ]
-        history = []
-        for endpoint, title, stmt in sections:
-            rows = db.session.scalars(stmt.limit(HISTORY_ROWS)).unique().all()
-            total = len(rows) if len(rows) < HISTORY_ROWS else db.session.scalar(count_of(stmt))
-            history.append({"endpoint": endpoint, "title": title, "rows": rows, "total": total,
-                            "all_url": url_for(f"{endpoint}.index_view", customer_id=customer_id)})
-        return history

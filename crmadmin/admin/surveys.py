@@ -153,14 +153,6 @@ class SurveyView(SecureModelView):
         remote = getattr(self.model, name).property.mapper.class_
         return PickerLoader(name, db, remote, **options)
 
-    def create_form(self, obj=None):
-        """Opened from a customer's page (?customer_id=), the form starts with that customer, if in the user's scope."""
-        form = super().create_form(obj)
-        customer_id = request.args.get("customer_id", "")
-        if request.method == "GET" and customer_id.isdigit() and hasattr(form, "customer"):
-            form.customer.data = self._form_ajax_refs["customer"].get_one(customer_id)
-        return form
-
     def validate_form(self, form):
         """A complaint is the customer's own; a campaign has them on its target list."""
         valid = super().validate_form(form)
