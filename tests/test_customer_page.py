@@ -315,6 +315,11 @@ def test_next_and_previous_follow_the_follow_up_list(app, login_as):
             ids.append(customer.id)
     page = client.get(f"/admin/customer/details/?id={ids[1]}&from=/admin/followups/").get_data(as_text=True)
     assert _neighbours(page) == (ids[0], ids[2])
+    # and the list's own links lead there: its customer names carry the list (with its tab) along
+    listed = client.get("/admin/followups/?bucket=overdue").get_data(as_text=True)
+    link = re.search(rf'href="(/admin/customer/details/\?id={ids[1]}&[^"]*)"', listed).group(1).replace("&amp;", "&")
+    assert "from=/admin/followups/?bucket%3Doverdue" in link or "from=/admin/followups/?bucket=overdue" in link
+    assert _neighbours(client.get(link).get_data(as_text=True)) == (ids[0], ids[2])
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/admin/customer/", "//evil.example/admin/customer/",

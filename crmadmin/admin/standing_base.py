@@ -1,7 +1,7 @@
 """The base of the screens that list customers by their standing (tiers, churn warning, follow-ups): read-only,
 scoped to the viewer's customers, no exact COUNT, the customer file one click away."""
 
-from flask import g
+from flask import g, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
@@ -16,8 +16,10 @@ from .row_urls import row_url
 
 
 def customer_link(view, context, model, name):
+    """The customer's page; from the follow-ups list it carries the list, so the page offers the next customer."""
     customer = model.customer
-    return Markup('<a href="{}">{}</a>').format(row_url("customer.details_view", customer.id), customer.name)
+    args = {"from": request.full_path.rstrip("?")} if view.endpoint == "followups" else {}
+    return Markup('<a href="{}">{}</a>').format(row_url("customer.details_view", customer.id, **args), customer.name)
 
 
 def money(view, context, model, name):
