@@ -39,7 +39,7 @@ def listed(client, query: str = "") -> list[str]:
     assert page.status_code == 200
     table = page.get_data(as_text=True).split('class="table table-striped table-bordered table-hover model-list"')[1]
     table = table.split("</table>")[0]
-    return re.findall(r'<a href="/admin/customer/details/\?id=\d+">([^<]+)</a>', table)
+    return re.findall(r'<a href="/admin/customer/details/\?id=\d+[^"]*">([^<]+)</a>', table)
 
 
 def due_of(app, customer_id: int) -> date | None:
