@@ -13,6 +13,7 @@ from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, User, utcnow
 from tests import factories
 from tests.conftest import log_entries
+from tests.exporting import export
 from tests.forms import csrf_token, submit
 
 LOG = "/admin/auditentry/"
@@ -115,16 +116,21 @@ def test_a_changed_password_shows_as_a_secret(app, login_as):
     assert "audit-secret" in row and "(secret)" in row and stored not in html
 
 
-def test_the_csv_export_carries_the_filtered_rows_and_needs_the_export_permission(app, edited, login_as):
-    """Does an auditor's export hold exactly the filtered entries, and is a supervisor (view only) refused?"""
+def test_the_csv_export_carries_the_filtered_rows_and_needs_the_export_permission(app, edited, login_as, snapshot,
+                                                                                   job_worker):
+    """Does an auditor's export (its job's file) hold exactly the filtered entries, and is a supervisor (view only)
+    refused at the Export link, no job started?"""
     url = _filtered(app, batch_id=edited["updated"].batch_id).replace(LOG, f"{LOG}export/csv/")
-    response = login_as("auditor").get(url)
+    response = export(login_as("auditor"), url)
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [int(r["ID"]) for r in rows] == [edited["updated"].id]
     assert rows[0]["Action"] == "update" and rows[0]["Hash"] == edited["updated"].hash
     assert '"name": ["Zhao Lei", "Zhao Lei Jr."]' in rows[0]["Changes"]
-    assert login_as("supervisor").get(url).status_code == 403
+    supervisor = login_as("supervisor")
+    rows = snapshot()
+    assert supervisor.get(url).status_code == 403
+    assert snapshot() == rows
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
