@@ -15,6 +15,7 @@ from crmadmin.reports.dashboard import month_firsts
 from crmadmin.standing import today
 from tests import factories
 from tests.conftest import log_entries
+from tests.exporting import export
 from tests.forms import csrf_token, submit
 from tests import pages
 from tests.pages import listed_ids
@@ -560,12 +561,12 @@ def test_the_survey_list_searches_by_customer_name_and_mobile(app, login_as):
         assert listed_ids(client, f"/admin/survey/?search={term}") == wanted_ids, term
 
 
-def test_the_export_carries_the_scores_as_numbers_and_the_kinds_as_words(app, login_as):
-    """Does the CSV export give the plain score and the kind's label, and is the export logged?"""
+def test_the_export_carries_the_scores_as_numbers_and_the_kinds_as_words(app, login_as, job_worker):
+    """Does the CSV export (its job's file) give the plain score and the kind's label, and is the export logged?"""
     client = login_as("auditor")
     with app.app_context():
         answer(factories.customer(name="Exported"), "nps", 9)
-    body = client.get("/admin/survey/export/csv/").get_data().decode("utf-8-sig")
+    body = export(client, "/admin/survey/export/csv/").get_data().decode("utf-8-sig")
     assert "Exported" in body and "NPS (0–10)" in body and ",9," in body
     assert log_entries(app, action="export")[-1].changes.count("survey") >= 1
     with app.app_context():
