@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 from crmadmin.auth.permissions import BUILTIN_ROLES, MERGE_CUSTOMERS, perm
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, Campaign, CampaignParticipant, Complaint, Customer, Interaction, Role, Transaction, User
-from crmadmin.models import SurveyResponse
+from crmadmin.jobs import records
+from crmadmin.models import Job, SurveyResponse
 from tests import factories
+from tests.exporting import JOB_ID, download, export, wait
 from tests.forms import csrf_token
 
 SCREENS = {  # endpoint -> (permission resource, model)
@@ -34,6 +36,7 @@ REPORT_SCREENS = {"campaigncomparison": "campaigns"}  # read-only figures: view 
 MERGE_SCREENS = ("duplicates",)  # customers.view + customers.merge (tests/test_merge.py)
 IMPORT_PAGES = ("imports",)  # records.import plus a create right (tests/test_imports.py sweeps its forms per role)
 FILE_ROUTES = ("recordfiles",)  # the record's own rights and scope (tests/test_record_files.py)
+JOB_PAGES = ("jobs",)  # everyone's own jobs; another's job is 404 (administrators see it, never cancel it)
 
 
 def _granted(role: str, resource: str, action: str) -> bool:
@@ -45,7 +48,19 @@ def test_every_model_screen_is_covered_by_this_sweep(app):
     endpoints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/")}
     assert endpoints - {"admin"} == (set(SCREENS) | set(STANDING_SCREENS) | set(ADMIN_ONLY_PAGES) | set(WORK_SCREENS)
                                      | set(FIGURE_PAGES) | set(REPORT_SCREENS) | set(REQUEST_LISTS)
-                                     | set(MERGE_SCREENS) | set(IMPORT_PAGES) | set(FILE_ROUTES))
+                                     | set(MERGE_SCREENS) | set(IMPORT_PAGES) | set(FILE_ROUTES) | set(JOB_PAGES))
+
+
+def _exported(app, client, url: str):
+    """What the Export link `url` gives the user: refused at the link (403, no job started), or a job whose file the
+    user downloads (the download's status; a failed job's state). Needs `job_worker`."""
+    jobs = _count(app, Job)
+    response = client.get(url)
+    if response.status_code != 302:
+        assert _count(app, Job) == jobs, url  # a refused Export link starts no job
+        return response.status_code
+    status = wait(client, int(JOB_ID.search(response.headers["Location"]).group(1)))
+    return download(client, status["download"]).status_code if status["state"] == "done" else status["state"]
 
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
@@ -62,13 +77,15 @@ def test_a_report_screen_opens_and_exports_exactly_as_granted(app, login_as, rol
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
 @pytest.mark.parametrize("endpoint", STANDING_SCREENS + REQUEST_LISTS)
-def test_a_standing_screen_is_read_and_exported_as_granted_and_never_written(app, login_as, snapshot, role, endpoint):
-    """Does a tiers, churn, follow-ups or requests list open and export as customers.view/export allow, never written?"""
+def test_a_standing_screen_is_read_and_exported_as_granted_and_never_written(app, login_as, snapshot, role, endpoint,
+                                                                              job_worker):
+    """Does a tiers, churn, follow-ups or requests list open and export (its job's file) as customers.view/export
+    allow, never written?"""
     client = login_as(role)
     _one_record(app, "customer", client.username)
     may_view = _granted(role, "customers", "view")
     assert client.get(f"/admin/{endpoint}/").status_code == (200 if may_view else 403)
-    export = client.get(f"/admin/{endpoint}/export/csv/").status_code
+    export = _exported(app, client, f"/admin/{endpoint}/export/csv/")
     assert export == (200 if may_view and _granted(role, "customers", "export") else 403), (role, endpoint, export)
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
     rows = snapshot()
@@ -96,15 +113,18 @@ def test_only_administrators_open_the_rules_settings(app, login_as, snapshot, ro
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
 @pytest.mark.parametrize("endpoint", list(WORK_SCREENS))
-def test_a_work_list_is_read_and_exported_as_granted_and_never_created_on(app, login_as, snapshot, role, endpoint):
-    """Does a work list (overdue complaints) open and export as its records' permissions allow, with no create?"""
+def test_a_work_list_is_read_and_exported_as_granted_and_never_created_on(app, login_as, snapshot, role, endpoint,
+                                                                          job_worker):
+    """Does a work list (overdue complaints) open and export (its job's file) as its records' permissions allow, with
+    no create?"""
     resource = WORK_SCREENS[endpoint]
     client = login_as(role)
     record_id = _one_record(app, "complaint", client.username)
     for action, url in (("view", f"/admin/{endpoint}/"), ("view", f"/admin/{endpoint}/details/?id={record_id}"),
                         ("export", f"/admin/{endpoint}/export/csv/")):
         allowed = _granted(role, resource, "view") and _granted(role, resource, action)
-        assert client.get(url).status_code == (200 if allowed else 403), (role, url)
+        status = _exported(app, client, url) if action == "export" else client.get(url).status_code
+        assert status == (200 if allowed else 403), (role, url, status)
     token = csrf_token(client.get("/admin/").get_data(as_text=True))
     rows = snapshot()
     assert client.post(f"/admin/{endpoint}/new/", data={"csrf_token": token, "subject": "x"}).status_code in (302, 403)
@@ -144,8 +164,10 @@ def _count(app, model):
 
 @pytest.mark.parametrize("role", list(BUILTIN_ROLES))
 @pytest.mark.parametrize("endpoint", list(SCREENS))
-def test_a_role_may_open_view_create_edit_and_export_exactly_what_it_is_granted(app, login_as, role, endpoint):
-    """For this role and screen, does each page answer 200 when granted and 403 when not?"""
+def test_a_role_may_open_view_create_edit_and_export_exactly_what_it_is_granted(app, login_as, role, endpoint,
+                                                                               job_worker):
+    """For this role and screen, does each page answer 200 when granted and 403 when not (an export: its job's file
+    downloaded, or 403 at the Export link with no job started)?"""
     resource, _ = SCREENS[endpoint]
     client = login_as(role)
     record_id = _one_record(app, endpoint, client.username)
@@ -155,7 +177,7 @@ def test_a_role_may_open_view_create_edit_and_export_exactly_what_it_is_granted(
     for action, urls in pages.items():
         allowed = _granted(role, resource, "view") and _granted(role, resource, action)
         for url in urls:
-            status = client.get(url).status_code
+            status = _exported(app, client, url) if action == "export" else client.get(url).status_code
             assert status == (200 if allowed else 403), (role, url, status)
 
 
@@ -255,12 +277,36 @@ def test_the_inline_editor_endpoint_is_closed(app, login_as):
         assert db.session.get(Customer, customer.id).name == "Unchanged"
 
 
-def test_an_export_cannot_carry_a_spreadsheet_formula(app, login_as):
-    """Could a customer named =HYPERLINK(...) run as a formula in the exported file?"""
+def test_an_export_cannot_carry_a_spreadsheet_formula(app, login_as, job_worker):
+    """Could a customer named =HYPERLINK(...) run as a formula in the exported file (its job's file)?"""
     with app.app_context():
         factories.customer(name='=HYPERLINK("http://evil.example","click")', notes="x", tags="@SUM(A1)")
-    body = login_as("supervisor").get("/admin/customer/export/csv/").get_data().decode("utf-8-sig")
+    body = export(login_as("supervisor"), "/admin/customer/export/csv/").get_data().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert rows[0]["Name"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"
     assert rows[0]["Tags"] == "'@SUM(A1)"
     assert all(not value.startswith(("=", "+", "-", "@")) for row in rows for value in row.values())
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+@pytest.mark.parametrize("endpoint", JOB_PAGES)
+def test_everyone_opens_their_jobs_and_another_users_job_is_404_changing_nothing(app, login_as, snapshot, role,
+                                                                                 endpoint):
+    """Does every role open its Jobs screen, while another user's job (page, status, file, cancel) answers 404 as if
+    it did not exist, administrators alone seeing it but never cancelling it, with nothing changed?"""
+    client = login_as(role)
+    with app.app_context():
+        other = factories.user("clerk")
+        job_id, _ = records.start(db.engine, "export", other.id, {"screen": "customer", "format": "csv", "args": {},
+                                                                  "title": "Customers"}, f"sweep-{role}")
+    assert client.get(f"/admin/{endpoint}/").status_code == 200
+    listed = f'data-job="{job_id}"' in client.get(f"/admin/{endpoint}/").get_data(as_text=True)
+    everyone = role == "administrator"
+    assert listed == everyone
+    token = csrf_token(client.get(f"/admin/{endpoint}/").get_data(as_text=True))
+    rows = snapshot()
+    for url in (f"/admin/{endpoint}/job?id={job_id}", f"/admin/{endpoint}/status?id={job_id}"):
+        assert client.get(url).status_code == (200 if everyone else 404), (role, url)
+    assert client.get(f"/admin/{endpoint}/download?id={job_id}").status_code == 404  # not done, and not theirs
+    assert client.post(f"/admin/{endpoint}/cancel", data={"csrf_token": token, "id": job_id}).status_code == 404
+    assert snapshot() == rows
