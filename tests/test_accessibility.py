@@ -259,7 +259,8 @@ def test_a_clerk_finds_a_customer_logs_a_contact_and_registers_a_complaint_with_
         tab_to(page, "#dialog-log button[type=submit]")
         page.keyboard.press("Enter")
         page.get_by_role("dialog").wait_for(state="hidden")
-        assert "Kay Keyboard" in page.locator("#follow-up-status").text_content()
+        # the polite status is written a moment after it is emptied (so that it is read out again): wait for it
+        page.wait_for_function("() => document.querySelector('#follow-up-status').textContent.includes('Kay Keyboard')")
 
         # register a complaint: the first Save shows the errors, tied to their fields and focused
         menu_to(page, "Records", "/admin/complaint/")
