@@ -12,6 +12,7 @@ from .privacy import PersonalDataRequest
 from .standing import CustomerStanding, RevenueMonth, Setting, StandingChange
 from .matching import CustomerMatch
 from .imports import ImportMapping, ImportRun
+from .list_prefs import ListColumns, SavedView
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
@@ -19,4 +20,5 @@ __all__ = [
     "Money", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction", "User",
     "user_role", "utcnow",
     "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
+    "ListColumns", "SavedView",
 ]
