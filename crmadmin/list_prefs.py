@@ -1,0 +1,99 @@
+"""Saved views (常用筛选) and chosen columns of lists: the statements that read and write them.
+
+Plain SQL on the tables (as import mappings are written), so a user's preferences stay out of the operation log.
+No Flask here: the caller says who asks (their id and their roles' ids) and which list (its endpoint).
+"""
+import json
+
+from sqlalchemy import delete, false, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .models import ListColumns, SavedView, utcnow
+
+VIEW = SavedView.__table__
+COLUMNS = ListColumns.__table__
+NAME_MAX = VIEW.c.name.type.length
+
+
+class NameTaken(ValueError):
+    """The user already has a view of that name on that list."""
+
+
+def visible_views(user_id: int, role_ids, endpoint: str):
+    """The views of a list a user may open: their own, then those shared with one of their roles, each by name."""
+    shared = VIEW.c.role_id.in_(list(role_ids)) if role_ids else false()
+    mine = VIEW.c.user_id == user_id
+    return (select(VIEW).where(VIEW.c.endpoint == endpoint, or_(mine, shared))
+            .order_by((VIEW.c.user_id != user_id), VIEW.c.name, VIEW.c.id))
+
+
+def visible_view(view_id: int, user_id: int, role_ids, endpoint: str):
+    """One view, if this user may open it on this list (another user's private view is no view at all)."""
+    return visible_views(user_id, role_ids, endpoint).where(VIEW.c.id == view_id).order_by(None)
+
+
+def own_view(view_id: int, user_id: int, endpoint: str):
+    """One view, if this user owns it on this list: only the owner renames, shares or deletes a view."""
+    return select(VIEW).where(VIEW.c.id == view_id, VIEW.c.user_id == user_id, VIEW.c.endpoint == endpoint)
+
+
+def save_view(session, user_id: int, endpoint: str, name: str, state: dict, role_id: int | None) -> int:
+    """A new view; NameTaken (nothing saved) when the user has one of that name on this list."""
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            result = session.execute(insert(VIEW).values(
+                user_id=user_id, endpoint=endpoint, name=name, state=json.dumps(state, ensure_ascii=False),
+                role_id=role_id, created_at=now, updated_at=now))
+    except IntegrityError as error:
+        raise NameTaken(name) from error
+    return result.inserted_primary_key[0]
+
+
+def change_view(session, view_id: int, name: str, role_id: int | None) -> None:
+    """Rename a view and set the role it is shared with (None: the owner's alone); NameTaken leaves it as it was."""
+    try:
+        with session.begin_nested():
+            session.execute(update(VIEW).where(VIEW.c.id == view_id).values(name=name, role_id=role_id,
+                                                                             updated_at=utcnow()))
+    except IntegrityError as error:
+        raise NameTaken(name) from error
+
+
+def delete_view(session, view_id: int) -> None:
+    session.execute(delete(VIEW).where(VIEW.c.id == view_id))
+
+
+def state_of(row) -> dict:
+    """A saved view's search, filters, sort and columns; a damaged value reads as an empty view, not an error."""
+    try:
+        state = json.loads(row.state)
+    except (TypeError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def chosen_columns(user_id: int, endpoint: str):
+    return select(COLUMNS.c.columns).where(COLUMNS.c.user_id == user_id, COLUMNS.c.endpoint == endpoint)
+
+
+def read_columns(text: str | None) -> list[str] | None:
+    try:
+        names = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else None
+
+
+def choose_columns(session, user_id: int, endpoint: str, names: list[str]) -> None:
+    """Remember the columns a user chose for a list, in their order."""
+    text = json.dumps(names, ensure_ascii=False)
+    done = session.execute(update(COLUMNS).where(COLUMNS.c.user_id == user_id, COLUMNS.c.endpoint == endpoint)
+                           .values(columns=text, updated_at=utcnow()))
+    if not done.rowcount:
+        session.execute(insert(COLUMNS).values(user_id=user_id, endpoint=endpoint, columns=text, updated_at=utcnow()))
+
+
+def reset_columns(session, user_id: int, endpoint: str) -> None:
+    """Back to the list's own columns."""
+    session.execute(delete(COLUMNS).where(COLUMNS.c.user_id == user_id, COLUMNS.c.endpoint == endpoint))
