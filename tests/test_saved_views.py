@@ -188,7 +188,7 @@ def test_a_view_naming_a_removed_filter_opens_with_a_note(app, login_as):
         state = json.loads(row.state)
         state["filters"].append({"key": "Fax|customer.fax|equals", "label": "Fax equals", "value": "123"})
         state["sort"] = "fax"
-        db.session.execute(update(SavedView).values(state=json.dumps(state)))
+        db.session.execute(update(SavedView.__table__).values(state=json.dumps(state)))
         db.session.commit()
     link = view_links(client.get(LIST, headers=EN).get_data(as_text=True))["Old view"]
     response = client.get(link, headers=EN)
