@@ -29,6 +29,18 @@
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
   }
 
+  /* a dialog opens with the cursor in its first box (the view's name); Esc closes it wherever the focus is */
+  if (window.jQuery) {
+    window.jQuery(document).on("shown.bs.modal", ".crm-list-tools .modal", function () {
+      var first = this.querySelector("[data-autofocus]");
+      if (first) { first.focus(); }
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    var open = document.querySelector(".crm-list-tools .modal.show");
+    if (event.key === "Escape" && open && window.jQuery) { window.jQuery(open).modal("hide"); return; }
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
     if (document.querySelector(".modal.show, .select2-drop-active, .flatpickr-calendar.open")) { return; }
