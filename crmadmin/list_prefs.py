@@ -5,10 +5,10 @@ No Flask here: the caller says who asks (their id and their roles' ids) and whic
 """
 import json
 
-from sqlalchemy import delete, false, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .models import ListColumns, SavedView, utcnow
+from .models import ListColumns, SavedView, user_role, utcnow
 
 VIEW = SavedView.__table__
 COLUMNS = ListColumns.__table__
@@ -19,17 +19,25 @@ class NameTaken(ValueError):
     """The user already has a view of that name on that list."""
 
 
-def visible_views(user_id: int, role_ids, endpoint: str):
-    """The views of a list a user may open: their own, then those shared with one of their roles, each by name."""
-    shared = VIEW.c.role_id.in_(list(role_ids)) if role_ids else false()
-    mine = VIEW.c.user_id == user_id
-    return (select(VIEW).where(VIEW.c.endpoint == endpoint, or_(mine, shared))
+def _visible(user_id: int, endpoint: str):
+    """The views of a list a user may open: their own, and those shared with one of their roles."""
+    roles = select(user_role.c.role_id).where(user_role.c.user_id == user_id)
+    return and_(VIEW.c.endpoint == endpoint, or_(VIEW.c.user_id == user_id, VIEW.c.role_id.in_(roles)))
+
+
+def list_page(user_id: int, endpoint: str):
+    """What a list page needs of a user's preferences, in one statement: the views they may open (their own first,
+    then shared ones, each by name) and, on every row, the columns they chose (None: the list's own). A user with no
+    view gets one row whose view columns are empty."""
+    anchor = select(literal(1).label("one")).subquery()
+    chosen = chosen_columns(user_id, endpoint).scalar_subquery().label("chosen")
+    return (select(chosen, VIEW).select_from(anchor.outerjoin(VIEW, _visible(user_id, endpoint)))
             .order_by((VIEW.c.user_id != user_id), VIEW.c.name, VIEW.c.id))
 
 
-def visible_view(view_id: int, user_id: int, role_ids, endpoint: str):
+def visible_view(view_id: int, user_id: int, endpoint: str):
     """One view, if this user may open it on this list (another user's private view is no view at all)."""
-    return visible_views(user_id, role_ids, endpoint).where(VIEW.c.id == view_id).order_by(None)
+    return select(VIEW).where(VIEW.c.id == view_id, _visible(user_id, endpoint))
 
 
 def own_view(view_id: int, user_id: int, endpoint: str):

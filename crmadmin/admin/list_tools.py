@@ -43,8 +43,14 @@ def _filter_label(flt) -> str:
     return f"{flt.name} {flt.operation()}"
 
 
-def _role_ids() -> list[int]:
-    return [role.id for role in current_user.roles]
+def page_prefs(view) -> tuple[list, list[str] | None]:
+    """The user's views of this list and their chosen columns, read once a page (one statement)."""
+    kept = g.setdefault("crm_list_prefs", {})
+    if view.endpoint not in kept:
+        rows = db.session.execute(list_prefs.list_page(current_user.id, view.endpoint)).all()
+        chosen = list_prefs.read_columns(rows[0].chosen) if rows else None
+        kept[view.endpoint] = ([row for row in rows if row.id is not None], chosen)
+    return kept[view.endpoint]
 
 
 def offered(view) -> list[str]:
@@ -81,8 +87,9 @@ def _requested_columns(view, args) -> list[str] | None:
         return [c for c in args["cols"].split(",") if c]
     if not current_user.is_authenticated:
         return None
-    text = db.session.scalar(list_prefs.chosen_columns(current_user.id, view.endpoint))
-    return list_prefs.read_columns(text)
+    if request.method == "GET":
+        return page_prefs(view)[1]
+    return list_prefs.read_columns(db.session.scalar(list_prefs.chosen_columns(current_user.id, view.endpoint)))
 
 
 def opened(view, row) -> tuple[str, list[str]]:
@@ -152,8 +159,7 @@ def apply_columns(view, kwargs: dict) -> None:
 
 def tools(view, kwargs: dict) -> dict:
     """What the views bar and the columns dialog show on this list page."""
-    role_ids = _role_ids()
-    rows = db.session.execute(list_prefs.visible_views(current_user.id, role_ids, view.endpoint)).all()
+    rows = page_prefs(view)[0]
     current = request.args.get("view", type=int)
     views, note = [], None
     roles = {role.id: {"id": role.id, "label": str(BUILTIN_ROLE.label(role.name)) if role.builtin else role.name}
@@ -183,7 +189,7 @@ class ListToolsMixin:
         if refused is None and name == "index_view" and "view" in request.args:
             view_id = request.args.get("view", type=int)
             if view_id is None or db.session.execute(list_prefs.visible_view(
-                    view_id, current_user.id, _role_ids(), self.endpoint)).first() is None:
+                    view_id, current_user.id, self.endpoint)).first() is None:
                 abort(404)  # another user's private view: not there
         return refused
 
