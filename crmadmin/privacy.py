@@ -12,6 +12,7 @@ from .audit.chain import ERASED
 from .audit.context import current_actor
 from .audit.erasure import scrub
 from .imports.store import forget
+from . import list_prefs
 from .merge import MOVED
 from .models import AuditEntry, Complaint, ComplaintStep, Customer, PersonalDataRequest, utcnow
 from .phones import Written
@@ -123,6 +124,8 @@ def erase(session: Session, customer: Customer, request: PersonalDataRequest, re
     entries = scrub(session.connection(), values, ("customer", str(customer.id)), fields, phones)
     files = forget(session.connection(), lambda text: _holds(text, values, phones),
                    lambda text: _mask(text, list(values), phones))
+    list_prefs.forget(session.connection(), lambda text: _holds(text, values, phones),
+                      lambda text: _mask(text, list(values), phones))
     log_event(session, "personal_data_erased", customer, {"fields": fields, "records": records,
                                                           "log_entries": entries, "import_files": files,
                                                           "request": request.id})

@@ -5,6 +5,10 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from crmadmin.extensions import db
+from crmadmin.models import Customer
 
 from tests.test_browser import live_server, browser, sign_in  # noqa: F401 (fixtures)
 from tests.test_browser_lists import OVERFLOW, _shot, clerk_with_demo, open_page  # noqa: F401 (fixtures)
@@ -95,8 +99,8 @@ def test_a_saved_view_round_trips_in_the_browser(app, live_server, open_page, cl
 
 
 def test_the_n_key_opens_the_new_record_form(app, live_server, open_page, clerk_with_demo):  # noqa: F811
-    """Does "n" on a list open its create form, hinted on the "Create" tab, and does nothing on a list the user may
-    not add to?"""
+    """Does "n" on a list open its create form, hinted on the "Create" tab, does Enter in a field of that form save it,
+    and does "n" do nothing on a list the user may not add to?"""
     page = open_page(1366, 768)
     sign_in(page, live_server, clerk_with_demo)
     page.goto(f"{live_server}{LIST}")
@@ -106,6 +110,12 @@ def test_the_n_key_opens_the_new_record_form(app, live_server, open_page, clerk_
     page.locator("body").press("n")
     page.wait_for_url(re.compile(r"/admin/customer/new/"))
     expect(page.locator("form.admin-form")).to_be_visible()
+    # Enter in a field saves the form (its first button, "Save")
+    page.locator("#name").fill("键盘新客户")
+    with page.expect_navigation():
+        page.locator("#name").press("Enter")
+    with app.app_context():
+        assert db.session.scalar(select(Customer.id).where(Customer.name == "键盘新客户")) is not None
     page.goto(f"{live_server}/admin/campaign/")  # clerks view campaigns only
     expect(page.locator("table.model-list, .crm-list-tools").first).to_be_visible()
     page.locator("body").press("n")

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from crmadmin.extensions import db
 from crmadmin.models import Role, SavedView, User
 from tests import factories
-from tests.forms import csrf_token, read_form
+from tests.forms import csrf_token, read_form, submit
 
 LIST = "/admin/customer/"
 EN = {"Accept-Language": "en"}
@@ -221,3 +221,24 @@ def test_a_shared_view_keeps_each_clerks_own_customers(app, login_as):
     assert save_view(supervisor, f"{LIST}?search=East", "East", role_id=str(clerks)).status_code == 302
     link = view_links(clerk.get(LIST, headers=EN).get_data(as_text=True))["East"]
     assert names_in_order(clerk.get(link).get_data(as_text=True)) == ["Mine East"]
+
+
+def test_an_erasure_takes_the_persons_name_and_phone_out_of_saved_views(app, login_as):
+    """Does a view that searched for a customer by name, or filtered on their mobile, still hold them after the
+    customer's personal data is erased? (No: masked, the view still opens.)"""
+    client = login_as("supervisor")
+    with app.app_context():
+        customer = factories.customer(name="欧阳娜娜", mobile="+8613833334444")
+        customer_id = customer.id
+    assert save_view(client, f"{LIST}?search=欧阳娜娜", "欧阳娜娜的档案").status_code == 302
+    assert save_view(client, f"{LIST}?search=13833334444", "按手机").status_code == 302
+    response = submit(client, f"/admin/personaldata/erase/?id={customer_id}",
+                      {"received_on": "2026-11-20", "channel": "email", "reference": "REQ-7", "confirm": "y"})
+    assert response.status_code == 302
+    with app.app_context():
+        views = db.session.execute(select(SavedView.name, SavedView.state)).all()
+    assert len(views) == 2
+    for name, state in views:
+        assert "欧阳娜娜" not in name + state and "13833334444" not in state, (name, state)
+    for link in view_links(client.get(LIST, headers=EN).get_data(as_text=True)).values():
+        assert client.get(link).status_code == 200
