@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crmadmin.extensions import db
 from crmadmin.models import Customer
+from tests import factories
 
 from tests.test_browser import live_server, browser, sign_in  # noqa: F401 (fixtures)
 from tests.test_browser_lists import OVERFLOW, _shot, clerk_with_demo, open_page  # noqa: F401 (fixtures)
@@ -142,3 +143,36 @@ def test_the_views_bar_and_columns_dialog_fit_a_phone(app, live_server, open_pag
     _shot(page, "saved-views-columns-390")
     box = dialog.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.locator(".crm-manage-views").click()
+    manage = page.locator("#crm-manage-views .modal-content")
+    expect(manage).to_be_visible()
+    _shot(page, "saved-views-manage-390")
+    box = manage.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_a_supervisor_shares_a_view_with_the_clerks(app, live_server, open_page, clerk_with_demo):  # noqa: F811
+    """Does a supervisor's view, shared with the clerk role in the save dialog, show on a clerk's list, marked shared?"""
+    with app.app_context():
+        supervisor = factories.user("supervisor", display_name="赵主管").username
+    page = open_page(1366, 768)
+    sign_in(page, live_server, supervisor)
+    page.goto(f"{live_server}{LIST}?sort=9")
+    page.locator(".crm-save-view").click()
+    page.locator("#crm-view-name").fill("本周待回访")
+    page.locator("#crm-view-role").select_option(label="业务员")
+    _shot(page, "saved-views-share-1366")
+    page.locator("#crm-view-name").press("Enter")
+    expect(page.locator("a.crm-view", has_text="本周待回访")).to_be_visible()
+    page.locator(".crm-manage-views").click()
+    expect(page.locator("#crm-manage-views .modal-content")).to_be_visible()
+    _shot(page, "saved-views-manage-1366")
+
+    clerk = open_page(1366, 768)
+    sign_in(clerk, live_server, clerk_with_demo)
+    clerk.goto(f"{live_server}{LIST}")
+    shared = clerk.locator("a.crm-view", has_text="本周待回访")
+    expect(shared).to_have_attribute("title", re.compile("业务员"))
+    expect(clerk.locator(".crm-manage-views")).to_have_count(0)  # nothing of theirs to manage
