@@ -14,6 +14,7 @@ from .audit.erasure import scrub
 from .files import store as file_store
 from .jobs import records as jobs
 from .imports.store import forget
+from . import list_prefs
 from .merge import MOVED
 from .models import AuditEntry, Complaint, ComplaintStep, Customer, PersonalDataRequest, utcnow
 from .phones import Written
@@ -130,6 +131,8 @@ def erase(session: Session, customer: Customer, request: PersonalDataRequest, re
     attached = file_store.erase_customer(session, customer.id, files_dir)
     exports = jobs.forget(session, lambda text: _holds(text, values, phones),
                           lambda text: _mask(text, list(values), phones), jobs.files_folder())
+    list_prefs.forget(session.connection(), lambda text: _holds(text, values, phones),
+                      lambda text: _mask(text, list(values), phones))
     log_event(session, "personal_data_erased", customer, {"fields": fields, "records": records,
                                                           "log_entries": entries, "import_files": files,
                                                           "attached_files": attached, "export_files": exports,

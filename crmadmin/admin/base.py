@@ -32,6 +32,7 @@ from .filter_values import INT64, accepts
 from .history import history_for
 from .export_jobs import start_export_job
 from .keyset import KeysetPaging, walk
+from . import list_tools
 from .list_rows import rows_writer
 from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
@@ -142,7 +143,7 @@ class AccessMixin:
         return None
 
 
-class SecureModelView(AccessMixin, KeysetPaging, ModelView):
+class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, ModelView):
     """A record screen: permissions per action, clean error messages, one transaction per save, optimistic locking."""
 
     # how rows belong to an owner: "owner" (the row has owner_id), "customer" (via customer_id), or None
@@ -405,6 +406,10 @@ class SecureModelView(AccessMixin, KeysetPaging, ModelView):
         a list page gets its rows written in Python (admin/list_rows.py)."""
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs["history_entries"] = history_for(self, kwargs["model"])
+        if template == self.list_template and "list_columns" in kwargs and current_user.is_authenticated:
+            # the user's columns and saved views (admin/list_tools.py): before the rows are written with them
+            list_tools.apply_columns(self, kwargs)
+            kwargs["list_tools"] = list_tools.tools(self, kwargs)
         kwargs.setdefault("crm_zone_note", self._shows_times(template, kwargs))
         if "list_row_actions" in kwargs and "return_url" in kwargs:
             kwargs["row_html"] = rows_writer(self, kwargs)

@@ -42,6 +42,9 @@ ERASE_PERSONAL_DATA = "customers.erase"
 # Undoing from the operation log reverts anyone's change: its own right, not implied by the record rights.
 # An import's or a merge's undo on its own screen stays with records.import / customers.merge.
 UNDO_CHANGES = "audit.undo"
+# A saved view (常用筛选) shared with a role shows on that role's users' lists: those who set the team's way of
+# working (supervisors, administrators) choose what a role sees first; everyone saves views of their own.
+SHARE_VIEWS = "views.share"
 SPECIAL_PERMISSIONS = {
     ASSIGN_OWNERS: _l("Assign customers to owners"),
     ASSIGN_COMPLAINTS: _l("Assign complaints to a responsible person"),
@@ -51,6 +54,7 @@ SPECIAL_PERMISSIONS = {
                          "another customer has"),
     ERASE_PERSONAL_DATA: _l("Erase a customer's personal data on their request"),
     UNDO_CHANGES: _l("Undo anyone's change from the operation log: a change, a deleted record or a whole batch"),
+    SHARE_VIEWS: _l("Share saved views of lists with a role"),
 }
 
 
@@ -84,7 +88,7 @@ BUILTIN_ROLES = {
            "on request."),
         _grant(RECORD_RESOURCES, ACTIONS)
         | {ASSIGN_OWNERS, ASSIGN_COMPLAINTS, SUPERVISE_COMPLAINTS, IMPORT_RECORDS, MERGE_CUSTOMERS, ERASE_PERSONAL_DATA,
-           perm("audit", "view")},
+           SHARE_VIEWS, perm("audit", "view")},
         False,
     ),
     "clerk": (

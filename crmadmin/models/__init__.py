@@ -15,6 +15,7 @@ from .matching import CustomerMatch
 from .imports import ImportMapping, ImportRun
 from .record_file import RecordFile
 from .job import Job
+from .list_prefs import ListColumns, SavedView
 
 __all__ = [
     "AuditEntry", "Campaign", "CampaignParticipant", "Complaint", "ComplaintStep", "Customer", "CustomerStanding",
@@ -22,5 +23,5 @@ __all__ = [
     "Money", "RecoveryCode", "RevenueMonth", "Role", "RolePermission", "Setting", "StandingChange", "Transaction",
     "User", "UserSession", "user_role", "utcnow",
     "SurveyResponse", "PersonalDataRequest", "CustomerMatch", "ImportMapping", "ImportRun",
-    "RecordFile", "Job",
+    "RecordFile", "Job", "ListColumns", "SavedView",
 ]
