@@ -96,10 +96,15 @@ def read_columns(text: str | None) -> list[str] | None:
 def choose_columns(session, user_id: int, endpoint: str, names: list[str]) -> None:
     """Remember the columns a user chose for a list, in their order."""
     text = json.dumps(names, ensure_ascii=False)
-    done = session.execute(update(COLUMNS).where(COLUMNS.c.user_id == user_id, COLUMNS.c.endpoint == endpoint)
-                           .values(columns=text, updated_at=utcnow()))
-    if not done.rowcount:
-        session.execute(insert(COLUMNS).values(user_id=user_id, endpoint=endpoint, columns=text, updated_at=utcnow()))
+    mine = (COLUMNS.c.user_id == user_id) & (COLUMNS.c.endpoint == endpoint)
+    if session.execute(update(COLUMNS).where(mine).values(columns=text, updated_at=utcnow())).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.execute(insert(COLUMNS).values(user_id=user_id, endpoint=endpoint, columns=text,
+                                                   updated_at=utcnow()))
+    except IntegrityError:  # the same user's other tab saved first: the later choice wins
+        session.execute(update(COLUMNS).where(mine).values(columns=text, updated_at=utcnow()))
 
 
 def reset_columns(session, user_id: int, endpoint: str) -> None:

@@ -133,6 +133,7 @@ def test_the_views_bar_and_columns_dialog_fit_a_phone(app, live_server, open_pag
     page.locator("#crm-view-name").fill("华东客户")
     page.locator("#crm-view-name").press("Enter")
     expect(page.locator("a.crm-view", has_text="华东客户")).to_be_visible()
+    page.wait_for_load_state()  # the list after the save, with its stylesheets (cards at this width), not mid-way
     _shot(page, "saved-views-list-390")
     assert page.evaluate(OVERFLOW) == {"page": 0, "box": 0}
     bar = page.locator(".crm-list-tools").bounding_box()

@@ -242,3 +242,20 @@ def test_an_erasure_takes_the_persons_name_and_phone_out_of_saved_views(app, log
         assert "欧阳娜娜" not in name + state and "13833334444" not in state, (name, state)
     for link in view_links(client.get(LIST, headers=EN).get_data(as_text=True)).values():
         assert client.get(link).status_code == 200
+
+
+def test_a_second_view_of_the_same_name_is_refused_with_a_message_and_saves_nothing(app, login_as, snapshot):
+    """The name is the user's key of a view on a list: does a second 'Mine' say so in Chinese and store nothing?"""
+    client = login_as("clerk")
+    assert save_view(client, "/admin/customer/?search=x", "Mine").status_code == 302
+    before = snapshot()
+    page = client.get("/admin/customer/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    form = read_form(page, "crm-save-view-form")
+    form.update(name="Mine")
+    response = client.post("/admin/customer/views/save/", data=form, headers={"Accept-Language": "zh-CN"},
+                           follow_redirects=True)
+    assert response.status_code == 200 and "Mine" in response.get_data(as_text=True)
+    assert "IntegrityError" not in response.get_data(as_text=True)
+    assert snapshot() == before
+    with app.app_context():
+        assert db.session.scalars(select(SavedView.name)).all() == ["Mine"]

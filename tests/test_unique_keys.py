@@ -25,6 +25,10 @@ SAVED_MEANWHILE = "有人在同一时刻保存了相同的内容"
 NOT_FROM_FORMS = {
     "uq_user_session_token_hash": "the hash of a random token the app makes at sign-in, never typed into a form",
     "uq_record_file_storage_key": "a random name the app gives a stored file, never typed into a form",
+    "uq_saved_view_user_id_endpoint_name": "the save-view dialog answers a taken name after its redirect, with a "
+                                           "message (test_saved_views asks it)",
+    "uq_list_columns_user_id_endpoint": "one row per user and list, written by the app; a racing tab's insert is "
+                                        "taken as the later choice (test_list_columns asks it)",
     "uq_job_dedupe_key": "the app's key of a running job (user, screen, format, arguments), so a second click joins it",
     "uq_audit_entry_hash": "the operation log's own hash chain, computed by the app",
     "pk_revenue_month": "derived totals, rebuilt by the revenue refresh, never edited",
