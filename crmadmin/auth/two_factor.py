@@ -28,7 +28,8 @@ PENDING = "crm_two_factor"
 # while set-up is under way: the candidate secret, until a code confirms it
 SETUP_SECRET = "crm_two_factor_setup"
 # screens a user may open while their role requires a second factor they have not set up
-SET_UP_ALLOWED = {"account.two_factor", "auth.logout", "auth.set_language"}
+# "root" only redirects to the panel, which then asks for the set-up; it stays free of the database (an outage's 503)
+SET_UP_ALLOWED = {"account.two_factor", "auth.logout", "auth.set_language", "root"}
 
 
 # --- codes ----------------------------------------------------------------------------------------------------------
