@@ -13,7 +13,7 @@ from crmadmin.models import AuditEntry, CustomerStanding, Interaction, utcnow
 from crmadmin.standing import today
 from tests import factories
 from tests.test_browser import TIMEOUT_MS, browser, live_server, sign_in  # noqa: F401 (fixtures)
-from tests.test_browser_lists import OVERFLOW, _shot
+from tests.test_browser_lists import OVERFLOW, _shot, open_page  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 URL = "/admin/followups/"
@@ -33,21 +33,6 @@ def desk(app):
                                   summary="电话回访，客户对新产品很感兴趣，希望下周收到详细报价单和交货时间安排" * 2)
             ids[name] = customer.id
         return {"username": clerk.username, "ids": ids, "day": day}
-
-
-@pytest.fixture
-def open_page(browser):  # noqa: F811
-    contexts = []
-
-    def _open(width: int, height: int, locale: str = "zh-CN"):
-        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 def _row(page, name: str):

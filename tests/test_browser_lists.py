@@ -58,11 +58,12 @@ def clerk_with_demo(app):
 
 @pytest.fixture
 def open_page(browser):  # noqa: F811
-    """open_page(width, height) -> a page in a fresh zh-CN context of that viewport."""
+    """open_page(width, height) -> a page in a fresh zh-CN context of that viewport (another locale, or a context
+    option such as accept_downloads, by keyword)."""
     contexts = []
 
-    def _open(width: int, height: int):
-        context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+    def _open(width: int, height: int, locale: str = "zh-CN", **options):
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height}, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()

@@ -13,6 +13,7 @@ from crmadmin.extensions import db
 from crmadmin.models import RecordFile, User
 from tests import factories
 from tests.test_browser import TIMEOUT_MS, browser, live_server, sign_in  # noqa: F401 (fixtures)
+from tests.test_browser_lists import open_page  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -20,23 +21,6 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 CONTRACT = "上海浦江国际物流有限公司 2026 年度购销合同（盖章版）.pdf"
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-
-
-@pytest.fixture
-def open_page(browser):  # noqa: F811
-    """open_page(width, height) -> a page in a fresh zh-CN context of that viewport."""
-    contexts = []
-
-    def _open(width: int, height: int):
-        context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height},
-                                      accept_downloads=True)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 def _shot(page, name: str) -> None:
@@ -62,7 +46,7 @@ def test_a_clerk_attaches_downloads_and_deletes_a_file_and_another_clerk_gets_40
     """Can a clerk attach files on the customer's page, read one back, delete one after confirming, on a laptop and a
     phone, while another clerk's browser is answered 404?"""
     username, customer_id = clerk_and_customer
-    page = open_page(width, height)
+    page = open_page(width, height, accept_downloads=True)
     sign_in(page, live_server, username)
     url = f"{live_server}/admin/customer/details/?id={customer_id}"
     page.goto(url)
@@ -89,7 +73,7 @@ def test_a_clerk_attaches_downloads_and_deletes_a_file_and_another_clerk_gets_40
     with app.app_context():
         other = factories.user("clerk").username
         ids = list(db.session.scalars(select(RecordFile.id)))
-    stranger = open_page(width, height)
+    stranger = open_page(width, height, accept_downloads=True)
     sign_in(stranger, live_server, other)
     for file_id in ids:
         assert stranger.request.get(f"{live_server}/admin/recordfiles/download/?id={file_id}").status == 404
