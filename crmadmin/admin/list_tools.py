@@ -236,14 +236,17 @@ class ListToolsMixin:
         try:
             view_id = list_prefs.save_view(db.session, current_user.id, self.endpoint, name, state, role_id)
         except list_prefs.NameTaken:
-            db.session.rollback()
-            flash(_("You already have a view named “%(name)s” on this list: choose another name.", name=name),
-                  "error")
-            return redirect(self._tools_back(drop=()))
+            return self._name_taken(name)
         db.session.commit()
         flash(_("The view “%(name)s” was saved.", name=name), "success")
         row = db.session.execute(list_prefs.own_view(view_id, current_user.id, self.endpoint)).first()
         return redirect(opened(self, row)[0])
+
+    def _name_taken(self, name: str):
+        """The user has a view of that name on this list already: nothing saved, the list again with the reason."""
+        db.session.rollback()
+        flash(_("You already have a view named “%(name)s” on this list: choose another name.", name=name), "error")
+        return redirect(self._tools_back(drop=()))
 
     def _own_saved_view(self):
         view_id = request.form.get("id", "")
@@ -266,10 +269,7 @@ class ListToolsMixin:
         try:
             list_prefs.change_view(db.session, row.id, name, role_id)
         except list_prefs.NameTaken:
-            db.session.rollback()
-            flash(_("You already have a view named “%(name)s” on this list: choose another name.", name=name),
-                  "error")
-            return redirect(self._tools_back(drop=()))
+            return self._name_taken(name)
         db.session.commit()
         flash(_("The view “%(name)s” was saved.", name=name), "success")
         return redirect(self._tools_back(drop=()))
