@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from crmadmin.extensions import db
+from crmadmin.localtime import business_zone
 from crmadmin.models import Complaint, Interaction, Transaction, User, utcnow
 from crmadmin.reports.timeline import Cursor, timeline
 from crmadmin.standing import today
@@ -208,7 +209,8 @@ def test_keyset_pages_return_every_item_exactly_once(app, crowded, login_as):
     assert pages == 4  # 67 items, 20 a page
     assert len(seen) == len(set(seen)) == 45 + 12 + 5 + 5
     with app.app_context():
-        keys = db.session.execute(timeline(crowded, size=1000)).all()
+        offset = int(datetime.now(business_zone()).utcoffset().total_seconds() // 60)  # as the page reads a day
+        keys = db.session.execute(timeline(crowded, size=1000, utc_offset_minutes=offset)).all()
         assert [(k.kind, k.id) for k in keys] == seen
         ordered = sorted(keys, key=lambda k: (str(k.moment)[:19], k.kind, k.id), reverse=True)
         assert [(k.kind, k.id) for k in ordered] == seen

@@ -3,6 +3,7 @@
 The header's badges and due date, the quick actions the user may take (each form starting with this customer and
 coming back here), and one timeline of every kind of record, keyset-paged (crmadmin/reports/timeline.py).
 """
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request, url_for
@@ -13,6 +14,7 @@ from sqlalchemy import desc, true
 from ..auth.permissions import perm
 from ..auth.routes import safe_next
 from ..extensions import db
+from ..localtime import viewer_zone
 from ..reports.timeline import KINDS, Cursor, as_moment, kind_rows, timeline
 from ..standing import today
 from .keyset import beyond
@@ -121,7 +123,8 @@ def timeline_page(view, customer) -> dict:
     if "change" in kinds:
         criterion = log_restriction()
         criterion = true() if criterion is None else criterion
-    keys = db.session.execute(timeline(customer.id, kinds, cursor, PAGE_SIZE + 1, criterion)).all()
+    offset = int(datetime.now(viewer_zone()).utcoffset().total_seconds() // 60)  # a survey day begins at local midnight
+    keys = db.session.execute(timeline(customer.id, kinds, cursor, PAGE_SIZE + 1, criterion, offset)).all()
     more, keys = len(keys) > PAGE_SIZE, keys[:PAGE_SIZE]
     records = {}
     for kind in {k.kind for k in keys}:

@@ -21,7 +21,8 @@ CURSOR_SEPARATOR = "~"
 
 
 class day_start(FunctionElement):
-    """A date as the moment its day begins, comparable and sortable with stored date-times on both databases."""
+    """A local date as the UTC moment its day begins (its second argument: the local zone's offset from UTC, in
+    minutes), comparable and sortable with stored date-times on both databases."""
 
     type = DateTime()
     inherit_cache = True
@@ -30,13 +31,15 @@ class day_start(FunctionElement):
 
 @compiles(day_start)
 def _day_start(element, compiler, **kw):
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP)"
+    day, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({day} AS TIMESTAMP) - ({minutes}) * INTERVAL '1 minute')"
 
 
 @compiles(day_start, "sqlite")
 def _day_start_sqlite(element, compiler, **kw):
     # SQLite keeps date-times as text, "YYYY-MM-DD HH:MM:SS.ffffff": a date's midnight must read the same way
-    return f"({compiler.process(element.clauses, **kw)} || ' 00:00:00.000000')"
+    day, minutes = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(datetime({day}, (-({minutes})) || ' minutes') || '.000000')"
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Cursor:
         return None if moment.tzinfo is not None else cls(moment, parts[1], int(parts[2]))
 
 
-def _branches(customer_id: int, log_criterion: ColumnElement[bool] | None) -> dict:
+def _branches(customer_id: int, log_criterion: ColumnElement[bool] | None, utc_offset_minutes: int) -> dict:
     """kind -> (the select of its rows about the customer, its time, its id)."""
     participant_time = func.coalesce(CampaignParticipant.responded_at, CampaignParticipant.created_at)
     branches = {
@@ -72,7 +75,8 @@ def _branches(customer_id: int, log_criterion: ColumnElement[bool] | None) -> di
         "complaint": (select().where(Complaint.customer_id == customer_id), Complaint.received_at, Complaint.id),
         "campaign": (select().where(CampaignParticipant.customer_id == customer_id), participant_time,
                      CampaignParticipant.id),
-        "survey": (select().where(SurveyResponse.customer_id == customer_id), day_start(SurveyResponse.answered_on),
+        "survey": (select().where(SurveyResponse.customer_id == customer_id), day_start(SurveyResponse.answered_on,
+                                                                                     literal(utc_offset_minutes)),
                    SurveyResponse.id),
     }
     if log_criterion is not None:
@@ -91,11 +95,11 @@ def _after(kind: str, moment, row_id, cursor: Cursor) -> ColumnElement[bool]:
 
 
 def timeline(customer_id: int, kinds=KINDS, after: Cursor | None = None, size: int = 20,
-             log_criterion: ColumnElement[bool] | None = None) -> Select:
+             log_criterion: ColumnElement[bool] | None = None, utc_offset_minutes: int = 0) -> Select:
     """(moment, kind, id) of the customer's next `size` items, newest first; ask for size + 1 to learn whether more
     follow. The log's changes are in only when `log_criterion` says which entries the reader may see (true(): all)."""
     parts = []
-    for kind, (stmt, moment, row_id) in _branches(customer_id, log_criterion).items():
+    for kind, (stmt, moment, row_id) in _branches(customer_id, log_criterion, utc_offset_minutes).items():
         if kind not in kinds:
             continue
         if after is not None:
