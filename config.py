@@ -98,6 +98,9 @@ class Config:
     CRM_JOB_FILES_HOURS = float(os.environ.get("CRM_JOB_FILES_HOURS", "24"))
     # A running job that has not reported progress for this long lost its worker (killed): it is marked failed.
     CRM_JOB_STALE_SECONDS = int(os.environ.get("CRM_JOB_STALE_SECONDS", "300"))
+    # Above these sizes a batch undo (its changes) and a merge (the records it moves) run as jobs, not in the request.
+    CRM_UNDO_IN_REQUEST_MAX = int(os.environ.get("CRM_UNDO_IN_REQUEST_MAX", "500"))
+    CRM_MERGE_IN_REQUEST_MAX = int(os.environ.get("CRM_MERGE_IN_REQUEST_MAX", "2000"))
 
     # === LANGUAGE ===
     LANGUAGES = {"en": "English", "zh_CN": "简体中文"}

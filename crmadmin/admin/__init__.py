@@ -17,6 +17,7 @@ from .duplicates import DuplicatesView
 from .personal_data import PersonalDataRequestView
 from .followups import FollowUpView
 from . import export_jobs, freshness, menu, static_urls
+from .job_start import register_check
 from .jobs import JobsView
 from .customers import CustomerView
 from .campaign_comparison import CampaignComparisonView
@@ -75,4 +76,7 @@ def init_app(app: Flask) -> Admin:
     app.jinja_env.globals["record_files_section"] = files_section  # admin/_record_files.html
     admin.add_view(JobsView(name=_l("Jobs"), endpoint="jobs", url="/admin/jobs"))
     export_jobs.init_app(app, admin)
+    views = {view.endpoint: view for view in admin._views}
+    register_check(app, "undo_batch", views["auditentry"].may_undo_batch)
+    register_check(app, "merge", views["duplicates"].merge_check)
     return admin

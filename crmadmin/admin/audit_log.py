@@ -1,5 +1,5 @@
 """The operation log screen (操作日志): read, filter and export the log; nothing in it can be changed here."""
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
@@ -10,12 +10,14 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .. import choices
-from ..audit.undo import UndoRefused, undo_batch, undo_entry
+from ..audit.undo import ROW_ACTIONS, UndoRefused, undo_batch, undo_entry
 from ..auth.permissions import UNDO_CHANGES, perm
 from ..extensions import db
+from ..jobs import records
 from ..models import AuditEntry
 from .base import SecureModelView
 from .filter_links import filtered_url
+from .job_start import start_job
 from .history import actor_label, log_restriction, readable_changes, record_label, record_url
 from .labels import AUDIT_LABELS
 from .time_filters import LocalBetween
@@ -137,15 +139,35 @@ class AuditLogView(SecureModelView):
             return False
         return all(current_user.can(perm(resource, a)) for a in ("view", "create", "edit", "delete"))
 
+    def _undoable(self, entry, whole_batch: bool) -> list | None:
+        """The row changes an undo of `entry` (or of its whole batch) reverts, if the viewer may undo every one."""
+        batch = db.session.scalars(select(AuditEntry).where(AuditEntry.batch_id == entry.batch_id)).all() \
+            if whole_batch else [entry]
+        rows = [e for e in batch if e.action in ROW_ACTIONS]
+        return rows if rows and all(self.may_undo(e) for e in rows) else None
+
+    def may_undo_batch(self, params: dict) -> dict | None:
+        """The undo job's check, made again by the worker as its owner: still readable to them and undoable."""
+        if not self.is_accessible():
+            return None
+        entry = self._narrow(db.session.query(AuditEntry)).filter(AuditEntry.id == params["entry"]).one_or_none()
+        return {} if entry is not None and self._undoable(entry, True) is not None else None
+
     @expose("/undo/", methods=["POST"])
     def undo_view(self):
         entry = self.get_one(request.form.get("id"))
         whole_batch = request.form.get("scope") == "batch"
-        batch = db.session.scalars(select(AuditEntry).where(AuditEntry.batch_id == entry.batch_id)).all() \
-            if whole_batch else [entry]
-        rows = [e for e in batch if e.action in ("create", "update", "delete")]
-        if not rows or not all(self.may_undo(e) for e in rows):
+        rows = self._undoable(entry, whole_batch)
+        if rows is None:
             abort(403)
+        if whole_batch and len(rows) > current_app.config["CRM_UNDO_IN_REQUEST_MAX"]:
+            # an import's batch of 100,000 changes takes about a minute to undo: a job, in one transaction still
+            work = {"batch": entry.batch_id}
+            job_id, created = start_job("undo_batch", {**work, "entry": entry.id, "changes": len(rows)},
+                                        records.dedupe_key(current_user.id, "undo_batch", work))
+            if not created:
+                flash(_("This undo is already under way: here is its job."), "info")
+            return redirect(url_for("jobs.job_view", id=job_id))
         try:
             count = undo_batch(db.session, entry.batch_id) if whole_batch else undo_entry(db.session, entry)
             db.session.commit()

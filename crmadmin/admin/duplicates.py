@@ -1,7 +1,7 @@
 """Duplicates (重复客户): likely duplicate customers, the merge form, the merge's result and its undo."""
 import json
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
@@ -13,8 +13,10 @@ from .. import choices, duplicates, merge
 from ..audit.undo import UndoRefused
 from ..auth.permissions import ASSIGN_OWNERS, MERGE_CUSTOMERS
 from ..extensions import db
+from ..jobs import records
 from ..models import AuditEntry, Customer, User
 from .base import AccessMixin
+from .job_start import start_job
 from .labels import LABELS
 
 PAGE_GROUPS = 20
@@ -112,10 +114,20 @@ class DuplicatesView(AccessMixin, BaseView):
     def _fields(self):
         return [f for f in merge.FIELDS if f != "owner_id" or current_user.can(ASSIGN_OWNERS)]
 
+    def _counts(self, customers, survivor) -> tuple[dict, list[int]]:
+        """Each customer's records, and how many of each kind the merge moves to the survivor."""
+        counts = {row[0]: row[1:] for row in db.session.execute(merge.related_counts([c.id for c in customers]))}
+        return counts, [sum(counts[c.id][k] for c in customers if c.id != survivor.id) for k in range(6)]
+
+    def merge_check(self, params: dict) -> dict | None:
+        """The merge job's check, made again by the worker as its owner: still allowed, and their data scope."""
+        if not self.may_merge() or ("owner_id" in params["chosen"] and not current_user.can(ASSIGN_OWNERS)):
+            return None
+        return {"owner": self._owner()}
+
     def _render_form(self, customers, survivor, chosen: dict | None = None):
         conflicts = merge.conflicts(customers, survivor, self._fields())
-        counts = {row[0]: row[1:] for row in db.session.execute(merge.related_counts([c.id for c in customers]))}
-        moving = [sum(counts[c.id][k] for c in customers if c.id != survivor.id) for k in range(6)]
+        counts, moving = self._counts(customers, survivor)
         return self.render("admin/merge_form.html", customers=customers, survivor=survivor, conflicts=conflicts,
                            chosen=chosen or {}, counts=counts, moving=moving, label=FIELD_LABELS,
                            shown=self._shown(customers, conflicts),
@@ -160,6 +172,15 @@ class DuplicatesView(AccessMixin, BaseView):
                       for c in merge.conflicts(customers, survivor, self._fields())}
         except ValueError:
             abort(400)
+        moving = sum(self._counts(customers, survivor)[1])
+        if moving > current_app.config["CRM_MERGE_IN_REQUEST_MAX"]:  # each moved record is changed and logged
+            work = {"survivor": survivor.id, "ids": [c.id for c in customers], "chosen": chosen,
+                    "versions": {str(cid): version for cid, version in versions.items()}}
+            job_id, created = start_job("merge", {**work, "moving": moving, "name": str(survivor)},
+                                        records.dedupe_key(current_user.id, "merge", work))
+            if not created:
+                flash(_("This merge is already under way: here is its job."), "info")
+            return redirect(url_for("jobs.job_view", id=job_id))
         try:
             details = merge.merge(db.session, survivor.id, [c.id for c in customers], chosen, versions, self._owner())
             db.session.commit()

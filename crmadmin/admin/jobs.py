@@ -25,6 +25,46 @@ OUTCOMES = {"ok": _l("Succeeded"), "failed": _l("Failed"), "running": _l("Runnin
 SHOWN = 200  # jobs listed; older ones remain in the table
 
 
+def _title(job: Job, params: dict) -> str:
+    if job.kind == "apply_rules":
+        return _("Applying the tier and follow-up rules to every customer")
+    if job.kind == "undo_batch":
+        return _("Undo of a batch of %(num)s changes", num=f"{params.get('changes', 0):,}")
+    if job.kind == "merge":
+        return _("Merge of %(num)d customers into %(name)s", num=len(params.get("ids", [])),
+                 name=params.get("name", ""))
+    return _("Export of %(screen)s (%(format)s)", screen=params.get("title", ""),
+             format=params.get("format", "").upper())
+
+
+def _rows_text(job: Job) -> str:
+    done, total = f"{job.rows_done:,}", f"{job.rows_total:,}" if job.rows_total is not None else "…"
+    if job.kind == "apply_rules":
+        return _("%(done)s of %(total)s customers", done=done, total=total)
+    if job.kind == "undo_batch":
+        return _("%(done)s of %(total)s changes", done=done, total=total)
+    if job.kind == "merge":
+        return _("%(done)s of %(total)s records", done=done, total=total)
+    return _("%(done)s of %(total)s rows", done=done, total=total)
+
+
+def _outcome(job: Job, result: dict) -> tuple[str, str | None, str]:
+    """A finished job's summary, and a link to what it made: (text, address, the link's words)."""
+    if job.state != "done":
+        return "", None, ""
+    if job.kind == "apply_rules":
+        return (_("%(num)s customers refreshed with the new rules.", num=f"{result.get('customers', 0):,}"),
+                url_for("settings.index"), _("Open the rules"))
+    if job.kind == "undo_batch":
+        return (_("%(num)s changes undone.", num=f"{result.get('undone', 0):,}"),
+                url_for("auditentry.details_view", id=result.get("entry")), _("See the log entry"))
+    if job.kind == "merge":
+        return (_("%(num)d customers merged; %(moved)s records moved to the customer kept.",
+                  num=result.get("merged", 0), moved=f"{result.get('moved', 0):,}"),
+                url_for("duplicates.merged", id=result.get("entry")), _("See the merge"))
+    return "", None, ""
+
+
 def _duration(seconds: int | None) -> str:
     if seconds is None:
         return ""
@@ -70,19 +110,19 @@ class JobsView(AccessMixin, BaseView):
     def describe(self, job: Job) -> dict:
         """A job as the screen and its JSON show it, in the reader's language and zone."""
         params = json.loads(job.params)
-        return {"id": job.id, "state": job.state, "state_label": str(STATES.get(job.state, job.state)),
-                "title": _("Export of %(screen)s (%(format)s)", screen=params.get("title", ""),
-                           format=params.get("format", "").upper()),
+        result = records.result_of(job)
+        summary, link, link_text = _outcome(job, result)
+        return {"id": job.id, "kind": job.kind, "state": job.state,
+                "state_label": str(STATES.get(job.state, job.state)), "title": _title(job, params),
                 "rows_done": job.rows_done, "rows_total": job.rows_total, "percent": records.percent(job),
-                "rows_text": _("%(done)s of %(total)s rows", done=f"{job.rows_done:,}",
-                               total=f"{job.rows_total:,}" if job.rows_total is not None else "…"),
+                "rows_text": _rows_text(job), "summary": summary, "link": link, "link_text": link_text,
                 "time_left": _duration(records.seconds_left(job)),
                 "created": format_local(job.created_at), "finished": format_local(job.finished_at),
                 "expires": format_local(job.expires_at),
-                "error": records.error_text(job.error, job.rows_total) if job.state == "failed" else "",
+                "error": records.error_text(job.error, job.rows_total, result) if job.state == "failed" else "",
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
                 "expired": job.state == "done" and not job.result_file,
-                "may_cancel": job.state in ("queued", "running") and job.owner_id == current_user.id,
+                "may_cancel": records.may_cancel(job) and job.owner_id == current_user.id,
                 "owner_id": job.owner_id}
 
     # --- pages ---------------------------------------------------------------------------------
@@ -118,7 +158,7 @@ class JobsView(AccessMixin, BaseView):
         job = self._job(request.args.get("id"))
         shown = self.describe(job)
         return jsonify({key: shown[key] for key in ("id", "state", "state_label", "rows_done", "rows_total",
-                                                     "percent", "rows_text", "time_left", "error", "download")})
+                                                     "percent", "rows_text", "time_left", "error", "download", "summary")})
 
     @expose("/cancel", methods=["POST"])
     def cancel(self):

@@ -8,15 +8,14 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from .. import serving
-from ..extensions import cache, db
+from ..extensions import db
+from ..jobs import rules as rules_job
 from ..models import Setting
-from ..background import after_response
-from ..standing import refresh_all
 from ..standing.maintain import load_rules
 from ..standing.rules import Rules
 from . import uniqueness
 from .base import AccessMixin
+from .job_start import start_job
 
 # (rule, label, minimum, maximum): grouped as the form shows them
 GROUPS = [
@@ -53,13 +52,6 @@ def _field(name, label, low, high):
     if "Decimal" in str(kind):
         return DecimalField(label, places=2, validators=[required, NumberRange(min=low, max=high)])
     return IntegerField(label, validators=[required, NumberRange(min=low, max=high)])
-
-
-def _apply_to_everyone() -> None:
-    # a minute or more at a million customers, in the worker after the page: it tells the server it is busy, range by
-    # range, or a worker timeout would stop it halfway, with part of the customers on the new rules
-    refresh_all(db.engine, progress=lambda _seen, _written: serving.still_working())
-    cache.clear()
 
 
 class RulesForm(FlaskForm):
@@ -107,11 +99,14 @@ class SettingsView(AccessMixin, BaseView):
                         db.session.add(Setting(key=name, value=text))
                     elif setting.value != text:
                         setting.value = text
-            if uniqueness.commit(db.session):  # one transaction, in the operation log; the refresh applies it
-                after_response(_apply_to_everyone)  # about half a minute at a million customers: after the page
-                flash(_("Settings saved. They are being applied to every customer now; the tiers and lists show "
-                        "the result within a minute."), "success")
+            if uniqueness.commit(db.session):  # one transaction, in the operation log; the job applies it
+                start_job(rules_job.KIND, {}, rules_job.QUEUED_KEY)  # a minute at a million customers: a job
+                flash(_("Settings saved. They are being applied to every customer by a job; this page links to "
+                        "it until it ends."), "success")
                 return redirect(url_for(".index"))
         for field in form:
             field.errors = [str(e) for e in field.errors]
-        return self.render("admin/settings.html", form=form, groups=GROUPS)
+        with db.engine.connect() as connection:
+            applying = rules_job.active_job(connection)
+        return self.render("admin/settings.html", form=form, groups=GROUPS,
+                           applying=url_for("jobs.job_view", id=applying.id) if applying else None)

@@ -8,7 +8,6 @@ from sqlalchemy.orm import aliased, selectinload
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from .. import serving
 from ..extensions import db
 from ..models import AuditEntry, Money, Role, User
 from .chain import ERASED
@@ -119,8 +118,8 @@ def undo_batch(session: Session, batch_id: str) -> int:
     records = _load(session, entries)
     phase = None
     with session.no_autoflush:  # no flush per entry (a deletion's cascade would load, and so flush, each time)
-        # an import's 100,000 entries take about a minute: the worker tells the server it is busy, a chunk at a time
-        for done, entry in enumerate(serving.beating(sorted(entries, key=_dependency_order), FLUSH_ENTRIES), start=1):
+        # an import's 100,000 entries take about a minute: above CRM_UNDO_IN_REQUEST_MAX the undo runs as a job
+        for done, entry in enumerate(sorted(entries, key=_dependency_order), start=1):
             if _dependency_order(entry)[0] != phase:
                 # restored records are inserted before the updates that point at them: within one flush the unit
                 # of work updates a table's rows before it inserts into it (a referral to a restored customer)

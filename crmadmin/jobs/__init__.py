@@ -10,8 +10,10 @@ from flask import Flask
 from ..extensions import db
 
 from .queue import build_queue, queue, run_worker
+from .changes import register as register_changes
 from .exports import register as register_exports
 from .refresh import refresh_status, register as register_refresh
+from .rules import register as register_rules
 
 __all__ = ["init_app", "queue", "refresh_status", "run_worker"]
 
@@ -22,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.extensions["jobs"] = huey
     register_refresh(app, huey)
     register_exports(app, huey)
+    register_rules(app, huey)
+    register_changes(app, huey)
     parent = os.getpid()
 
     @huey.on_startup()

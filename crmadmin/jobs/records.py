@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l, gettext as _
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,13 @@ ERRORS = {
     "forbidden": _l("You may no longer export this list."),
     "xlsx_too_long": None,  # worded with the row count below
     "queue_down": _l("The job queue could not be reached. Try again in a minute."),
+    "not_permitted": _l("You no longer hold the rights this work needs. Nothing was changed."),
+    "refused": None,  # the reason is in the job's result, worded in its owner's language when it was refused
 }
+# kinds a running job of which may be cancelled: the others change records in one transaction, or (new rules) must
+# reach every customer once started
+CANCEL_WHILE_RUNNING = ("export",)
+NEVER_CANCELLED = ("apply_rules",)  # saved rules not applied would leave the standings contradicting the rules
 
 
 class Refused(Exception):
@@ -45,8 +51,10 @@ class Cancelled(Exception):
     """The job's owner cancelled it while it ran: the task stops between batches."""
 
 
-def error_text(key: str | None, total: int | None = None) -> str:
+def error_text(key: str | None, total: int | None = None, result: dict | None = None) -> str:
     """A stored failure key as the reader's sentence."""
+    if key == "refused" and (result or {}).get("reason"):
+        return _("Nothing was changed: %(why)s", why=result["reason"])
     if key == "xlsx_too_long":
         return _("%(num)s rows do not fit in one Excel worksheet: narrow the list with filters, or export CSV.",
                  num=f"{total or 0:,}")
@@ -98,6 +106,41 @@ def claim(engine, job_id: int) -> bool:
     return _set(engine, job_id, ("queued",), state="running", started_at=now, heartbeat_at=now)
 
 
+def claim_alone(engine, job_id: int, running_key: str) -> str | None:
+    """queued -> running under `running_key`, which only one running job may hold: 'claimed', 'busy' (another job
+    of the kind runs: try again later) or None (cancelled, or another worker has it)."""
+    now = utcnow()
+    try:
+        with engine.begin() as connection:
+            taken = connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "queued").values(
+                state="running", started_at=now, heartbeat_at=now, dedupe_key=running_key)).rowcount
+    except IntegrityError:
+        return "busy"
+    return "claimed" if taken else None
+
+
+def result_of(job) -> dict:
+    """What a finished job did (counts, the record it made, the reason it was refused), kept in its parameters."""
+    return json.loads(job.params or "{}").get("result") or {}
+
+
+def conclude(engine, job_id: int, done: int, result: dict, state: str = "done", error: str | None = None) -> bool:
+    """running -> done (or failed with `error`) with what it did kept in the parameters: work that leaves no file."""
+    with engine.begin() as connection:
+        params = connection.execute(select(JOB.c.params).where(JOB.c.id == job_id)).scalar()
+        if params is None:
+            return False
+        kept = {**json.loads(params), "result": result}
+        return bool(connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running").values(
+            state=state, error=error, finished_at=utcnow(), rows_done=done, dedupe_key=None,
+            params=json.dumps(kept, ensure_ascii=False, sort_keys=True))).rowcount)
+
+
+def progress(engine, job_id: int, done: int) -> bool:
+    """A running job's rows done and heartbeat; False once it is no longer running."""
+    return _set(engine, job_id, ("running",), rows_done=done, heartbeat_at=utcnow())
+
+
 def set_total(engine, job_id: int, total: int) -> bool:
     return _set(engine, job_id, ("running",), rows_total=total, heartbeat_at=utcnow())
 
@@ -130,11 +173,19 @@ def fail(engine, job_id: int, error: str, total: int | None = None) -> bool:
 
 
 def cancel(engine, job_id: int, owner_id: int) -> bool:
-    """The owner's queued or running job -> cancelled (a running task notices at its next batch)."""
+    """The owner's queued job, or running export -> cancelled (a running export notices at its next batch)."""
     with engine.begin() as connection:
         return bool(connection.execute(update(JOB).where(
-            JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.state.in_(ACTIVE_STATES))
+            JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.kind.not_in(NEVER_CANCELLED),
+            or_(JOB.c.state == "queued", and_(JOB.c.state == "running", JOB.c.kind.in_(CANCEL_WHILE_RUNNING))))
             .values(state="cancelled", finished_at=utcnow(), dedupe_key=None)).rowcount)
+
+
+def may_cancel(job) -> bool:
+    """Queued work may be cancelled; running work only if it can stop between batches with nothing changed."""
+    if job.kind in NEVER_CANCELLED:
+        return False
+    return job.state == "queued" or (job.state == "running" and job.kind in CANCEL_WHILE_RUNNING)
 
 
 def partial_name(job_id: int, fmt: str) -> str:

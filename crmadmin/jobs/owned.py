@@ -1,0 +1,67 @@
+"""Work a job does for its owner, changing records (a batch undo, a merge): run as that user, checked again, in one
+transaction.
+
+The worker rebuilds a request context for the owner (signed in, their language), so the screen's own rule, handed over
+in app.extensions["crm_job_checks"] (admin registers them; this package never imports admin), decides again whether
+they may still do it, and the operation log names them with the source `job`. A refusal leaves nothing changed and
+keeps its reason, worded in the owner's language, in the job's result.
+"""
+import json
+import logging
+from typing import Callable
+
+from flask import Flask, session
+from flask_login import login_user
+
+from ..audit.context import Actor, bind, reset
+from ..extensions import db
+from ..models import User
+from . import records
+
+log = logging.getLogger(__name__)
+
+
+class WorkRefused(Exception):
+    """The work cannot be done as asked (a record changed since, a conflict): rolled back, the reason kept."""
+
+
+def run_owned(app: Flask, job_id: int, work: Callable[[object, dict, dict], tuple[int, dict]]) -> str:
+    """Claim the job and run `work(job, params, allowed)` as its owner once their screen's check passed (`allowed`
+    is what the check answered, such as their data scope); 'done', 'failed' or 'skipped' (cancelled, or taken)."""
+    engine = db.engine
+    if not records.claim(engine, job_id):
+        return "skipped"
+    job = records.get(engine, job_id)
+    params = json.loads(job.params)
+    try:
+        with app.test_request_context(params.get("path", "/admin/jobs/")):
+            try:
+                user = db.session.get(User, job.owner_id)
+                if user is None or not user.is_active:
+                    raise records.Refused("not_permitted")
+                session["language"] = params.get("locale")
+                login_user(user)
+                token = bind(Actor(actor=user.username, actor_id=user.id, source="job", command=f"job {job_id}"))
+                try:
+                    allowed = app.extensions["crm_job_checks"][job.kind](params)
+                    if allowed is None:
+                        raise records.Refused("not_permitted")
+                    done, result = work(job, params, allowed)
+                except WorkRefused as refusal:
+                    db.session.rollback()
+                    records.conclude(engine, job_id, 0, {"reason": str(refusal)}, state="failed", error="refused")
+                    return "failed"
+                finally:
+                    reset(token)
+            finally:
+                db.session.rollback()
+                db.session.remove()
+    except records.Refused as refused:
+        records.fail(engine, job_id, refused.key)
+        return "failed"
+    except Exception:
+        log.exception("%s job %s failed", job.kind, job_id)
+        records.fail(engine, job_id, "failed")
+        return "failed"
+    records.conclude(engine, job_id, done, result)
+    return "done"
