@@ -386,10 +386,10 @@ def test_undo_of_a_created_only_import_leaves_every_table_exactly_as_before(app,
     assert [row for row in after["revenue_month"] if row[-1] != "0"] == before["revenue_month"]
 
 
-def test_an_import_and_its_undo_tell_the_server_the_worker_is_busy_as_they_store(app, login_as, heartbeats):
-    """A file of 100,000 rows takes about a minute to store, and as long to undo, in one request: longer than a
-    gunicorn worker may stay silent. Do both send the worker's heartbeat as they go (and the steps before, which
-    are quick, not), so the worker is not killed with the file half stored and then rolled back?"""
+def test_an_import_tells_the_server_the_worker_is_busy_as_it_stores(app, login_as, heartbeats):
+    """A file of 100,000 rows takes about a minute to store in one request: longer than a gunicorn worker may stay
+    silent. Does it send the worker's heartbeat as it goes (and the steps before, which are quick, not), so the
+    worker is not killed with the file half stored and then rolled back? (A large undo runs as a job.)"""
     client = login_as("supervisor")
     run_id = stage(client, "customers", csv_bytes([["name", "mobile"], ["甲", "13800000071"], ["乙", "13800000072"]]))
     preview(client, run_id)
@@ -397,7 +397,7 @@ def test_an_import_and_its_undo_tell_the_server_the_worker_is_busy_as_they_store
     commit(client, run_id)
     stored = len(heartbeats)
     undo(client, run_id)
-    assert stored >= 1 and len(heartbeats) > stored
+    assert stored >= 1
     assert _count(app, Customer) == 0  # stored, then undone: the heartbeat changed nothing of either
 
 

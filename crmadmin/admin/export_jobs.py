@@ -1,9 +1,10 @@
 """A list's Export button starts a job (or finds the one already doing the same work) and shows its page."""
 from flask import current_app, flash, redirect, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
+from ..i18n import current_language
 from ..jobs import records
 
 IGNORED_ARGS = ("url",)  # where to come back to: not part of the work
@@ -14,7 +15,7 @@ def start_export_job(view, export_type: str):
     args = {name: values for name, values in request.args.to_dict(flat=False).items() if name not in IGNORED_ARGS}
     work = {"screen": view.endpoint, "format": export_type, "args": args}
     key = records.dedupe_key(current_user.id, "export", work)
-    params = {**work, "path": request.path, "locale": str(get_locale()),
+    params = {**work, "path": request.path, "locale": current_language(),
               "filename": view.get_export_name(export_type), "title": str(view.name)}
     job_id, created = records.start(db.engine, "export", current_user.id, params, key)
     if created:

@@ -1,16 +1,17 @@
 """Starting work as a job from a screen: a row in the job table (or the same work already under way) and a message
 on the queue; the screen then shows the job's page, or says where it can be followed."""
 from flask import current_app, request
-from flask_babel import get_locale
 from flask_login import current_user
 
 from ..extensions import db
+from ..i18n import current_language
 from ..jobs import records
 
 
 def start_job(kind: str, params: dict, key: str) -> tuple[int, bool]:
     """(job id, True) for work queued now, (the job already doing it, False) for the same work asked again."""
-    params = {**params, "path": request.path, "locale": str(get_locale())}
+    # the language as a LANGUAGES key, which the worker's request context selects (Babel names it zh_Hans_CN)
+    params = {**params, "path": request.path, "locale": current_language()}
     job_id, created = records.start(db.engine, kind, current_user.id, params, key)
     if created:
         try:

@@ -1,0 +1,200 @@
+"""Batch undos and merges above a size run as jobs (real queue, real worker, real HTTP), as their owner, in one
+transaction; a refusal changes nothing and says why in the owner's language; small ones stay in the request."""
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from crmadmin.audit.context import Actor, bind, reset
+from crmadmin.extensions import db
+from crmadmin.models import AuditEntry, Customer, Job, Role, Transaction
+from tests import factories
+from tests.conftest import log_entries
+from tests.exporting import JOB_ID, wait
+from tests.forms import csrf_token, read_form, submit
+from tests.test_export_jobs import job_worker_later  # noqa: F401 (fixture)
+from tests.test_merge import family, post_merge, rows
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def _jobs(app, kind: str) -> list[Job]:
+    with app.app_context():
+        found = db.session.scalars(select(Job).where(Job.kind == kind).order_by(Job.id)).all()
+        db.session.expunge_all()
+        return found
+
+
+def _batch_of_new_customers(app, count: int) -> tuple[str, int]:
+    """`count` customers created in one batch (as an import would): the batch and its first entry's id."""
+    batch = str(uuid.uuid4())
+    with app.app_context():
+        token = bind(Actor(actor="importer", source="cli", batch_id=batch))
+        try:
+            db.session.add_all([Customer(name=f"批量{n:03d}", kind="person") for n in range(count)])
+            db.session.commit()
+        finally:
+            reset(token)
+        first = db.session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.batch_id == batch))
+        db.session.remove()
+    return batch, first
+
+
+def _undo_batch(client, entry_id: int, headers=None):
+    page = client.get(f"/admin/auditentry/details/?id={entry_id}")
+    assert page.status_code == 200
+    return client.post("/admin/auditentry/undo/", headers=headers or {},
+                       data={"id": str(entry_id), "scope": "batch",
+                             "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def _customers(app) -> int:
+    with app.app_context():
+        found = db.session.scalar(select(func.count()).select_from(Customer))
+        db.session.remove()
+        return found
+
+
+# --- batch undo --------------------------------------------------------------------------------------------------
+def test_a_large_batch_undo_runs_as_a_job_and_undoes_everything_in_one_transaction(app, login_as, job_worker,
+                                                                                   monkeypatch):
+    """Above CRM_UNDO_IN_REQUEST_MAX changes, does Undo the whole batch lead to a job that undoes all of them, its
+    own changes logged in one batch by the job's owner, the result on the Jobs screen in Chinese?"""
+    monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
+    batch, first = _batch_of_new_customers(app, 12)
+    admin = login_as("administrator")
+    response = _undo_batch(admin, first, ZH)
+    assert response.status_code == 302 and JOB_ID.search(response.headers["Location"])
+    job_id = int(JOB_ID.search(response.headers["Location"]).group(1))
+    status = wait(admin, job_id)
+    assert status["state"] == "done" and (status["rows_done"], status["rows_total"]) == (12, 12)
+    assert _customers(app) == 0
+    undone = [e for e in log_entries(app, action="delete", record_type="customer")]
+    assert len(undone) == 12 and len({e.batch_id for e in undone}) == 1  # one transaction, one batch
+    assert {e.source for e in undone} == {"job"} and {e.actor for e in undone} == {admin.username}
+    page = admin.get("/admin/jobs/", headers=ZH).get_data(as_text=True)
+    assert "撤销一批共 12 项更改" in page and "已撤销 12 项更改。" in page
+    assert f'href="/admin/auditentry/details/?id={first}"' in page
+
+
+def test_a_small_batch_undo_stays_in_the_request(app, login_as, monkeypatch):
+    """At or below the size, is the batch undone in the request, with no job?"""
+    monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
+    _batch, first = _batch_of_new_customers(app, 5)
+    admin = login_as("administrator")
+    response = _undo_batch(admin, first)
+    assert "/admin/auditentry/details/" in response.headers["Location"]
+    assert _customers(app) == 0 and _jobs(app, "undo_batch") == []
+
+
+def test_a_batch_undo_refused_in_the_job_changes_nothing_and_says_why_in_chinese(app, login_as, job_worker,
+                                                                              monkeypatch, snapshot):
+    """One customer of the batch was edited afterwards: does the job undo none of them, and say why in Chinese?"""
+    monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
+    _batch, first = _batch_of_new_customers(app, 8)
+    admin = login_as("administrator")
+    with app.app_context():
+        edited = db.session.scalar(select(Customer.id).order_by(Customer.id).limit(1))
+    submit(admin, f"/admin/customer/edit/?id={edited}", {"name": "改过了"})
+    before = snapshot()
+    job_id = int(JOB_ID.search(_undo_batch(admin, first, ZH).headers["Location"]).group(1))
+    status = admin.get(f"/admin/jobs/status?id={job_id}").get_json()
+    status = wait(admin, job_id)
+    assert status["state"] == "failed"
+    assert {k: v for k, v in snapshot().items() if k != "job"} == {k: v for k, v in before.items() if k != "job"}
+    page = admin.get(f"/admin/jobs/job?id={job_id}", headers=ZH).get_data(as_text=True)
+    assert "未做任何更改" in page and "批量000" in page and "在该批次之后又被修改" in page, page[page.find("crm-job-error"):][:400]
+
+
+def test_the_worker_checks_again_that_the_owner_may_still_undo(app, login_as, job_worker_later, monkeypatch,  # noqa: F811
+                                                              snapshot):
+    """The undo right is taken from the owner's role after the job was queued: does the worker refuse it, changing
+    nothing?"""
+    monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
+    _batch, first = _batch_of_new_customers(app, 8)
+    with app.app_context():
+        factories.role("undo desk", {"customers.view", "customers.create", "customers.edit", "customers.delete",
+                                     "audit.view", "audit.undo"})
+    desk = login_as("undo desk")
+    job_id = int(JOB_ID.search(_undo_batch(desk, first).headers["Location"]).group(1))
+    with app.app_context():
+        role = db.session.scalar(select(Role).where(Role.name == "undo desk"))
+        role.permissions = role.permissions - {"audit.undo"}
+        db.session.commit()
+    before = snapshot()
+    job_worker_later()
+    status = wait(desk, job_id)
+    assert status["state"] == "failed" and "no longer hold the rights" in status["error"]
+    assert {k: v for k, v in snapshot().items() if k != "job"} == {k: v for k, v in before.items() if k != "job"}
+    assert _customers(app) == 8
+
+
+# --- merge -------------------------------------------------------------------------------------------------------
+def test_a_large_merge_runs_as_a_job_moving_every_record_in_one_transaction(app, login_as, job_worker, monkeypatch):
+    """A merge moving more records than CRM_MERGE_IN_REQUEST_MAX: does it run as a job that moves them all to the
+    survivor, logged as one batch, its result linking to the merge's page?"""
+    monkeypatch.setitem(app.config, "CRM_MERGE_IN_REQUEST_MAX", 3)
+    keep, dup, referred, records, places = family(app)
+    with app.app_context():
+        for _ in range(6):
+            factories.transaction(db.session.get(Customer, dup.id), amount=Decimal("10.00"))
+    admin = login_as("administrator")
+    response = post_merge(admin, [keep.id, dup.id], keep.id)
+    assert response.status_code == 302 and JOB_ID.search(response.headers["Location"])
+    job_id = int(JOB_ID.search(response.headers["Location"]).group(1))
+    status = wait(admin, job_id)
+    assert status["state"] == "done", status
+    with app.app_context():
+        assert db.session.get(Customer, dup.id) is None
+        assert db.session.scalar(select(func.count()).select_from(Transaction)
+                                 .where(Transaction.customer_id == keep.id)) == 9
+    [merged] = log_entries(app, action="merge")
+    assert merged.source == "job" and merged.actor == admin.username
+    moved = log_entries(app, batch_id=merged.batch_id)
+    assert len(moved) > 9  # every moved record and the deletion, in the merge's one batch
+    page = admin.get(f"/admin/jobs/job?id={job_id}", headers=ZH).get_data(as_text=True)
+    assert "已合并 1 位客户" in page and f'href="/admin/duplicates/merged/?id={merged.id}"' in page
+    assert admin.get(f"/admin/duplicates/merged/?id={merged.id}").status_code == 200
+
+
+def test_a_small_merge_stays_in_the_request(app, login_as, monkeypatch):
+    """At or below the size, is the merge done in the request (its page next), with no job?"""
+    monkeypatch.setitem(app.config, "CRM_MERGE_IN_REQUEST_MAX", 100)
+    keep, dup, *_ = family(app)
+    response = post_merge(login_as("administrator"), [keep.id, dup.id], keep.id)
+    assert "/admin/duplicates/merged/" in response.headers["Location"]
+    assert _jobs(app, "merge") == []
+
+
+def test_a_merge_job_refused_because_a_customer_changed_changes_nothing(app, login_as, job_worker_later,  # noqa: F811
+                                                                      monkeypatch):
+    """A customer is edited after the merge job was queued: is the merge refused in the worker, nothing moved?"""
+    monkeypatch.setitem(app.config, "CRM_MERGE_IN_REQUEST_MAX", 3)
+    keep, dup, *_ = family(app)
+    admin = login_as("administrator")
+    job_id = int(JOB_ID.search(post_merge(admin, [keep.id, dup.id], keep.id).headers["Location"]).group(1))
+    with app.app_context():  # someone edits the duplicate meanwhile
+        db.session.get(Customer, dup.id).notes = "后来改的"
+        db.session.commit()
+    before = rows(app)
+    job_worker_later()
+    status = wait(admin, job_id)
+    assert status["state"] == "failed" and "changed by someone else" in status["error"]
+    assert rows(app) == before
+
+
+def test_the_job_pages_show_nothing_of_anothers_undo_or_merge(app, login_as, monkeypatch, snapshot):
+    """Another clerk asks for someone's merge job, its status or its cancel: 404 and nothing changes."""
+    monkeypatch.setitem(app.config, "CRM_MERGE_IN_REQUEST_MAX", 3)
+    keep, dup, *_ = family(app)
+    admin = login_as("administrator")
+    job_id = int(JOB_ID.search(post_merge(admin, [keep.id, dup.id], keep.id).headers["Location"]).group(1))
+    other = login_as("supervisor")
+    before = snapshot()
+    assert other.get(f"/admin/jobs/job?id={job_id}").status_code == 404
+    assert other.get(f"/admin/jobs/status?id={job_id}").status_code == 404
+    token = csrf_token(other.get("/admin/").get_data(as_text=True))
+    assert other.post("/admin/jobs/cancel", data={"id": job_id, "csrf_token": token}).status_code == 404
+    assert snapshot() == before
