@@ -11,6 +11,12 @@ from crmadmin.cli import sync_builtin_roles
 from crmadmin.extensions import db, limiter
 from tests import factories
 from tests.forms import csrf_token
+from tests.request_times import RequestTimer, limit as request_limit, too_slow
+
+
+def pytest_addoption(parser):
+    parser.addini("slow_request_seconds", "a test fails when one of its requests took longer (seconds); "
+                  "CRM_TEST_SLOW_REQUEST_SECONDS overrides it", default="")
 
 
 @pytest.fixture(scope="session")
@@ -45,13 +51,14 @@ def app(database_url, jobs_queue):
     with app.app_context():
         _wipe(database_url)
         upgrade()
+    app.wsgi_app = RequestTimer(app.wsgi_app)  # every request's time: the clean_database fixture checks them
     yield app
     with app.app_context():
         db.engine.dispose()  # close pooled connections before pytest checks for leaked resources
 
 
 @pytest.fixture(autouse=True)
-def clean_database(app):
+def clean_database(app, pytestconfig):
     """Every test starts with the built-in roles and no other rows.
 
     No app context stays pushed during the test: requests would share its `g` (and so a stale CSRF token).
@@ -72,8 +79,12 @@ def clean_database(app):
         sync_builtin_roles()
         db.session.remove()
         limiter.reset()  # sign-in failures of one test must not lock out the next
+    app.wsgi_app.take()
     yield
     assert background.wait_idle(), "background work still running after the test"
+    slow = too_slow(app.wsgi_app.take(), request_limit(pytestconfig))
+    if slow:
+        pytest.fail(slow, pytrace=False)
 
 
 @pytest.fixture
