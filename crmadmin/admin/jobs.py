@@ -121,7 +121,7 @@ class JobsView(AccessMixin, BaseView):
                 "expires": format_local(job.expires_at),
                 "error": records.error_text(job.error, job.rows_total, result) if job.state == "failed" else "",
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
-                "expired": job.state == "done" and not job.result_file,
+                "expired": job.kind == "export" and job.state == "done" and not job.result_file,
                 "may_cancel": records.may_cancel(job) and job.owner_id == current_user.id,
                 "owner_id": job.owner_id}
 
