@@ -309,6 +309,7 @@ def _drop_failing_trigger(app) -> None:
             connection.execute(text("DROP TRIGGER IF EXISTS test_refuse_customer"))
 
 
+@pytest.mark.slow_requests_allowed("5,000 rows imported in the request until imports run as jobs (issue 29)")
 def test_a_failure_at_row_k_of_n_leaves_no_row_and_no_log_entry(app, login_as):
     """The database refuses row 4,500 of 5,000 (after two flushes went through): is there no row, no log entry?"""
     client = login_as("administrator")
