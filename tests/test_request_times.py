@@ -37,6 +37,7 @@ def test_a_wrapped_app_that_sleeps_is_timed_over_a_small_limit():
 
 
 def test_the_limit_comes_from_the_environment_then_the_ini(monkeypatch, pytestconfig):
+    """Is the limit pytest.ini's 10 s, unless CRM_TEST_SLOW_REQUEST_SECONDS says otherwise?"""
     monkeypatch.delenv("CRM_TEST_SLOW_REQUEST_SECONDS", raising=False)
     assert limit(pytestconfig) == 10.0
     monkeypatch.setenv("CRM_TEST_SLOW_REQUEST_SECONDS", "2.5")

@@ -158,7 +158,8 @@ class JobsView(AccessMixin, BaseView):
         job = self._job(request.args.get("id"))
         shown = self.describe(job)
         return jsonify({key: shown[key] for key in ("id", "state", "state_label", "rows_done", "rows_total",
-                                                     "percent", "rows_text", "time_left", "error", "download", "summary")})
+                                                     "percent", "rows_text", "time_left", "error", "download",
+                                                     "summary")})
 
     @expose("/cancel", methods=["POST"])
     def cancel(self):
