@@ -37,7 +37,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     # === BACKUP ===
-    CRM_BACKUP_DIR = os.environ.get("CRM_BACKUP_DIR")  # where `flask crm backup` writes; default instance/backups
+    # Where backups are written: `flask crm backup` (default instance/backups) and the worker's scheduled backup,
+    # which runs only when this is set, each day at CRM_BACKUP_AT (HH:MM, CRM_TIMEZONE), keeping the newest
+    # CRM_BACKUP_KEEP files (docs/JOBS.md).
+    CRM_BACKUP_DIR = os.environ.get("CRM_BACKUP_DIR")
+    CRM_BACKUP_AT = os.environ.get("CRM_BACKUP_AT", "02:30")
+    CRM_BACKUP_KEEP = int(os.environ.get("CRM_BACKUP_KEEP", "7"))
     CRM_PG_BIN_DIR = os.environ.get("CRM_PG_BIN_DIR")  # pg_dump and pg_restore of the server's version; default PATH
 
     # === SECURITY ===

@@ -1,7 +1,7 @@
 """Jobs: the task queue (Huey), its tasks and their schedule; the worker is `flask crm worker`.
 
 Each app gets its own Huey instance (app.extensions["jobs"]) whose tasks run inside that app's context, so tests
-and commands that build several apps never share a queue. Imports models, standing and matching; never admin.
+and commands that build several apps never share a queue. Imports models, standing, matching and backup; never admin.
 """
 import os
 
@@ -10,6 +10,7 @@ from flask import Flask
 from ..extensions import db
 
 from .queue import build_queue, queue, run_worker
+from .backups import register as register_backups
 from .exports import register as register_exports
 from .refresh import refresh_status, register as register_refresh
 
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.extensions["jobs"] = huey
     register_refresh(app, huey)
     register_exports(app, huey)
+    register_backups(app, huey)
     parent = os.getpid()
 
     @huey.on_startup()

@@ -30,6 +30,7 @@ ERRORS = {
     "forbidden": _l("You may no longer export this list."),
     "xlsx_too_long": None,  # worded with the row count below
     "queue_down": _l("The job queue could not be reached. Try again in a minute."),
+    "backup_failed": None,  # worded with the backup's reason in admin/jobs.py
 }
 
 
@@ -122,11 +123,23 @@ def finish(engine, job_id: int, result_file: str, hours: float) -> bool:
                 expires_at=now + timedelta(hours=hours), dedupe_key=None)
 
 
-def fail(engine, job_id: int, error: str, total: int | None = None) -> bool:
+def fail(engine, job_id: int, error: str, total: int | None = None, params: str | None = None) -> bool:
     values = {"state": "failed", "finished_at": utcnow(), "error": error, "dedupe_key": None}
     if total is not None:
         values["rows_total"] = total
+    if params is not None:  # what the failure left to show (a backup's reason)
+        values["params"] = params
     return _set(engine, job_id, ACTIVE_STATES, **values)
+
+
+def beat(engine, job_id: int) -> bool:
+    """A running job that reports no progress (a backup) is still alive."""
+    return _set(engine, job_id, ("running",), heartbeat_at=utcnow())
+
+
+def finish_without_file(engine, job_id: int, params: str) -> bool:
+    """running -> done, with what it made described in `params` (a backup's file, kept outside the job files)."""
+    return _set(engine, job_id, ("running",), state="done", finished_at=utcnow(), params=params, dedupe_key=None)
 
 
 def cancel(engine, job_id: int, owner_id: int) -> bool:
