@@ -6,7 +6,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event, select, text
 
-from crmadmin import background, create_app, serving
+from crmadmin import create_app, serving
 from crmadmin.cli import sync_builtin_roles
 from crmadmin.extensions import db, limiter
 from tests import factories
@@ -73,7 +73,6 @@ def clean_database(app):
         db.session.remove()
         limiter.reset()  # sign-in failures of one test must not lock out the next
     yield
-    assert background.wait_idle(), "background work still running after the test"
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Jobs: the task queue (Huey), its tasks and their schedule; the worker is `flask crm worker`.
 
 Each app gets its own Huey instance (app.extensions["jobs"]) whose tasks run inside that app's context, so tests
-and commands that build several apps never share a queue. Imports models, standing, matching and backup; never admin.
+and commands that build several apps never share a queue. Imports models, standing, matching, reports and backup; never admin.
 """
 import os
 
@@ -13,6 +13,7 @@ from .queue import build_queue, queue, run_worker
 from .backups import register as register_backups
 from .exports import register as register_exports
 from .refresh import refresh_status, register as register_refresh
+from .summaries import register as register_summaries
 
 __all__ = ["init_app", "queue", "refresh_status", "run_worker"]
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     register_refresh(app, huey)
     register_exports(app, huey)
     register_backups(app, huey)
+    register_summaries(app, huey)
     parent = os.getpid()
 
     @huey.on_startup()
