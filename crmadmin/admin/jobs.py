@@ -94,7 +94,7 @@ class JobsView(AccessMixin, BaseView):
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
                 "expired": job.state == "done" and not job.result_file,
                 "may_cancel": job.state in ("queued", "running") and job.owner_id == current_user.id,
-                "owner_id": job.owner_id, "indeterminate": False}
+                "owner_id": job.owner_id, "indeterminate": False, "kind": job.kind}
 
     def _describe_backup(self, job: Job, params: dict) -> dict:
         """A backup reports no progress: its bar runs until the file is written; the file stays in CRM_BACKUP_DIR,
@@ -116,7 +116,7 @@ class JobsView(AccessMixin, BaseView):
                 "created": format_local(job.created_at), "finished": format_local(job.finished_at), "expires": "",
                 "error": error, "download": None, "expired": False,
                 "may_cancel": job.state == "queued" and job.owner_id == current_user.id,  # pg_dump runs to its end
-                "owner_id": job.owner_id, "indeterminate": job.state in ("queued", "running")}
+                "owner_id": job.owner_id, "indeterminate": job.state in ("queued", "running"), "kind": "backup"}
 
     # --- pages ---------------------------------------------------------------------------------
     @expose("/")
