@@ -1,7 +1,8 @@
 """Jobs: the task queue (Huey), its tasks and their schedule; the worker is `flask crm worker`.
 
 Each app gets its own Huey instance (app.extensions["jobs"]) whose tasks run inside that app's context, so tests
-and commands that build several apps never share a queue. Imports models, standing, matching, reports and backup; never admin.
+and commands that build several apps never share a queue. Imports models, standing, matching, reports and backup;
+never admin.
 """
 import os
 
