@@ -37,7 +37,12 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     # === BACKUP ===
-    CRM_BACKUP_DIR = os.environ.get("CRM_BACKUP_DIR")  # where `flask crm backup` writes; default instance/backups
+    # Where backups are written: `flask crm backup` (default instance/backups) and the worker's scheduled backup,
+    # which runs only when this is set, each day at CRM_BACKUP_AT (HH:MM, CRM_TIMEZONE), keeping the newest
+    # CRM_BACKUP_KEEP files (docs/JOBS.md).
+    CRM_BACKUP_DIR = os.environ.get("CRM_BACKUP_DIR")
+    CRM_BACKUP_AT = os.environ.get("CRM_BACKUP_AT", "02:30")
+    CRM_BACKUP_KEEP = int(os.environ.get("CRM_BACKUP_KEEP", "7"))
     CRM_PG_BIN_DIR = os.environ.get("CRM_PG_BIN_DIR")  # pg_dump and pg_restore of the server's version; default PATH
 
     # === SECURITY ===
@@ -68,7 +73,11 @@ class Config:
     CRM_TAKEN_CHECKS = os.environ.get("CRM_TAKEN_CHECKS", "60 per minute")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"  # shared by every worker when on Redis
     # === CACHE: summaries over every customer (tier totals, dashboard), shared by workers on Redis ===
-    CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
+    # Without Redis, files under the instance folder: the web processes and the job worker of one host (run.sh) share
+    # them, since stale summaries are recomputed by the worker (crmadmin/jobs/summaries.py).
+    CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "FileSystemCache"
+    CACHE_DIR = os.environ.get("CRM_CACHE_DIR") or str(INSTANCE_DIR / "cache")  # used by FileSystemCache only
+    CACHE_THRESHOLD = 10000  # files FileSystemCache keeps before it prunes (a dashboard has six per viewer scope)
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
     CACHE_KEY_PREFIX = "crmadmin:"
     # Redis unreachable (crmadmin/cache_fallback.py): a request waits at most a second for it, then the summaries are

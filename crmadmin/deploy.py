@@ -168,7 +168,8 @@ def redis(deployment: Deployment):
             several = f"{workers} workers" if workers else "several workers or hosts (gunicorn's count is not known here)"
             yield Problem("crm.W006", WARNING, f"REDIS_URL is not set: with {several} each process counts failed "
                                                "sign-ins on its own (the lockout allows that many times more "
-                                               "guesses) and keeps its own cached summaries.",
+                                               "guesses), and cached summaries are shared only by the "
+                                               "processes of one host (files under instance/cache).",
                           "Set REDIS_URL, e.g. redis://redis:6379/0; or serve with one worker on one host.")
         return
     if not deployment.probe:

@@ -6,7 +6,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event, select, text
 
-from crmadmin import background, create_app, serving
+from crmadmin import create_app, serving
 from crmadmin.cli import sync_builtin_roles
 from crmadmin.extensions import db, limiter
 from tests import factories
@@ -81,7 +81,6 @@ def clean_database(app, pytestconfig, request):
         limiter.reset()  # sign-in failures of one test must not lock out the next
     app.wsgi_app.take()
     yield
-    assert background.wait_idle(), "background work still running after the test"
     slow = too_slow(app.wsgi_app.take(), request_limit(pytestconfig))
     if slow and request.node.get_closest_marker("slow_requests_allowed") is None:
         pytest.fail(slow, pytrace=False)

@@ -16,6 +16,7 @@ from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, Campaign, CampaignParticipant, Customer, CustomerStanding, User, utcnow
 from crmadmin.reports.campaigns import Results, campaign_cost
 from tests import factories
+from tests.exporting import download, export, start, wait
 from tests.forms import csrf_token, read_form
 from tests.pages import listed_ids
 
@@ -626,11 +627,13 @@ def test_the_comparison_hides_revenue_from_those_who_may_not_see_it(app, login_a
     assert [n for n, _ in comparison(client, sort="revenue")] == ["Cancelled", "Greeting", "Seminar", "Launch"]
 
 
-def test_the_comparison_exports_every_campaign_and_logs_it(app, login_as, compared):
+def test_the_comparison_exports_every_campaign_and_logs_it(app, login_as, compared, job_worker):
+    """Does the comparison's Export start a job whose CSV holds every campaign the filters select, sorted, with plain
+    numbers, and is the export logged?"""
     client = login_as("auditor")
-    response = client.get("/admin/campaigncomparison/export/", query_string={"status": "finished", "sort": "roi",
-                                                                            "order": "desc"})
+    response = export(client, "/admin/campaigncomparison/export/?status=finished&sort=roi&order=desc")
     assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "campaign_comparison.csv" in response.headers["Content-Disposition"]
     assert response.get_data().startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Chinese
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     # a negative return is a number, not neutralised like text that starts with "-"
@@ -639,6 +642,20 @@ def test_the_comparison_exports_every_campaign_and_logs_it(app, login_as, compar
     entry = log_of(app, "export")[-1]
     details = json.loads(entry.changes)
     assert details["screen"] == "campaigncomparison" and details["rows"] == 2
+
+
+def test_the_comparison_file_is_its_owners_and_404_to_another_user(app, login_as, compared, job_worker, snapshot):
+    """Is the comparison's file downloaded by the user who exported it, and 404 (nothing changed, nothing logged)
+    to another user who may export comparisons too?"""
+    owner, other = login_as("supervisor"), login_as("supervisor")
+    job_id = start(owner, "/admin/campaigncomparison/export/")
+    status = wait(owner, job_id)
+    assert status["state"] == "done"
+    assert download(owner, status["download"]).status_code == 200
+    rows, downloads = snapshot(), len(log_of(app, "download"))
+    for url in (status["download"], f"/admin/jobs/job?id={job_id}", f"/admin/jobs/status?id={job_id}"):
+        assert other.get(url).status_code == 404, url
+    assert snapshot() == rows and len(log_of(app, "download")) == downloads == 1
 
 
 def test_the_comparison_runs_the_same_statements_for_2_campaigns_as_for_12(app, login_as, count_queries):

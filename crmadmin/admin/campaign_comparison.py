@@ -2,7 +2,7 @@
 cost per conversion and return on investment (投入产出比), filtered, sorted and exported."""
 from decimal import Decimal
 
-from flask import Response, request, url_for
+from flask import request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,10 +12,11 @@ from wtforms.validators import Optional
 from .. import choices
 from ..audit import log_event_now
 from ..extensions import db
+from ..jobs.records import Refused
 from ..models import Campaign
 from ..reports import campaigns as figures
-from ..spreadsheet import CSV_CONTENT_TYPE, csv_lines
 from .base import AccessMixin
+from .export_jobs import start_export_job
 from .fields import local_date_field
 from .campaigns import shown, viewer_scope
 
@@ -50,6 +51,7 @@ class CampaignComparisonView(AccessMixin, BaseView):
     """Needs campaigns.view (export: campaigns.export); figures follow the viewer's data scope like the dashboard."""
 
     permission = "campaigns"
+    export_types = ("csv",)  # admin/export_jobs.py hands export_for_job to the export job
 
     @property
     def can_export(self) -> bool:
@@ -109,22 +111,32 @@ class CampaignComparisonView(AccessMixin, BaseView):
 
     @expose("/export/")
     def export(self):
-        """Every campaign the filters select, as CSV with plain numbers; logged like every export."""
+        """Every campaign the filters select, as CSV with plain numbers: an export job, like a list's."""
+        return start_export_job(self, "csv")
+
+    def get_export_name(self, export_type: str = "csv") -> str:
+        return f"campaign_comparison.{export_type}"
+
+    def export_for_job(self, export_type: str):
+        """What the export job writes, asked in the request context the worker rebuilt for the job's owner (their
+        scope, the filters and sort of the export's address); logged like every export. Refused when it may not."""
+        if not self.can_export or export_type not in self.export_types:
+            raise Refused("forbidden")
         scope, _form, _sort, _desc, found = self._rows(None)
         columns = _columns(scope["with_revenue"])
         log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
                                          "rows": len(found)})
         titles = [label for _key, label, _sortable in columns] + [_("Cost source")]
-        lines = []
-        for row, r in found:
-            values = {"name": row.name, "type": choices.CAMPAIGN_TYPE.label(row.type),
-                      "status": choices.CAMPAIGN_STATUS.label(row.status), "starts_on": row.starts_on.isoformat(),
-                      "invited": r.invited, "responded": r.responded, "response_rate": _plain(r.response_rate, 4),
-                      "converted": r.converted, "revenue": _plain(r.revenue), "cost": _plain(r.cost),
-                      "cost_per_conversion": _plain(r.cost_per_conversion), "roi": _plain(r.roi, 4)}
-            lines.append([values[key] for key, _label, _sortable in columns] + [shown(r)["cost_from"]])
-        return Response(csv_lines(titles, lines), content_type=CSV_CONTENT_TYPE, headers={
-            "Content-Disposition": "attachment; filename=campaign_comparison.csv"})
+        return len(found), titles, (self._line(row, r, columns) for row, r in found), 1000, str(self.name)
+
+    @staticmethod
+    def _line(row, r, columns) -> list:
+        values = {"name": row.name, "type": choices.CAMPAIGN_TYPE.label(row.type),
+                  "status": choices.CAMPAIGN_STATUS.label(row.status), "starts_on": row.starts_on.isoformat(),
+                  "invited": r.invited, "responded": r.responded, "response_rate": _plain(r.response_rate, 4),
+                  "converted": r.converted, "revenue": _plain(r.revenue), "cost": _plain(r.cost),
+                  "cost_per_conversion": _plain(r.cost_per_conversion), "roi": _plain(r.roi, 4)}
+        return [values[key] for key, _label, _sortable in columns] + [shown(r)["cost_from"]]
 
 
 def _plain(value, places: int = 2) -> Decimal | None:

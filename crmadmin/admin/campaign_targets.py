@@ -54,10 +54,15 @@ class SegmentForm(FlaskForm):
                        sources=tuple(self.source.data or ()), tags=split_tags(self.tags.data), owners=owners)
 
 
+def offered_rows(session, column_key: str, owner_id: int | None) -> list[tuple]:
+    """(value, customers) of a customer column, most first: a cached summary, recomputed by the job worker."""
+    return [tuple(r) for r in session.execute(customers_by(getattr(Customer, column_key), owner_id))]
+
+
 def _offered(column, owner_id: int | None) -> list[tuple[str, str]]:
     """The values of a free-text column (region, industry) with their customers, most first; cached, as a summary."""
     key = f"campaign-targets:{column.key}:{owner_id or 'all'}"
-    rows = cached(key, lambda: [tuple(r) for r in db.session.execute(customers_by(column, owner_id))])
+    rows = cached(key, offered_rows, column.key, owner_id)
     return [(value, f"{value} ({count:,})") for value, count in rows if value is not None][:VALUES_OFFERED]
 
 

@@ -72,7 +72,7 @@ class DashboardView(AccessMixin, AdminIndexView):
     # --- sections -------------------------------------------------------------------------------
     def _customers(self) -> dict:
         owner = self._owner("customers")
-        mix = cached(self._key("customers", owner), lambda: figures.customer_mix(db.session, owner))
+        mix = cached(self._key("customers", owner), figures.customer_mix, owner)
         charts = [self._by_choice(mix["tier"], "tier", _("Customers by value tier"), "doughnut",
                                   choices.VALUE_TIER, CustomerStanding.tier, _("No tier yet")),
                   self._by_choice(mix["stage"], "stage", _("Customers by lifecycle stage"), "bar",
@@ -82,7 +82,7 @@ class DashboardView(AccessMixin, AdminIndexView):
                                   choices.SOURCE, Customer.source, _("Not recorded"))]
         total = sum(count for _value, count in mix["tier"])
         day = today()
-        overdue = cached(self._key("overdue", owner), lambda: figures.overdue_follow_ups(db.session, owner, day))
+        overdue = cached(self._key("overdue", owner), figures.overdue_follow_ups, owner, day)
         charts.append(self._overdue(overdue, day))
         overdue_total = sum(row["count"] for row in overdue)
         return {"id": "customers", "title": _("Customers"), "charts": charts, "figures": [
@@ -150,7 +150,7 @@ class DashboardView(AccessMixin, AdminIndexView):
     def _complaints(self) -> dict:
         owner = self._owner("complaints")
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-        data = cached(self._key("complaints", owner), lambda: figures.complaints(db.session, owner, now))
+        data = cached(self._key("complaints", owner), figures.complaints, owner, now)
         still_open = ((Complaint.status, "not in list"), NOT_CLOSED)
         past_due = ((Complaint.next_due_at, "smaller than"), data['now'])
         keys = list(choices.COMPLAINT_URGENCY.values)
@@ -189,7 +189,7 @@ class DashboardView(AccessMixin, AdminIndexView):
     def _complaint_rates(self, owner: int | None) -> list[dict]:
         """Complaints per 100 active customers, last month and this month so far."""
         starts = figures.month_starts(today(), ZoneInfo(current_app.config.get("CRM_TIMEZONE", "UTC")), 2)
-        months = cached(self._key("complaint_rate", owner), lambda: figures.complaint_rate(db.session, owner, starts))
+        months = cached(self._key("complaint_rate", owner), figures.complaint_rate, owner, starts)
         labels = (_("Complaint rate last month (per 100 active customers)"),
                   _("Complaint rate this month so far (per 100 active customers)"))
         return [{"key": key, "label": label,
@@ -203,7 +203,7 @@ class DashboardView(AccessMixin, AdminIndexView):
         """NPS and average CSAT of the survey answers of the last 30 days, each a link to the answers it counts."""
         owner, day = self._owner("surveys"), today()
         since, until = day - timedelta(days=SURVEY_DAYS - 1), day + timedelta(days=1)
-        found = cached(self._key("surveys", owner, day), lambda: satisfaction.overall(db.session, owner, since, until))
+        found = cached(self._key("surveys", owner, day), satisfaction.overall, owner, since, until)
         answered = ((SurveyResponse.answered_on, "between"), f"{since.isoformat()} to {day.isoformat()}")
         kind = (SurveyResponse.kind, "equals")
         return {"id": "satisfaction", "title": _("Satisfaction surveys (last 30 days)"), "charts": [], "figures": [
@@ -222,8 +222,7 @@ class DashboardView(AccessMixin, AdminIndexView):
     def _campaigns(self) -> dict:
         with_revenue = current_user.can("transactions.view")
         owner, revenue_owner = self._owner("campaigns"), self._owner("transactions")
-        rows = cached(self._key("campaigns", owner, revenue_owner),
-                      lambda: figures.campaigns(db.session, owner, revenue_owner))
+        rows = cached(self._key("campaigns", owner, revenue_owner), figures.campaigns, owner, revenue_owner)
         of_campaign, response = (Campaign.name, "equals"), CampaignParticipant.response
         datasets = [
             _dataset("invited", _("Target list"), [r["invited"] for r in rows],

@@ -43,6 +43,11 @@ BUCKET_LABELS = {"overdue": _l("Overdue"), "today": _l("Due today"), "week": _l(
 
 
 # --- cells ------------------------------------------------------------------------------------
+def owner_rows(session, day) -> list[tuple]:
+    """The team summary's rows (owner, overdue, today, this week): a cached summary, recomputed by the job worker."""
+    return [tuple(r) for r in session.execute(owner_summary(day))]
+
+
 def due_text(standing: CustomerStanding) -> str:
     """How far the due date is from today, in words: days overdue, today, or in N days."""
     days = (today() - standing.next_follow_up_on).days
@@ -247,8 +252,7 @@ class FollowUpView(StandingScreen):
         """The team summary: per owner, how many are overdue, due today and this week, each linking to the list."""
         day = today()
         chosen = request.args.get("owner")
-        rows = cached("followups:owners",
-                      lambda: [tuple(r) for r in db.session.execute(owner_summary(day))])
+        rows = cached("followups:owners", owner_rows, day)
         found = []
         for owner_id, username, display_name, *counts in rows:
             key = "none" if owner_id is None else str(owner_id)

@@ -1,9 +1,10 @@
 """How fresh the customers' standing is: shown on the dashboard and the tier screens, with a warning for
-administrators when the daily refresh is late (over 26 hours) or failed."""
+administrators when the daily refresh is late (over 26 hours) or failed; and whether the last backup failed."""
 from flask import Flask, g
 
 from ..extensions import db
 from ..jobs import refresh_status
+from ..jobs.backups import backup_status
 from ..standing.maintain import local, zone
 from .base import is_administrator
 
@@ -19,5 +20,17 @@ def freshness() -> dict:
     return g.crm_freshness
 
 
+def backup_health() -> dict:
+    """The last backup's outcome; administrators alone are warned when it failed (until a backup succeeds)."""
+    if "crm_backup_health" not in g:
+        status = {"warn": False, "error": ""}
+        if is_administrator():
+            status = backup_status(db.session.connection())
+            status["warn"] = status["failed"]
+        g.crm_backup_health = status
+    return g.crm_backup_health
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["standing_freshness"] = freshness
+    app.jinja_env.globals["backup_health"] = backup_health

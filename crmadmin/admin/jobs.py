@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from ..audit import log_event_now
 from ..extensions import db
-from ..jobs import records
+from ..jobs import backups, records
 from ..jobs.schedule import schedule
 from ..localtime import format_local
 from ..models import Job, User
@@ -20,7 +20,8 @@ from .base import AccessMixin, is_administrator
 STATES = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Finished"), "failed": _l("Failed"),
           "cancelled": _l("Cancelled")}
 PERIODIC = {"daily_refresh": _l("Daily refresh of tiers, stages and due dates"),
-            "job_files_cleanup": _l("Clean-up of expired files and stopped jobs")}
+            "job_files_cleanup": _l("Clean-up of expired files and stopped jobs"),
+            "backup": _l("Database backup")}
 OUTCOMES = {"ok": _l("Succeeded"), "failed": _l("Failed"), "running": _l("Running")}
 SHOWN = 200  # jobs listed; older ones remain in the table
 
@@ -75,6 +76,14 @@ def _duration(seconds: int | None) -> str:
     return _("%(hours)d h %(min)d min", hours=seconds // 3600, min=seconds % 3600 // 60)
 
 
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return ""
+
+
 class JobsView(AccessMixin, BaseView):
     """Everyone signed in has jobs of their own; everything else here is decided per job."""
 
@@ -110,6 +119,8 @@ class JobsView(AccessMixin, BaseView):
     def describe(self, job: Job) -> dict:
         """A job as the screen and its JSON show it, in the reader's language and zone."""
         params = json.loads(job.params)
+        if job.kind == "backup":
+            return self._describe_backup(job, params)
         result = records.result_of(job)
         summary, link, link_text = _outcome(job, result)
         return {"id": job.id, "kind": job.kind, "state": job.state,
@@ -123,7 +134,30 @@ class JobsView(AccessMixin, BaseView):
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
                 "expired": job.kind == "export" and job.state == "done" and not job.result_file,
                 "may_cancel": records.may_cancel(job) and job.owner_id == current_user.id,
-                "owner_id": job.owner_id}
+                "owner_id": job.owner_id, "indeterminate": False}
+
+    def _describe_backup(self, job: Job, params: dict) -> dict:
+        """A backup reports no progress: its bar runs until the file is written; the file stays in CRM_BACKUP_DIR,
+        never offered for download (it holds every customer)."""
+        if job.state == "done":
+            rows_text = _("Written: %(file)s (%(size)s)", file=params.get("file", ""),
+                          size=_size(params.get("size") or 0))
+        elif job.state in ("queued", "running"):
+            rows_text = _("Writing the backup…")
+        else:
+            rows_text = ""
+        error = ""
+        if job.state == "failed":
+            error = (_("The backup failed: %(reason)s", reason=params["reason"]) if params.get("reason")
+                     else records.error_text(job.error))
+        return {"id": job.id, "state": job.state, "state_label": str(STATES.get(job.state, job.state)),
+                "title": _("Database backup"), "rows_done": 0, "rows_total": None,
+                "percent": records.percent(job), "rows_text": rows_text, "time_left": "",
+                "created": format_local(job.created_at), "finished": format_local(job.finished_at), "expires": "",
+                "error": error, "download": None, "expired": False,
+                "may_cancel": job.state == "queued" and job.owner_id == current_user.id,  # pg_dump runs to its end
+                "owner_id": job.owner_id, "indeterminate": job.state in ("queued", "running"), "kind": "backup",
+                "summary": "", "link": None, "link_text": ""}
 
     # --- pages ---------------------------------------------------------------------------------
     @expose("/")
@@ -135,15 +169,18 @@ class JobsView(AccessMixin, BaseView):
         if everyone:
             ids = {job.owner_id for job in jobs}
             owners = {user.id: str(user) for user in db.session.scalars(db.select(User).where(User.id.in_(ids)))}
-        periodic = []
+        periodic, backup = [], None
         if everyone:
             with db.engine.connect() as connection:
                 periodic = [{**task, "label": str(PERIODIC.get(task["name"], task["name"])),
                              "outcome_label": str(OUTCOMES.get(task["outcome"], task["outcome"] or "")),
                              "last": format_local(task["last_run"]), "next": format_local(task["next_run"])}
                             for task in schedule(current_app, connection)]
+                backup = backups.backup_status(connection)
+            backup["on"] = backups.folder(current_app) is not None
+            backup["keep"] = current_app.config.get("CRM_BACKUP_KEEP", 7)
         return self.render("admin/jobs.html", jobs=[self.describe(job) for job in jobs], owners=owners,
-                           everyone=everyone, periodic=periodic)
+                           everyone=everyone, periodic=periodic, backup=backup)
 
     @expose("/job")
     def job_view(self):
@@ -159,7 +196,7 @@ class JobsView(AccessMixin, BaseView):
         shown = self.describe(job)
         return jsonify({key: shown[key] for key in ("id", "state", "state_label", "rows_done", "rows_total",
                                                      "percent", "rows_text", "time_left", "error", "download",
-                                                     "summary")})
+                                                     "summary", "indeterminate")})
 
     @expose("/cancel", methods=["POST"])
     def cancel(self):
@@ -171,6 +208,19 @@ class JobsView(AccessMixin, BaseView):
         else:
             flash(_("The job had already ended: nothing was cancelled."), "info")
         return redirect(url_for(".job_view", id=job.id))
+
+    @expose("/backup", methods=["POST"])
+    def backup(self):
+        """An administrator's backup now, as a job; anyone else is refused and nothing is queued or written."""
+        if not is_administrator():
+            abort(403)
+        if backups.folder(current_app) is None:
+            flash(_("Backups are off: the system administrator has not set CRM_BACKUP_DIR."), "error")
+            return redirect(url_for(".index"))
+        job_id, created = backups.start_backup_job(current_app, current_user.id)
+        if not created:
+            flash(_("A backup is already under way: here is its job."), "info")
+        return redirect(url_for(".job_view", id=job_id))
 
     @expose("/download")
     def download(self):

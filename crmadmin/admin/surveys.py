@@ -253,6 +253,14 @@ class SurveyLinks:
         }
 
 
+def satisfaction_figures(session, owner: int | None, day: date, since: date | None, until: date | None) -> dict:
+    """The screen's figures, as one cached summary (recomputed by the job worker when stale)."""
+    return {"total": figures.overall(session, owner, since, until),
+            "months": figures.monthly(session, owner, day, MONTHS),
+            "owners": figures.per_owner(session, owner, since, until),
+            "tiers": figures.per_tier(session, owner, since, until)}
+
+
 class SatisfactionView(AccessMixin, BaseView):
     """NPS and CSAT per month, per owner and per value tier, over the viewer's customers; each count opens its list."""
 
@@ -265,8 +273,8 @@ class SatisfactionView(AccessMixin, BaseView):
         period = period if period in PERIODS else DEFAULT_PERIOD
         since, until = period_range(period, day)
         owner = scope_owner()
-        data = cached(f"satisfaction:{owner or 'all'}:{period}:{day.isoformat()}",
-                      lambda: self._figures(owner, day, since, until))
+        data = cached(f"satisfaction:{owner or 'all'}:{period}:{day.isoformat()}", satisfaction_figures,
+                      owner, day, since, until)
         links = SurveyLinks(self.admin)
         months = [{"label": f"{first:%Y-%m}", "key": f"{first:%Y-%m}",
                    **links.cells(f, first, figures.month_firsts(first, 1)[-1])} for first, f in data["months"]]
@@ -289,10 +297,4 @@ class SatisfactionView(AccessMixin, BaseView):
                            may_create=current_user.can(perm("surveys", "create")),
                            list_url=links(None, None))
 
-    @staticmethod
-    def _figures(owner: int | None, day: date, since: date | None, until: date | None) -> dict:
-        session = db.session
-        return {"total": figures.overall(session, owner, since, until),
-                "months": figures.monthly(session, owner, day, MONTHS),
-                "owners": figures.per_owner(session, owner, since, until),
-                "tiers": figures.per_tier(session, owner, since, until)}
+

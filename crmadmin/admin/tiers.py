@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import choices
-from ..extensions import db
 from ..models import CustomerStanding
 from ..reports import cached
 from ..reports.tiers import tier_totals
@@ -35,6 +34,11 @@ COMMON_FORMATTERS = {**FORMATTERS, "customer": customer_link, "window_amount": m
 EXPORT_FORMATTERS = {**FORMATTERS, "customer": lambda v, c, m, n: m.customer.name,
                      "days_since": days_since_purchase, "customer.region": COMMON_FORMATTERS["customer.region"],
                      "customer.industry": COMMON_FORMATTERS["customer.industry"]}
+
+
+def tier_rows(session, owner: int | None) -> list[tuple]:
+    """(tier, customers, spend) in an owner's scope: a cached summary, recomputed by the job worker."""
+    return [tuple(r) for r in session.execute(tier_totals(owner))]
 
 
 def _scope_owner() -> int | None:
@@ -74,8 +78,7 @@ class TierView(RankedByValue):
     def totals(self) -> list[dict]:
         """Customers and spend per tier in the viewer's scope, each linking to that tier's list."""
         owner = _scope_owner()
-        rows = cached(f"tiers:{owner or 'all'}",
-                      lambda: [tuple(r) for r in db.session.execute(tier_totals(owner))])
+        rows = cached(f"tiers:{owner or 'all'}", tier_rows, owner)
         found = {value: (count, Decimal(amount)) for value, count, amount in rows}
         return [{"value": value, "label": choices.VALUE_TIER.label(value) if value else _l("Never bought"),
                  "customers": found.get(value, (0, 0))[0], "amount": found.get(value, (0, Decimal(0)))[1],

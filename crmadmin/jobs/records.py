@@ -32,6 +32,7 @@ ERRORS = {
     "queue_down": _l("The job queue could not be reached. Try again in a minute."),
     "not_permitted": _l("You no longer hold the rights this work needs. Nothing was changed."),
     "refused": None,  # the reason is in the job's result, worded in its owner's language when it was refused
+    "backup_failed": None,  # worded with the backup's reason in admin/jobs.py
 }
 # kinds a running job of which may be cancelled: the others change records in one transaction, or (new rules) must
 # reach every customer once started
@@ -165,11 +166,23 @@ def finish(engine, job_id: int, result_file: str, hours: float) -> bool:
                 expires_at=now + timedelta(hours=hours), dedupe_key=None)
 
 
-def fail(engine, job_id: int, error: str, total: int | None = None) -> bool:
+def fail(engine, job_id: int, error: str, total: int | None = None, params: str | None = None) -> bool:
     values = {"state": "failed", "finished_at": utcnow(), "error": error, "dedupe_key": None}
     if total is not None:
         values["rows_total"] = total
+    if params is not None:  # what the failure left to show (a backup's reason)
+        values["params"] = params
     return _set(engine, job_id, ACTIVE_STATES, **values)
+
+
+def beat(engine, job_id: int) -> bool:
+    """A running job that reports no progress (a backup) is still alive."""
+    return _set(engine, job_id, ("running",), heartbeat_at=utcnow())
+
+
+def finish_without_file(engine, job_id: int, params: str) -> bool:
+    """running -> done, with what it made described in `params` (a backup's file, kept outside the job files)."""
+    return _set(engine, job_id, ("running",), state="done", finished_at=utcnow(), params=params, dedupe_key=None)
 
 
 def cancel(engine, job_id: int, owner_id: int) -> bool:

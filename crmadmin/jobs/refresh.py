@@ -49,24 +49,31 @@ def due_at(app: Flask, hour: int = RUN_AT[0], minute: int = RUN_AT[1]):
     return validate
 
 
+def give_back(connection: Connection, day: str, key: str = CLAIM_KEY) -> None:
+    """A failed run frees its day, so a retry (or the next worker) may run it."""
+    connection.execute(update(SETTING).where(SETTING.c.key == key, SETTING.c.value == day)
+                       .values(value="", updated_at=utcnow()))
+
+
 def _store(connection: Connection, key: str, value: str) -> None:
     if not connection.execute(update(SETTING).where(SETTING.c.key == key)
                               .values(value=value, updated_at=utcnow())).rowcount:
         connection.execute(insert(SETTING).values(key=key, value=value, updated_at=utcnow()))
 
 
-def claim(engine, day: str) -> bool:
-    """Take the business day for this run, atomically: False when another run has it already."""
+def claim(engine, day: str, key: str = CLAIM_KEY) -> bool:
+    """Take the business day for this run (of the daily refresh, or another daily job's `key`), atomically: False
+    when another run has it already."""
     with engine.begin() as connection:
-        taken = connection.execute(update(SETTING).where(SETTING.c.key == CLAIM_KEY, SETTING.c.value != day)
+        taken = connection.execute(update(SETTING).where(SETTING.c.key == key, SETTING.c.value != day)
                                    .values(value=day, updated_at=utcnow())).rowcount
         if taken:
             return True
-        if connection.execute(select(SETTING.c.key).where(SETTING.c.key == CLAIM_KEY)).first() is not None:
+        if connection.execute(select(SETTING.c.key).where(SETTING.c.key == key)).first() is not None:
             return False
         try:
             with connection.begin_nested():
-                connection.execute(insert(SETTING).values(key=CLAIM_KEY, value=day, updated_at=utcnow()))
+                connection.execute(insert(SETTING).values(key=key, value=day, updated_at=utcnow()))
         except IntegrityError:  # the other run inserted it first
             return False
         return True
@@ -85,9 +92,8 @@ def daily_refresh(app: Flask) -> str:
     try:
         run_refresh(engine)
     except Exception as error:
-        with engine.begin() as connection:  # give the day back so a retry (or the next worker) may run it
-            connection.execute(update(SETTING).where(SETTING.c.key == CLAIM_KEY, SETTING.c.value == day)
-                               .values(value="", updated_at=utcnow()))
+        with engine.begin() as connection:
+            give_back(connection, day)
             _store(connection, FINISHED_KEY, utcnow().isoformat())
             _store(connection, OUTCOME_KEY, "failed")
             _store(connection, ERROR_KEY, f"{type(error).__name__}: {error}"[:1000])

@@ -6,12 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..models import Setting, utcnow
+from . import backups
 from .exports import CLEANUP_OUTCOME_KEY, CLEANUP_STARTED_KEY
 from .queue import queue
 from .refresh import OUTCOME_KEY, STARTED_KEY
 
 # a periodic task's name -> the settings holding when it last started and how it ended
-KEYS = {"daily_refresh": (STARTED_KEY, OUTCOME_KEY), "job_files_cleanup": (CLEANUP_STARTED_KEY, CLEANUP_OUTCOME_KEY)}
+KEYS = {"daily_refresh": (STARTED_KEY, OUTCOME_KEY), "job_files_cleanup": (CLEANUP_STARTED_KEY, CLEANUP_OUTCOME_KEY),
+        "backup": (backups.STARTED_KEY, backups.OUTCOME_KEY)}
 HORIZON = timedelta(days=8)
 
 

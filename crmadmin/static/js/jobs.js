@@ -15,10 +15,12 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (job) {
           if (!job) { return; }
-          bar.value = job.percent;
-          bar.textContent = job.percent + "%";
-          bar.setAttribute("aria-valuenow", job.percent);
-          bar.setAttribute("aria-valuetext", job.percent + "%");
+          if (!job.indeterminate) {  // a backup reports no progress: its bar keeps running
+            bar.value = job.percent;
+            bar.textContent = job.percent + "%";
+            bar.setAttribute("aria-valuenow", job.percent);
+            bar.setAttribute("aria-valuetext", job.percent + "%");
+          }
           rows.textContent = job.rows_text;
           left.textContent = job.time_left ? left.getAttribute("data-left").replace("%s", job.time_left) : "";
           if (job.state !== "queued" && job.state !== "running") {
