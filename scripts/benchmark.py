@@ -192,7 +192,8 @@ def _customer_with_purchases(name: str, purchases: int) -> int:
         db.session.add(customer)
         db.session.commit()
         customer_id = customer.id
-    have = db.session.scalar(select(func.count()).select_from(Transaction).where(Transaction.customer_id == customer_id))
+    have = db.session.scalar(select(func.count()).select_from(Transaction)
+                             .where(Transaction.customer_id == customer_id))
     if have < purchases:
         now = utcnow().replace(microsecond=0)
         rows = [{"customer_id": customer_id, "product": f"Benchmark product {n % 40}", "quantity": 1,

@@ -172,8 +172,8 @@ def _tab_count(page, bucket: str):
 
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
-def test_a_never_contacted_customer_is_rescheduled_and_the_tabs_count_again(app, live_server, open_page, desk,  # noqa: F811
-                                                                           width, height):
+def test_a_never_contacted_customer_is_rescheduled_and_the_tabs_count_again(
+        app, live_server, open_page, desk, width, height):  # noqa: F811
     """A customer nobody has called yet (overdue by the cadence after registration): Reschedule → a date and a reason
     → the row leaves the overdue list and the tab says one fewer, without a reload; logging a contact in the dialog
     lowers it again; the tab list is a polite live region."""

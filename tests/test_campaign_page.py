@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from crmadmin.extensions import db
-from crmadmin.models import CampaignParticipant, User, utcnow
+from crmadmin.models import CampaignParticipant, utcnow
 from tests import factories
 from tests.conftest import sign_in
-from tests.forms import read_form
 
 PAGE = "/admin/campaign/details/?id={}"
 

@@ -3,7 +3,8 @@
  * sent through the same view with the page's CSRF token. On success the row takes its new due date, or leaves the
  * list shown when the date is past it, the tabs' counts change, and a polite status says what was saved. Without
  * script the buttons are links to the forms' pages. Static file, no inline script (CSP). The dialog: role=dialog,
- * modal (the page behind is inert), Tab stays inside, Esc closes (after the date picker's own Esc), focus returns to the row.
+ * modal (the page behind is inert), Tab stays inside, Esc closes (after the date picker's own Esc), focus returns to
+ * the row.
  */
 (function () {
   "use strict";
