@@ -1,5 +1,5 @@
 """Enumerations of the domain with their translated labels: one place for values and words."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 
 
 class Choices:
@@ -171,7 +171,7 @@ BUILTIN_ROLE = Choices(
 # --- the operation log ------------------------------------------------------------------
 AUDIT_ACTION = Choices(
     "audit_action",
-    ("create", _l("Created")),
+    ("create", lazy_pgettext("operation log action", "Created")),  # not the "Created" (time) of a column
     ("update", _l("Changed")),
     ("delete", _l("Deleted")),
     ("sign_in", _l("Signed in")),

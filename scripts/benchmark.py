@@ -174,6 +174,70 @@ def scale_pages(app) -> list[tuple]:
     ]
 
 
+LONG_HISTORY = 10_000  # the issue's customer "with 10,000 purchases" (issue 28), beside one with 3
+
+
+def _customer_with_purchases(name: str, purchases: int) -> int:
+    """A benchmark customer holding exactly this many paid purchases, made once and reused (inserted in bulk, the
+    standing computed after)."""
+    from datetime import timedelta
+
+    from crmadmin import planner
+    from crmadmin.models import utcnow
+    from crmadmin.standing import refresh_customers
+
+    customer_id = db.session.scalar(select(Customer.id).where(Customer.name == name))
+    if customer_id is None:
+        customer = Customer(name=name, kind="person", source="website")
+        db.session.add(customer)
+        db.session.commit()
+        customer_id = customer.id
+    have = db.session.scalar(select(func.count()).select_from(Transaction)
+                             .where(Transaction.customer_id == customer_id))
+    if have < purchases:
+        now = utcnow().replace(microsecond=0)
+        rows = [{"customer_id": customer_id, "product": f"Benchmark product {n % 40}", "quantity": 1,
+                 "amount": 10 + n % 90, "currency": "CNY", "occurred_at": now - timedelta(hours=3 * n),
+                 "channel": "store", "status": "paid", "created_at": now, "updated_at": now, "version": 1}
+                for n in range(have, purchases)]
+        with db.engine.begin() as connection:
+            for start in range(0, len(rows), 5_000):
+                connection.execute(Transaction.__table__.insert(), rows[start:start + 5_000])
+            refresh_customers(connection, [customer_id])
+            # as after any bulk load: PostgreSQL's estimate of one customer's purchases picks the timeline's plan
+            planner.analyze_grown(connection, {Transaction: purchases - have})
+    return customer_id
+
+
+def timeline_pages(app) -> list[tuple]:
+    """The customer page (header, quick actions, first page of the timeline) at 3 and at 10,000 purchases, and a page
+    of purchases deep in the long history (its Older link halfway down)."""
+    from crmadmin.reports.timeline import Cursor
+
+    with app.app_context():
+        small = _customer_with_purchases("Benchmark customer with 3 purchases", 3)
+        large = _customer_with_purchases(f"Benchmark customer with {LONG_HISTORY} purchases", LONG_HISTORY)
+        middle = db.session.execute(select(Transaction.occurred_at, Transaction.id)
+                                    .where(Transaction.customer_id == large)
+                                    .order_by(Transaction.occurred_at.desc(), Transaction.id.desc())
+                                    .offset(LONG_HISTORY // 2).limit(1)).one()
+        from crmadmin.models import CampaignParticipant
+
+        campaign, responses = db.session.execute(
+            select(CampaignParticipant.campaign_id, func.count()).where(CampaignParticipant.responded_at.isnot(None))
+            .group_by(CampaignParticipant.campaign_id).order_by(func.count().desc()).limit(1)).first() or (None, 0)
+    cursor = Cursor(middle.occurred_at, "purchase", middle.id).text()
+    campaign_page = [(f"Campaign page and timeline, {responses:,} responses (the demo's most)", "admin",
+                      f"/admin/campaign/details/?id={campaign}", False)] if campaign else []
+    return campaign_page + [
+        ("Customer page and timeline, 3 purchases", "admin", f"/admin/customer/details/?id={small}", False),
+        (f"Customer page and timeline, {LONG_HISTORY:,} purchases", "admin",
+         f"/admin/customer/details/?id={large}", False),
+        (f"Customer page, timeline of purchases past the {LONG_HISTORY // 2:,}th of {LONG_HISTORY:,}", "admin",
+         f"/admin/customer/details/?id={large}&kind=purchase&before={cursor}", False),
+    ]
+
+
 def form_saves(app) -> list[tuple]:
     """(label, who, form address, changes for the i-th save): a new customer, and an edit of an existing one."""
     with app.app_context():
@@ -290,6 +354,13 @@ def ensure_data(app, customers: int, locale: str = "en") -> int:
         return db.session.scalar(select(func.count()).select_from(Customer))
 
 
+def secrets_base32() -> str:
+    """A fresh authenticator secret for the run's administrator (two-factor sign-in is on for that role)."""
+    import pyotp
+
+    return pyotp.random_base32()
+
+
 def sign_in_clients(app) -> dict:
     """A signed-in test client per benchmark user; passwords are set fresh for this run."""
     clients = {}
@@ -298,7 +369,7 @@ def sign_in_clients(app) -> dict:
         clerk = db.session.scalar(select(User).where(User.username == "demo.clerk1"))
         if clerk is not None:
             wanted["clerk"] = ("demo.clerk1", "clerk")
-        passwords = {}
+        passwords, authenticators = {}, {}
         for who, (username, role_name) in wanted.items():
             user = db.session.scalar(select(User).where(User.username == username))
             if user is None:
@@ -308,12 +379,21 @@ def sign_in_clients(app) -> dict:
             passwords[who] = secrets.token_urlsafe(18)
             user.password_hash = hash_password(passwords[who])
             user.active = True
+            if any(r.two_factor_required for r in user.roles):  # an administrator signs in with a code too
+                authenticators[who] = secrets_base32()
+                user.totp_secret = authenticators[who]
         db.session.commit()
     for who, (username, _) in wanted.items():
         client = app.test_client()
         page = client.get("/login")
         response = client.post("/login", data={"username": username, "password": passwords[who],
                                                "csrf_token": csrf_token(page.get_data(as_text=True))})
+        if response.status_code == 302 and response.headers["Location"] == "/login/code" and who in authenticators:
+            import pyotp
+
+            page = client.get("/login/code")
+            response = client.post("/login/code", data={"code": pyotp.TOTP(authenticators[who]).now(),
+                                                        "csrf_token": csrf_token(page.get_data(as_text=True))})
         if response.status_code != 302:
             raise SystemExit(f"could not sign in as {username}: {response.status_code}")
         clients[who] = client
@@ -331,7 +411,7 @@ def time_page(app, client, path: str, cold: bool, repeat: int, warmup: int) -> d
         prepare()
         status = client.get(path).status_code
         if status != 200:
-            raise SystemExit(f"{path}: HTTP {status}")
+            raise SystemExit(f"{path}: HTTP {status} {client.get(path).headers.get('Location', '')}")
     with app.app_context():
         engine = db.engine
     prepare()
@@ -417,7 +497,7 @@ def main() -> None:
     gc.freeze()  # as each gunicorn worker does once the app is built (gunicorn.conf.py)
     print("\n| Page | Median ms | p95 ms | Raw SQL ms | Statements | App − SQL ms | App ÷ SQL |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    pages = PAGES + ([] if args.no_scale_pages else scale_pages(app))
+    pages = PAGES + timeline_pages(app) + ([] if args.no_scale_pages else scale_pages(app))
     saves = [] if args.no_scale_pages else form_saves(app)
     for label, who, path, extra in pages + saves:
         if args.only and args.only.lower() not in label.lower() or who not in clients:

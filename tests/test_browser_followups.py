@@ -165,3 +165,55 @@ def test_the_list_and_the_open_dialog_fit_the_screen(app, live_server, open_page
     _row(page, "张敏").locator("a.reschedule").click()
     expect(dialog).to_be_visible()
     _shot(page, f"followups-dialog-reschedule-{width}")
+
+
+def _tab_count(page, bucket: str):
+    return page.locator(f".follow-up-buckets a[data-bucket='{bucket}'] .badge")
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
+def test_a_never_contacted_customer_is_rescheduled_and_the_tabs_count_again(
+        app, live_server, open_page, desk, width, height):  # noqa: F811
+    """A customer nobody has called yet (overdue by the cadence after registration): Reschedule → a date and a reason
+    → the row leaves the overdue list and the tab says one fewer, without a reload; logging a contact in the dialog
+    lowers it again; the tab list is a polite live region."""
+    with app.app_context():
+        clerk_id = db.session.scalar(select(factories.User.id).where(factories.User.username == desk["username"]))
+        never = factories.customer(name="陈静", owner_id=clerk_id, mobile="+8613912345678",
+                                   created_at=utcnow() - timedelta(days=30)).id
+    page = open_page(width, height)
+    sign_in(page, live_server, desk["username"])
+    page.goto(f"{live_server}{URL}?due=overdue")
+    marker = page.evaluate("() => { window.crmNoReload = 2; return 2; }")
+    expect(_tab_count(page, "overdue")).to_have_text("4")
+    expect(page.locator(".follow-up-buckets")).to_have_attribute("aria-live", "polite")
+    _row(page, "陈静").locator("a.reschedule").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#crm-dialog-title")).to_contain_text("陈静")
+    _shot(page, f"followups-reschedule-never-contacted-{width}")
+    new_date = (desk["day"] + timedelta(days=9)).isoformat()
+    dialog.get_by_label("新的回访日期").fill(new_date)
+    dialog.get_by_label("新的回访日期").press("Tab")
+    dialog.get_by_label("原因").fill("客户外出或休假")
+    dialog.locator("button[type=submit]").click()
+    expect(dialog).to_be_hidden()
+    expect(_row(page, "陈静")).to_have_count(0)
+    expect(_tab_count(page, "overdue")).to_have_text("3")
+    assert _due(app, never).isoformat() == new_date and _contacts(app, never) == 0
+    _row(page, "张敏").locator("a.log-contact").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("摘要").fill("电话沟通，客户同意下周签约")
+    dialog.get_by_label("下次回访").fill((desk["day"] + timedelta(days=2)).isoformat())
+    dialog.get_by_label("下次回访").press("Escape")
+    dialog.locator("button[type=submit]").click()
+    expect(dialog).to_be_hidden()
+    expect(_tab_count(page, "overdue")).to_have_text("2")
+    expect(_tab_count(page, "week")).to_have_text("1")
+    assert page.evaluate("() => window.crmNoReload") == marker
+    _shot(page, f"followups-counts-after-saves-{width}")
+    assert page.evaluate(OVERFLOW) == {"page": 0, "box": 0}
+    with app.app_context():
+        entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "follow_up_rescheduled",
+                                                            AuditEntry.record_id == str(never))).one()
+        assert "客户外出或休假" in entry.changes

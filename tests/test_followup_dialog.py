@@ -61,6 +61,7 @@ def test_a_contact_logged_in_the_dialog_is_stored_once_and_the_row_leaves_the_ov
     response = client.post(link, data=data, headers=DIALOG)
     assert response.status_code == 200 and response.is_json
     assert response.json["stays"] is False and "Contact with Olga Overdue logged" in response.json["message"]
+    assert response.json["counts"] == {"overdue": "1", "today": "1", "week": "1"}  # the tabs' new numbers
     assert [c[0] for c in contacts_of(app, olga)] == ["Spoke with Olga Overdue", "Called from the dialog"]
     assert due_of(app, olga) == next_date
     assert "Olga Overdue" not in listed(client, "?due=overdue")
@@ -163,30 +164,74 @@ def test_rescheduling_without_a_reason_is_refused(app, book, snapshot, reason):
     assert snapshot() == before and _reschedules(app, olga) == []
 
 
-def test_a_customer_never_contacted_cannot_be_rescheduled_but_is_told_why(app, book, snapshot):
-    """No contact carries their date (it is the cadence after registration): no button, and a refusal that says so?"""
+def test_a_customer_never_contacted_is_rescheduled_and_their_first_contact_clears_it(app, book):
+    """No contact carries their date: moved all the same, logged, kept by a full refresh, and replaced by the next
+    date of their first contact?"""
+    from crmadmin.standing import refresh_all
+
     client, nina = book["client"], book["mine"]["Nina Never"]
-    page = client.get(URL).get_data(as_text=True)
-    assert f"/admin/followups/reschedule/?id={nina}&" not in page
+    link = _link(client, "reschedule", nina)
+    data = _dialog_form(client, link, "dialog-reschedule")
+    new_date = book["day"] + timedelta(days=12)
+    data.update(next_follow_up_on=new_date.isoformat(), reason="The customer is away")
+    response = client.post(link, data=data, headers=DIALOG)
+    assert response.status_code == 200 and response.json["stays"] is False
+    assert response.json["counts"] == {"overdue": "1", "today": "1", "week": "1"}
+    assert due_of(app, nina) == new_date and contacts_of(app, nina) == []
+    assert "Nina Never" not in listed(client)
+    assert _reschedules(app, nina) == [{"previous_due": book["never_due"].isoformat(), "new_due": new_date.isoformat(),
+                                        "reason": "The customer is away", "contact": None}]
+    with app.app_context():
+        refresh_all(db.engine)  # the nightly refresh honours the moved date
+    assert due_of(app, nina) == new_date
+    link = f"{URL}log/?id={nina}"  # off the list now (due past this week): the contact logged from its page
+    data = read_form(client.get(link).get_data(as_text=True), "log-contact")
+    data.update(summary="First call", next_follow_up_on="")
+    assert client.post(link, data=data).status_code == 302
+    with app.app_context():
+        from crmadmin.models import CustomerStanding
+        standing = db.session.get(CustomerStanding, nina)
+        assert standing.rescheduled_to is None and standing.last_contact_at is not None
+        assert standing.next_follow_up_on != new_date  # the cadence after the contact, no longer the moved date
+        refresh_all(db.engine)
+        db.session.expire_all()
+        assert db.session.get(CustomerStanding, nina).rescheduled_to is None
+
+
+@pytest.mark.parametrize("value, message", [
+    ("2026-02-30", None), ("not a date", None), ("", "Choose the new follow-up date."),
+    ("TODAY", "The next follow-up must be after today.")])
+def test_a_bad_date_for_a_never_contacted_customer_is_refused_with_a_message(app, book, snapshot, value, message):
+    """An impossible, empty or past date: the form again, its message, nothing saved, nothing logged?"""
+    client, nina = book["client"], book["mine"]["Nina Never"]
+    link = _link(client, "reschedule", nina)
+    data = _dialog_form(client, link, "dialog-reschedule")
+    data.update(next_follow_up_on=book["day"].isoformat() if value == "TODAY" else value, reason="Away")
     before = snapshot()
-    response = client.get(f"{URL}reschedule/?id={nina}", headers=DIALOG)
-    assert response.status_code == 409 and "Nobody has contacted Nina Never yet" in response.get_data(as_text=True)
-    assert snapshot() == before
+    response = client.post(link, data=data, headers=DIALOG)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'aria-invalid="true"' in html
+    if message:
+        assert message in html
+    assert snapshot() == before and _reschedules(app, nina) == []
 
 
 # --- data scope -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["log", "reschedule"])
 def test_a_scoped_clerk_can_neither_log_nor_reschedule_another_owners_customer(app, book, snapshot, kind):
-    """A colleague's customer, with a valid token and valid fields: not found, nothing changed?"""
+    """A colleague's customer (contacted or never), with a valid token and valid fields: not found, nothing changed?"""
     client, mine, lee = book["client"], book["mine"]["Olga Overdue"], book["theirs"]["Lee Late"]
     data = _dialog_form(client, _link(client, kind, mine), f"dialog-{kind}")
     data.update(summary="Not mine", reason="Not mine",
                 next_follow_up_on=(book["day"] + timedelta(days=9)).isoformat())
+    with app.app_context():
+        never = factories.customer(name="Ned Theirs", owner_id=book["colleague_id"]).id
     before = snapshot()
-    for headers in (DIALOG, {}):
-        assert client.get(f"{URL}{kind}/?id={lee}", headers=headers).status_code == 404
-        assert client.post(f"{URL}{kind}/?id={lee}", data=data, headers=headers).status_code == 404
-    assert snapshot() == before
+    for other in (lee, never):
+        for headers in (DIALOG, {}):
+            assert client.get(f"{URL}{kind}/?id={other}", headers=headers).status_code == 404
+            assert client.post(f"{URL}{kind}/?id={other}", data=data, headers=headers).status_code == 404
+    assert snapshot() == before and _reschedules(app, never) == []
 
 
 def test_a_supervisor_may_reschedule_any_owners_customer(app, book, login_as):

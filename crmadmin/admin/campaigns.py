@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Campaign, CampaignParticipant, Transaction, utcnow
 from ..models.campaign import SEGMENT_LABEL_CHARS
 from ..reports import campaigns as figures
+from . import campaign_page
 from .base import SecureModelView
 from .campaign_targets import OPEN_STATUSES, targets_page
 from .fields import (CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, choice_settings,
@@ -25,6 +26,7 @@ from .filter_links import filtered_url
 from .labels import LABELS
 
 RESPONSES = choices.PARTICIPANT_RESPONSE.values  # in the order a response moves: invited → … → converted
+HEADER_COLUMNS = ("id", "name", "type", "channel", "status", "starts_on", "ends_on", "owner")  # not again in Details
 
 
 # --- figures in the reader's words ----------------------------------------------------------------
@@ -116,8 +118,14 @@ class CampaignView(SecureModelView):
         return targets_page(self, self.get_one(request.args.get("id", "")))
 
     def render(self, template, **kwargs):
+        """The details page is the campaign's workplace (admin/campaign_page.py): header, quick actions, timeline."""
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["results"] = self.results_of(kwargs["model"])
+            campaign = kwargs["model"]
+            kwargs["results"] = self.results_of(campaign)
+            kwargs["quick_actions"] = campaign_page.quick_actions(self, campaign, kwargs["results"])
+            kwargs["timeline"] = campaign_page.timeline_page(campaign)
+            kwargs["details_shown"] = [(c, label) for c, label in kwargs.get("details_columns", ())
+                                       if c not in HEADER_COLUMNS]
         return super().render(template, **kwargs)
 
     def results_of(self, campaign: Campaign) -> dict:
@@ -191,6 +199,15 @@ class ParticipantView(SecureModelView):
     form_ajax_refs = {"customer": CUSTOMER_LOOKUP, "campaign": CAMPAIGN_LOOKUP}
     unique_messages = {"uq_campaign_participant_campaign_customer": _l(
         "This customer is on the campaign's target list already: open their row in the list to change it.")}
+
+    def create_form(self, obj=None):
+        """Opened from a campaign's page (?campaign_id=), the form starts with that campaign."""
+        form = super().create_form(obj)
+        campaign_id = request.args.get("campaign_id", "")
+        loader = self._form_ajax_refs.get("campaign") if self._form_ajax_refs else None
+        if request.method == "GET" and campaign_id.isdigit() and len(campaign_id) <= 9 and loader is not None:
+            form.campaign.data = loader.get_one(campaign_id)
+        return form
 
     def on_model_change(self, form, model, is_created):
         if model.response == "invited" and model.responded_at is not None:

@@ -20,7 +20,7 @@ from .. import choices, phones
 from ..auth.permissions import perm
 from ..auth.routes import safe_next
 from ..extensions import db
-from ..followups import NothingToReschedule, reschedule
+from ..followups import reschedule
 from ..models import Complaint, Customer, CustomerStanding, Interaction, User, utcnow
 from ..outages import is_outage
 from ..reports import cached
@@ -100,12 +100,9 @@ class LogContactAction(BaseListRowAction):
 
 
 class RescheduleAction(LogContactAction):
-    """The row's "Reschedule" button, on rows whose due date a contact set (see crmadmin/followups.py)."""
+    """The row's "Reschedule" button, on every row: contacted or not (see crmadmin/followups.py)."""
 
     endpoint, look, css = ".reschedule_view", "btn-outline-secondary", "reschedule"
-
-    def render(self, context, row_id, row):
-        return super().render(context, row_id, row) if row.last_interaction_id else ""
 
 
 # --- the log form -------------------------------------------------------------------------------
@@ -179,20 +176,20 @@ class FollowUpView(StandingScreen):
         """Whether the viewer sees every owner's customers (a supervisor), not only their own (a clerk)."""
         return not current_user.limited_to_own_customers("customers")
 
-    def _owner_filter(self) -> tuple[bool, int | None]:
+    def _owner_filter(self, args=None) -> tuple[bool, int | None]:
         """(given, owner id or None for unassigned) from ?owner=<id>|none; only a team viewer picks an owner."""
-        value = request.args.get("owner", "")
+        value = (request.args if args is None else args).get("owner", "")
         if not self._team_view() or not value:
             return False, None
         if value == "none":
             return True, None
         return (True, int(value)) if re.fullmatch(r"[0-9]{1,9}", value) else (False, None)
 
-    def _owner_where(self) -> list:
+    def _owner_where(self, args=None) -> list:
         """The viewer's scope and the chosen owner, as conditions on customer_standing (for the counts)."""
         if not self._team_view():
             return [of_owner(current_user.id)]
-        given, owner = self._owner_filter()
+        given, owner = self._owner_filter(args)
         return [of_owner(owner)] if given else []
 
     # --- rows --------------------------------------------------------------------------------
@@ -235,16 +232,19 @@ class FollowUpView(StandingScreen):
         args.update(changes)
         return list_url(".index_view", **args)
 
+    def _counts(self, args=None) -> dict[str, str]:
+        """Each bucket's count as the tab shows it (capped: "1000+"), for the list the arguments describe."""
+        counts = db.session.execute(bucket_counts(today(), *self._owner_where(args))).one()._asdict()
+        return {bucket: f"{COUNT_CAP}+" if counts[bucket] > COUNT_CAP else str(counts[bucket]) for bucket in BUCKETS}
+
     def _buckets(self) -> list[dict]:
-        """The tabs: all due, then each bucket with its count (capped: "1000+")."""
-        counts = db.session.execute(bucket_counts(today(), *self._owner_where())).one()._asdict()
+        """The tabs: all due, then each bucket with its count."""
+        counts = self._counts()
         chosen = self._bucket()
         tabs = [{"key": None, "label": _("All due"), "count": None, "url": self._list_url(due=None),
                  "active": chosen is None}]
         for bucket in BUCKETS:
-            n = counts[bucket]
-            tabs.append({"key": bucket, "label": BUCKET_LABELS[bucket],
-                         "count": f"{COUNT_CAP}+" if n > COUNT_CAP else str(n),
+            tabs.append({"key": bucket, "label": BUCKET_LABELS[bucket], "count": counts[bucket],
                          "url": self._list_url(due=bucket), "active": chosen == bucket})
         return tabs
 
@@ -301,19 +301,21 @@ class FollowUpView(StandingScreen):
         return self.render(page, **kwargs)
 
     def _moved(self, customer: Customer, message: str, return_url: str):
-        """After a save: back to the list (a page), or the row's new cells and whether it stays in the list shown."""
+        """After a save: back to the list (a page), or the row's new cells, whether it stays in the list shown and
+        the tabs' new counts (for the list the dialog was opened from: its owner, the viewer's scope)."""
         if not self._in_dialog():
             flash(message, "success")
             return redirect(return_url)
         standing = db.session.scalars(select(CustomerStanding).where(CustomerStanding.customer_id == customer.id)
                                       .options(joinedload(CustomerStanding.last_interaction),
                                                joinedload(CustomerStanding.customer))).one()
-        shown = parse_qs(urlsplit(return_url).query).get("due", [None])[0]
+        list_args = {k: v[0] for k, v in parse_qs(urlsplit(return_url).query).items()}
+        shown = list_args.get("due")
         bucket = bucket_of(today(), standing.next_follow_up_on)
         stays = bucket is not None and (shown not in BUCKETS or shown == bucket)
         cells = {name: str(self.get_list_value(None, standing, name))
                  for name in ("due", "next_follow_up_on", "last_contact_at", "last_interaction")} if stays else {}
-        return jsonify(message=message, stays=stays, cells=cells)
+        return jsonify(message=message, stays=stays, cells=cells, counts=self._counts(list_args))
 
     def _failed_in_dialog(self, error: SQLAlchemyError, message):
         """A save the database refused, said in the dialog (not flashed for a later page); an outage is the 503 page."""
@@ -373,16 +375,10 @@ class FollowUpView(StandingScreen):
         was = standing.next_follow_up_on if standing else None
         form = RescheduleForm(data={"next_follow_up_on": was if was and was > today() else None})
         error, status = None, 200
-        if standing is None or standing.last_interaction_id is None:
-            error, status = _("Nobody has contacted %(name)s yet: log the first contact, with its next follow-up "
-                              "date.", name=customer.name), 409
-        elif form.validate_on_submit():
+        if form.validate_on_submit():
             try:
                 reschedule(db.session, customer, form.next_follow_up_on.data, form.reason.data.strip(), was)
                 db.session.commit()
-            except NothingToReschedule:  # the contact was deleted meanwhile
-                db.session.rollback()
-                abort(409)
             except SQLAlchemyError as error:
                 failed = _l("The follow-up could not be moved. Nothing was saved.")
                 if self._in_dialog():

@@ -52,6 +52,9 @@ class CustomerStanding(db.Model):
                                                                index=True)
     next_follow_up_on: Mapped[Optional[date]] = mapped_column(Date)
     due_set_by_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # a next follow-up moved by hand before anyone contacted the customer (no contact to carry the date): kept by
+    # the rules while they have no contact, cleared by the first one (crmadmin/followups.py, standing/rules.py)
+    rescheduled_to: Mapped[Optional[date]] = mapped_column(Date)
     # when the live path or a refresh last wrote the row: the compare-and-set token of refreshes
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 

@@ -27,7 +27,7 @@ STANDING = CustomerStanding.__table__
 CHANGE = StandingChange.__table__
 DERIVED = ("owner_id", "first_purchase_at", "last_purchase_at", "purchase_count", "window_count", "window_amount",
            "recent_amount", "previous_amount", "tier", "stage", "last_contact_at", "last_interaction_id",
-           "next_follow_up_on", "due_set_by_contact")
+           "next_follow_up_on", "due_set_by_contact", "rescheduled_to")
 ORDINAL_JULIAN = 1721424.5  # julianday() of the day before 0001-01-01, so SQLite dates become date.toordinal()
 SECOND_US = 1_000_000
 DAY_US = 86_400 * SECOND_US
@@ -166,6 +166,7 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
                func.coalesce(previous, 0).label("previous_amount"), tier.label("tier"), stage.label("stage"),
                contact.c.occurred_at.label("last_contact_at"), contact.c.id.label("last_interaction_id"),
                contact.c.next_follow_up_on.label("contact_next_on"),
+               seen.c.rescheduled_to.label("seen_rescheduled_to"),
                seen.c.updated_at.label("seen_updated_at"), seen.c.tier.label("seen_tier"),
                seen.c.stage.label("seen_stage"))
         .select_from(customer)
@@ -180,7 +181,10 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
     cadence = func.coalesce(func.nullif(f.follow_up_days, 0), case(*per_tier, else_=null()) if per_tier else null(),
                             rules.follow_up_days)
     since = func.coalesce(f.last_contact_at, f.created_at)
+    # as rules.next_due: a date moved by hand holds until the first contact, which clears it
+    rescheduled = case((f.last_interaction_id.is_(None), f.seen_rescheduled_to), else_=null())
     due = case((f.contact_next_on.isnot(None), f.contact_next_on),
+               (rescheduled.isnot(None), rescheduled),
                else_=clock.add_days(clock.local_date(since), cadence))
     stored_as_is = ("customer_id", "owner_id", "first_purchase_at", "last_purchase_at", "purchase_count",
                     "window_count", "window_amount", "recent_amount", "previous_amount", "tier", "stage",
@@ -188,6 +192,7 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
     return select(*(type_coerce(f[name], STANDING.c[name].type).label(name) for name in stored_as_is),
                   due.label("next_follow_up_on"),
                   case((f.contact_next_on.isnot(None), true()), else_=false()).label("due_set_by_contact"),
+                  type_coerce(rescheduled, Date).label("rescheduled_to"),
                   f.seen_updated_at, f.seen_tier, f.seen_stage)
 
 

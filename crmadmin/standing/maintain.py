@@ -88,6 +88,9 @@ def compute(connection: Connection, where, rules: Rules, day: date) -> list[tupl
         contact = contacts.get(customer_id)
         if contact is not None:
             row["last_interaction_id"], row["last_contact_at"] = contact[0], contact[1]
+        old = stored.get(customer_id)
+        # a date moved by hand holds until the first contact, which clears it (its own next date takes over)
+        row["rescheduled_to"] = old["rescheduled_to"] if old is not None and contact is None else None
         f = figures_of(row, created_at, follow_up_days, contact[2] if contact else None)
         row["tier"], _ = tier(f, rules, day)
         row["stage"], _ = stage(f, rules, day)
@@ -103,7 +106,7 @@ def figures_of(row: dict, created_at, follow_up_days, contact_next_on) -> Figure
                    purchase_count=row["purchase_count"], window_count=row["window_count"],
                    window_amount=row["window_amount"], recent_amount=row["recent_amount"],
                    previous_amount=row["previous_amount"], last_contact_at=local(row["last_contact_at"]),
-                   contact_next_on=contact_next_on)
+                   contact_next_on=contact_next_on, rescheduled_to=row["rescheduled_to"])
 
 
 def write(connection: Connection, results, day: date, check_unchanged: bool) -> int:

@@ -99,6 +99,7 @@ class Figures:
     previous_amount: Decimal = Decimal("0")
     last_contact_at: datetime | None = None
     contact_next_on: date | None = None  # the date the clerk set when logging the latest contact
+    rescheduled_to: date | None = None  # a date moved by hand while nobody had contacted them (followups.py)
 
     def days_since_purchase(self, today: date) -> int | None:
         return None if self.last_purchase_at is None else (today - self.last_purchase_at.date()).days
@@ -169,11 +170,14 @@ def stage(f: Figures, rules: Rules, today: date) -> tuple[str, Reason]:
 def next_due(f: Figures, tier_value: str | None, rules: Rules) -> tuple[date | None, bool]:
     """The next follow-up date, and whether it is the one the clerk set when logging the latest contact.
 
-    Otherwise it is the cadence (customer's own, else their tier's, else the default) after the latest
-    contact, or after the customer was registered if nobody has contacted them yet.
+    Otherwise, for a customer nobody has contacted yet, the date someone rescheduled them to; otherwise the
+    cadence (customer's own, else their tier's, else the default) after the latest contact, or after the
+    customer was registered if nobody has contacted them yet.
     """
     if f.contact_next_on is not None:
         return f.contact_next_on, True
+    if f.rescheduled_to is not None and f.last_contact_at is None:
+        return f.rescheduled_to, False
     since = f.last_contact_at or f.created_at
     if since is None:
         return None, False

@@ -1,9 +1,10 @@
 /* The follow-up list's dialog (issue 28): a row's "Log contact" or "Reschedule" button opens its form over the list,
  * the same form, checks and messages as its own page (admin/followups.py, templates/admin/followup_dialog.html),
  * sent through the same view with the page's CSRF token. On success the row takes its new due date, or leaves the
- * list shown when the date is past it, and a polite status says what was saved. Without script the buttons are
- * links to the forms' pages. Static file, no inline script (CSP). The dialog: role=dialog, modal (the page behind
- * is inert), Tab stays inside, Esc closes (after the date picker's own Esc), focus returns to the row.
+ * list shown when the date is past it, the tabs' counts change, and a polite status says what was saved. Without
+ * script the buttons are links to the forms' pages. Static file, no inline script (CSP). The dialog: role=dialog,
+ * modal (the page behind is inert), Tab stays inside, Esc closes (after the date picker's own Esc), focus returns to
+ * the row.
  */
 (function () {
   "use strict";
@@ -107,7 +108,16 @@
         if (cell.hasAttribute("title")) cell.setAttribute("title", cell.textContent.trim());
       });
     }
+    counted(outcome.counts || {});
     say(outcome.message, false);
+  }
+
+  function counted(counts) {
+    // the tabs' counts after the save; the tab list is aria-live polite, so the change is read out
+    Object.keys(counts).forEach(function (bucket) {
+      var badge = document.querySelector(".follow-up-buckets a[data-bucket='" + bucket + "'] .badge");
+      if (badge && badge.textContent !== counts[bucket]) badge.textContent = counts[bucket];
+    });
   }
 
   function submit(event) {
