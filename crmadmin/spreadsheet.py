@@ -8,6 +8,7 @@ exactly, never formulas; rows are flushed to disk as written (XlsxWriter constan
 once complete. Imports nothing of the package: imports/ and admin/ both write through it.
 """
 import csv
+import io
 import math
 import tempfile
 from datetime import date, datetime
@@ -91,6 +92,29 @@ def write_csv(out, titles: Iterable, rows: Iterable[Iterable]) -> None:
     """The CSV file into `out` (a binary file), line by line: a job's export of any length."""
     for line in csv_lines(titles, rows):
         out.write(line.encode("utf-8"))
+
+
+class CsvText:
+    """Rows whose cells are already their CSV text (`csv_cell` of the values): written as they are, by C."""
+
+    def __init__(self, rows: Iterable[list[str]]):
+        self.rows = rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+def write_csv_text(out, titles: Iterable, rows: Iterable[list[str]]) -> None:
+    """The CSV file into `out` (a binary file) from rows of CSV text (`CsvText`): a long export's path."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    try:
+        text.write(BOM)
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow([csv_cell(t) for t in titles])
+        writer.writerows(rows)
+        text.flush()
+    finally:
+        text.detach()  # `out` stays open: its owner closes it
 
 
 def write_xlsx(out, titles: list, rows: Iterable[Iterable], sheet_name: str = "Export") -> None:

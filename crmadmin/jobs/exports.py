@@ -17,7 +17,7 @@ from huey import Huey, crontab
 from ..audit.context import Actor, bind, reset
 from ..extensions import db
 from ..models import User, utcnow
-from ..spreadsheet import write_csv, write_xlsx
+from ..spreadsheet import CsvText, write_csv, write_csv_text, write_xlsx
 from . import records
 from .refresh import _store
 
@@ -51,10 +51,13 @@ def run_export(app: Flask, job_id: int) -> str:
                     raise records.Refused("forbidden")
                 total, titles, rows, batch, sheet = produce(fmt)
                 records.set_total(engine, job_id, total)
+                ready = isinstance(rows, CsvText)  # cells already their CSV text (admin/export_rows.py)
                 rows = records.tracked(engine, job_id, rows, batch)
                 with open(part, "wb") as out:
                     if fmt == "xlsx":
                         write_xlsx(out, titles, rows, sheet)
+                    elif ready:
+                        write_csv_text(out, titles, rows)
                     else:
                         write_csv(out, titles, rows)
             finally:
