@@ -95,7 +95,8 @@ def write_csv(out, titles: Iterable, rows: Iterable[Iterable]) -> None:
 
 
 class CsvText:
-    """Rows whose cells are already their CSV text (`csv_cell` of the values): written as they are, by C."""
+    """Rows whose cells are already what `csv_cell` makes of the values (text, or a number, date or None the csv
+    module writes as `csv_cell` would): written as they are, by C."""
 
     def __init__(self, rows: Iterable[list[str]]):
         self.rows = rows

@@ -233,7 +233,7 @@ class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, Mode
         if not export_rows.readable(self):
             return None
         count, query = self._export_query()
-        return count, self._export_titles(), export_rows.csv_rows(self, query, self.export_batch_rows)
+        return count, self._export_titles(), export_rows.csv_rows(self, query)
 
     def _export_csv(self, return_url):
         """The Export button: a job writes the file (RFC 4180 CSV with a UTF-8 BOM, crmadmin/spreadsheet.py)."""

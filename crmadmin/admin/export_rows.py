@@ -1,21 +1,22 @@
 """A list's CSV export read as plain tuples: the columns of the file selected from the list's own query (scope,
-search, filters and order kept), streamed by the database, each cell written by a function made once per export.
+search, filters and order kept), streamed by the database, each column written by a function made once per export.
 
 Reading records cost most of an export: an object per row and per related row, and Flask-Admin's formatter and type
-lookups per cell. Here a row is a tuple and its cells are its CSV text, exactly as `spreadsheet.csv_cell` writes the
-values the list's formatters give (local times, choice labels in the user's language, related records by their
-`__str__`, money, formula-looking text neutralised). A column this cannot read from SQL (a formatter of a screen's
-own, a collection) leaves the export on the record path (`SecureModelView._export_rows`).
+lookups per cell. Here the cells are exactly what `spreadsheet.csv_cell` makes of the values the list's formatters
+give, worked out where it is cheapest: text, formula-looking text neutralised and related records by their `__str__`
+by the database; numbers, dates and empty cells by the csv module (C); choice labels in the user's language from a
+table made once; local times and money by a small function each. A column none of these gives (a formatter of a
+screen's own, a collection) leaves the export on the record path (`SecureModelView._export_rows`).
 """
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, Numeric, String, Text, type_coerce
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, Numeric, String, Text, case, func, \
+    type_coerce
 from sqlalchemy.orm import RelationshipProperty, aliased
 
-from ..extensions import db
 from ..localtime import seconds_writer
 from ..models.base import Money
 from ..spreadsheet import FORMULA_TRIGGERS, CsvText, csv_cell
 
-TRIGGERS = frozenset(FORMULA_TRIGGERS)
+FETCH_ROWS = 10_000  # rows a round trip to the database (progress is still stored per the view's batch)
 
 
 def readable(view) -> bool:
@@ -23,25 +24,27 @@ def readable(view) -> bool:
     return _plan(view) is not None
 
 
-def csv_rows(view, query, batch: int) -> CsvText:
-    """The rows of `query` (the list's, as the record path walks it) as CSV text, in the viewer's zone and language
+def csv_rows(view, query) -> CsvText:
+    """The rows of `query` (the list's, as the record path walks it) as CSV cells, in the viewer's zone and language
     (asked here, in the export's request)."""
     columns, writers, joins = _plan(view)
     query = query.with_entities(*columns)
     for alias, relationship in joins:
         query = query.outerjoin(alias, relationship)
-    return CsvText(_stream(query, writers, batch))
+    return CsvText(_stream(query, [w() if w is not None else None for w in writers]))
 
 
-def _stream(query, writers: list, batch: int):
-    """Rows as lists of CSV text, read through a server-side cursor on PostgreSQL (`yield_per`), `batch` at a time;
-    the read transaction ends with the stream."""
+def _stream(query, writers: list):
+    """Rows of cells, read through a server-side cursor on PostgreSQL, a column of a fetch at a time through its
+    writer; the read transaction ends with the stream."""
     session = query.session
     try:
-        result = session.execute(query.statement, execution_options={"yield_per": batch})
+        result = session.connection().execute(query.statement.execution_options(yield_per=FETCH_ROWS))
         try:
-            for row in result:
-                yield [write(value) for write, value in zip(writers, row)]
+            for rows in result.partitions():
+                columns = zip(*rows)
+                yield from zip(*[column if write is None else map(write, column)
+                                 for write, column in zip(writers, columns)])
         finally:
             result.close()
     finally:
@@ -49,11 +52,12 @@ def _stream(query, writers: list, batch: int):
 
 
 def _plan(view):
-    """(the SQL of each exported column, its cell writer, the outer joins to related rows) or None."""
+    """(the SQL of each exported column, what makes its writer (None: the csv module writes the value as it is),
+    the outer joins to related rows) or None."""
     model = view.model
     formatters = view.column_formatters_export or {}
     choices_maps = getattr(view, "_column_choices_map", {})
-    aliases: dict = {}  # path of relationships -> (alias of the related model)
+    aliases: dict = {}  # path of relationships -> alias of the related model
     joins, columns, writers = [], [], []
     for name, _title in view._export_columns:
         formatter = formatters.get(name)
@@ -71,22 +75,32 @@ def _plan(view):
             target, _ = _related(aliases, joins, entity, mapped, (*path, last), last)
             if target is None or labels is not None or not hasattr(prop.mapper.class_, "label_sql"):
                 return None
-            columns.append(prop.mapper.class_.label_sql(target))
-            writers.append(_text)
+            columns.append(_neutralised(prop.mapper.class_.label_sql(target)))
+            writers.append(None)
             continue
         column_type = getattr(getattr(prop, "columns", [None])[0], "type", None)
         if column_type is None:
             return None
         column = getattr(entity, last)
         if labels is not None or choices_maps.get(name):
-            writers.append(_choice_writer(labels, choices_maps.get(name)))
+            if getattr(column_type, "enums", None):  # read as the stored text: an Enum checks each value it reads
+                column = type_coerce(column, String())
+            writers.append(lambda labels=labels, choices_map=choices_maps.get(name): _choice_writer(labels,
+                                                                                                    choices_map))
+        elif isinstance(column_type, Money):
+            column = type_coerce(column, BigInteger)  # whole cents, written without a Decimal each
+            writers.append(lambda: _cents)
+        elif isinstance(column_type, DateTime):
+            writers.append(seconds_writer)  # the viewer's zone, asked when the export starts
+        elif isinstance(column_type, (Boolean, Integer, Date)):
+            writers.append(None)  # the csv module writes str(value): "True", "42", "2026-12-07"; None empty
+        elif isinstance(column_type, (Numeric, Float)):
+            writers.append(lambda: csv_cell)  # NaN and infinities as text
+        elif isinstance(column_type, (String, Text)) and not getattr(column_type, "enums", None):
+            column = _neutralised(column)
+            writers.append(None)
         else:
-            writer = _type_writer(column_type)
-            if writer is None:
-                return None
-            if isinstance(column_type, Money):
-                column = type_coerce(column, BigInteger)  # whole cents, written without a Decimal each
-            writers.append(writer)
+            return None
         columns.append(column)
     return columns, writers, joins
 
@@ -103,64 +117,37 @@ def _related(aliases: dict, joins: list, entity, mapped, path: tuple, part: str)
     return aliases[path], prop.mapper.class_
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    return "'" + value if value[:1] in TRIGGERS else value
+def _neutralised(text):
+    """`spreadsheet.neutralise` in SQL: a text a spreadsheet would run as a formula gets a leading apostrophe."""
+    return case((func.substr(text, 1, 1).in_(FORMULA_TRIGGERS), "'" + text), else_=text)
 
 
-def _number(value) -> str:
-    return "" if value is None else str(value)
-
-
-def _cents(value) -> str:
+def _cents(value) -> str | None:
     """Money as `csv_cell` writes its Decimal (two places), from the stored whole cents."""
     if value is None:
-        return ""
+        return None
     if value < 0:
         return "-" + _cents(-value)
     return f"{value // 100}.{value % 100:02d}"
 
 
-def _date(value) -> str:
-    return "" if value is None else value.isoformat()
+class _Labels(dict):
+    """Stored value -> its cell; a value met for the first time is worked out once, as Flask-Admin shows it (the
+    formatter's label, then looked up among the choices) and `csv_cell` writes it."""
 
+    def __init__(self, labels, choices_map):
+        super().__init__()
+        self.labels, self.choices_map = labels, choices_map
 
-def _type_writer(column_type):
-    """A column's cell writer by its type, as the list's export formatters and `csv_cell` write it; None for a type
-    not known here."""
-    if isinstance(column_type, Money):
-        return _cents
-    if isinstance(column_type, DateTime):
-        return seconds_writer()
-    if isinstance(column_type, Date):
-        return _date
-    if isinstance(column_type, Boolean):
-        return _number
-    if isinstance(column_type, Integer):
-        return _number
-    if isinstance(column_type, (Numeric, Float)):
-        return csv_cell
-    if isinstance(column_type, (String, Text)) and not getattr(column_type, "enums", None):
-        return _text
-    return None
+    def __missing__(self, value):
+        shown = value
+        if self.labels is not None:
+            shown = "" if value is None else self.labels.label(value)
+        if self.choices_map:
+            shown = self.choices_map.get(shown) or shown
+        text = self[value] = csv_cell(shown)
+        return text
 
 
 def _choice_writer(labels, choices_map):
-    """A choice column: each stored value's text worked out once, as Flask-Admin shows it (the formatter's label, then
-    looked up among the choices), in the export's language."""
-    written: dict = {}
-
-    def write(value) -> str:
-        try:
-            return written[value]
-        except KeyError:
-            shown = value
-            if labels is not None:
-                shown = "" if value is None else labels.label(value)
-            if choices_map:
-                shown = choices_map.get(shown) or shown
-            text = written[value] = csv_cell(shown)
-            return text
-
-    return write
+    return _Labels(labels, choices_map).__getitem__
