@@ -94,25 +94,26 @@ def write_csv(out, titles: Iterable, rows: Iterable[Iterable]) -> None:
         out.write(line.encode("utf-8"))
 
 
-class CsvText:
-    """Rows whose cells are already what `csv_cell` makes of the values (text, or a number, date or None the csv
-    module writes as `csv_cell` would): written as they are, by C."""
+class CsvBatches:
+    """Batches (lists) of rows whose cells are already what `csv_cell` makes of the values (text, or a number, date
+    or None that the csv module writes as `csv_cell` would): written as they are, by C."""
 
-    def __init__(self, rows: Iterable[list[str]]):
-        self.rows = rows
+    def __init__(self, batches: Iterable[list]):
+        self.batches = batches
 
     def __iter__(self):
-        return iter(self.rows)
+        return iter(self.batches)
 
 
-def write_csv_text(out, titles: Iterable, rows: Iterable[list[str]]) -> None:
-    """The CSV file into `out` (a binary file) from rows of CSV text (`CsvText`): a long export's path."""
+def write_csv_batches(out, titles: Iterable, batches: Iterable[list]) -> None:
+    """The CSV file into `out` (a binary file) from `CsvBatches`: a long export's path."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
     try:
         text.write(BOM)
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([csv_cell(t) for t in titles])
-        writer.writerows(rows)
+        for batch in batches:
+            writer.writerows(batch)
         text.flush()
     finally:
         text.detach()  # `out` stays open: its owner closes it

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from crmadmin.admin import export_rows
 from crmadmin.extensions import db
 from crmadmin.models import User
-from crmadmin.spreadsheet import CsvText, write_csv, write_csv_text
+from crmadmin.spreadsheet import CsvBatches, write_csv, write_csv_batches
 from crmadmin.standing.maintain import refresh_all
 from tests import factories
 from tests.exporting import download, start, wait
@@ -69,8 +69,8 @@ def _both(app, screen: str, user_id: int, query: str, language: str) -> tuple[by
             if fast:
                 assert export_rows.readable(view), screen
                 count, titles, rows = view._export_csv_text()
-                assert isinstance(rows, CsvText)
-                write_csv_text(out, titles, rows)
+                assert isinstance(rows, CsvBatches)
+                write_csv_batches(out, titles, rows)
             else:
                 count, titles, rows = view._export_rows()
                 write_csv(out, titles, rows)

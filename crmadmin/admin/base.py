@@ -228,12 +228,12 @@ class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, Mode
         return count, self._export_titles(), rows
 
     def _export_csv_text(self):
-        """(count, titles, rows of CSV text) streamed as tuples (admin/export_rows.py), or None when a column of this
-        screen needs its records."""
+        """(count, titles, batches of rows of CSV cells) streamed as tuples (admin/export_rows.py), or None when a
+        column of this screen needs its records."""
         if not export_rows.readable(self):
             return None
         count, query = self._export_query()
-        return count, self._export_titles(), export_rows.csv_rows(self, query)
+        return count, self._export_titles(), export_rows.csv_rows(self, query, self.export_batch_rows)
 
     def _export_csv(self, return_url):
         """The Export button: a job writes the file (RFC 4180 CSV with a UTF-8 BOM, crmadmin/spreadsheet.py)."""

@@ -14,9 +14,7 @@ from sqlalchemy.orm import RelationshipProperty, aliased
 
 from ..localtime import seconds_writer
 from ..models.base import Money
-from ..spreadsheet import FORMULA_TRIGGERS, CsvText, csv_cell
-
-FETCH_ROWS = 10_000  # rows a round trip to the database (progress is still stored per the view's batch)
+from ..spreadsheet import FORMULA_TRIGGERS, CsvBatches, csv_cell
 
 
 def readable(view) -> bool:
@@ -24,27 +22,26 @@ def readable(view) -> bool:
     return _plan(view) is not None
 
 
-def csv_rows(view, query) -> CsvText:
-    """The rows of `query` (the list's, as the record path walks it) as CSV cells, in the viewer's zone and language
-    (asked here, in the export's request)."""
+def csv_rows(view, query, batch: int) -> CsvBatches:
+    """The rows of `query` (the list's, as the record path walks it) as CSV cells, `batch` rows a batch, in the
+    viewer's zone and language (asked here, in the export's request)."""
     columns, writers, joins = _plan(view)
     query = query.with_entities(*columns)
     for alias, relationship in joins:
         query = query.outerjoin(alias, relationship)
-    return CsvText(_stream(query, [w() if w is not None else None for w in writers]))
+    return CsvBatches(_stream(query, [w() if w is not None else None for w in writers], batch))
 
 
-def _stream(query, writers: list):
-    """Rows of cells, read through a server-side cursor on PostgreSQL, a column of a fetch at a time through its
-    writer; the read transaction ends with the stream."""
+def _stream(query, writers: list, batch: int):
+    """Batches of rows of cells, read `batch` rows a round trip (a server-side cursor on PostgreSQL), each column of
+    a batch through its writer; the read transaction ends with the stream."""
     session = query.session
     try:
-        result = session.connection().execute(query.statement.execution_options(yield_per=FETCH_ROWS))
+        result = session.connection().execute(query.statement.execution_options(yield_per=batch))
         try:
             for rows in result.partitions():
-                columns = zip(*rows)
-                yield from zip(*[column if write is None else map(write, column)
-                                 for write, column in zip(writers, columns)])
+                yield list(zip(*[column if write is None else map(write, column)
+                                 for write, column in zip(writers, zip(*rows))]))
         finally:
             result.close()
     finally:
