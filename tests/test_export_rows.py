@@ -115,7 +115,7 @@ def test_an_export_job_of_purchases_reads_one_streamed_select_of_their_columns(a
     with count_queries() as statements:
         status = wait(client, start(client, "/admin/transaction/export/csv/"))
     assert (status["state"], status["rows_done"]) == ("done", len(TRICKY))
-    reads = [s for s in statements if "transaction.occurred_at" in s and "customer_1.name" in s]
+    reads = [s for s in statements if "occurred_at" in s and "customer_1.name" in s and "product" in s]
     assert len(reads) == 1 and "LIMIT" not in reads[0] and "version" not in reads[0], reads
     body = download(client, status["download"]).get_data().decode("utf-8-sig")
     assert "2026-03-08 14:30:00" in body and "'=1+2 (#" in body and "1234.50" in body and "0.07" in body
