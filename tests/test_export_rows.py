@@ -119,3 +119,17 @@ def test_an_export_job_of_purchases_reads_one_streamed_select_of_their_columns(a
     assert len(reads) == 1 and "LIMIT" not in reads[0] and "version" not in reads[0], reads
     body = download(client, status["download"]).get_data().decode("utf-8-sig")
     assert "2026-03-08 14:30:00" in body and "'=1+2 (#" in body and "1234.50" in body and "0.07" in body
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
+                                  "Asia/Kathmandu", "UTC"])
+def test_an_exports_local_times_equal_format_local_in_every_kind_of_zone(zone):
+    """Do the export's times, converted once an hour, read as format_local reads them: whole-hour, half-hour and
+    45-minute offsets, clocks going forward and back (half an hour on Lord Howe), every minute of a year's changes?"""
+    from zoneinfo import ZoneInfo
+    from crmadmin.localtime import SECONDS, seconds_writer, to_local
+
+    write = seconds_writer(ZoneInfo(zone))
+    moments = [datetime(2026, 1, 1) + timedelta(minutes=7 * i, seconds=i % 60, microseconds=i) for i in range(76_000)]
+    assert [write(m) for m in moments] == [to_local(m, ZoneInfo(zone)).strftime(SECONDS) for m in moments]
+    assert write(None) == ""
