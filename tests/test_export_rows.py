@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from flask import session
 from flask_login import login_user
-from sqlalchemy import select
 
 from crmadmin.admin import export_rows
 from crmadmin.extensions import db
