@@ -174,6 +174,40 @@ def format_local(moment: datetime | None, seconds: bool = False) -> str:
     return to_local(moment).strftime(SECONDS if seconds else MINUTES)
 
 
+_MINUTES_SECONDS = [f":{minute:02d}:{second:02d}" for minute in range(60) for second in range(60)]
+
+
+def seconds_writer(zone=None):
+    """`format_local(moment, seconds=True)` for many moments in one zone (an export's column): the zone is asked once,
+    and each hour of UTC converted once; in a zone a whole number of hours from UTC, a moment's text is that hour's
+    local date and hour followed by its own minutes and seconds."""
+    zone = zone or viewer_zone()
+    hours: dict = {}  # hour of UTC -> its local "YYYY-MM-DD HH", or its offset (not whole hours), or False
+
+    def write(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        hour = moment.toordinal() * 24 + moment.hour  # cheaper than replace(minute=0, ...)
+        local = hours.get(hour)
+        if local is None:
+            local = hours[hour] = _hour_in(zone, datetime.fromordinal(hour // 24) + timedelta(hours=hour % 24))
+        if local.__class__ is str:
+            return local + _MINUTES_SECONDS[moment.minute * 60 + moment.second]
+        return to_local(moment, zone).strftime(SECONDS) if local is False else (moment + local).strftime(SECONDS)
+
+    return write
+
+
+def _hour_in(zone, hour: datetime):
+    start, end = (moment.replace(tzinfo=timezone.utc).astimezone(zone).utcoffset()
+                  for moment in (hour, hour + timedelta(minutes=59, seconds=59, microseconds=999999)))
+    if start != end:
+        return False  # the clocks change within this hour: each moment converted
+    if start % timedelta(hours=1) or (hour + start).year < 1000:
+        return start
+    return (hour + start).strftime("%Y-%m-%d %H")
+
+
 def local_date(moment) -> str:
     """The viewer's local day of a stored moment ("2026-12-07"); a date is a date anywhere."""
     if moment is None:

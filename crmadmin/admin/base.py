@@ -32,7 +32,7 @@ from .filter_values import INT64, accepts
 from .history import history_for
 from .export_jobs import start_export_job
 from .keyset import KeysetPaging, walk
-from . import list_tools
+from . import export_rows, list_tools
 from .list_rows import rows_writer
 from .row_urls import list_url
 from .scope import ScopedAjaxLoader, restrict
@@ -194,9 +194,9 @@ class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, Mode
     def can_export(self):
         return self._may("export")
 
-    def _export_data(self, limit: int | None = None):
-        """The list's rows (scope, search, filters, order), read in batches as the job writes the file; the export
-        is logged first with its screen, filters and exact row count. Over `limit` rows nothing is read or logged."""
+    def _export_query(self, limit: int | None = None):
+        """The list's query (scope, search, filters, order) and its exact row count; the export is logged first with
+        its screen, filters and that count. Over `limit` rows: (count, None), nothing logged."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc, view_args.search,
@@ -206,19 +206,34 @@ class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, Mode
             return count, None
         log_event_now("export", details={"screen": self.endpoint, "filters": request.args.to_dict(flat=False),
                                          "rows": count, "format": request.view_args.get("export_type", "csv")})
-        return count, walk(query, list(g.crm_list.keys), self.export_batch_rows)
+        return count, query
+
+    def _export_data(self, limit: int | None = None):
+        """The list's records, read in batches past the last as the job writes the file."""
+        count, query = self._export_query(limit)
+        return count, None if query is None else walk(query, list(g.crm_list.keys), self.export_batch_rows)
 
     def get_export_name(self, export_type: str = "csv") -> str:
         """ASCII file names (the screen's endpoint): a translated screen name would be stripped to nothing."""
         return f"{self.endpoint}_{time.strftime('%Y-%m-%d_%H-%M-%S')}.{export_type}"
 
+    def _export_titles(self) -> list:
+        zone = zone_name(viewer_zone())
+        return [f"{c[1]} ({zone})" if _is_moment(self.model, c[0]) else c[1] for c in self._export_columns]
+
     def _export_rows(self, limit: int | None = None):
         count, models = self._export_data(limit)
-        zone = zone_name(viewer_zone())
-        titles = [f"{c[1]} ({zone})" if _is_moment(self.model, c[0]) else c[1] for c in self._export_columns]
         rows = None if models is None else (
             [self.get_export_value(m, c[0]) for c in self._export_columns] for m in models)
-        return count, titles, rows
+        return count, self._export_titles(), rows
+
+    def _export_csv_text(self):
+        """(count, titles, batches of rows of CSV cells) streamed as tuples (admin/export_rows.py), or None when a
+        column of this screen needs its records."""
+        if not export_rows.readable(self):
+            return None
+        count, query = self._export_query()
+        return count, self._export_titles(), export_rows.csv_rows(self, query, self.export_batch_rows)
 
     def _export_csv(self, return_url):
         """The Export button: a job writes the file (RFC 4180 CSV with a UTF-8 BOM, crmadmin/spreadsheet.py)."""
@@ -235,7 +250,9 @@ class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, Mode
         (rows in all, titles, rows, rows per batch, sheet name); Refused when it may not."""
         if not self.can_export or export_type not in self.export_types:
             raise Refused("forbidden")
-        count, titles, rows = self._export_rows(
+        # CSV of any length as plain tuples; XLSX (a worksheet's rows at most) from the records
+        fast = self._export_csv_text() if export_type == "csv" else None
+        count, titles, rows = fast or self._export_rows(
             limit=self.export_xlsx_max_rows if export_type == "xlsx" else None)
         if rows is None:
             raise Refused("xlsx_too_long", count)

@@ -177,9 +177,8 @@ class ComplaintView(SecureModelView):
         channel=choices.CONTACT_CHANNEL, type=choices.COMPLAINT_TYPE,
         severity=choices.COMPLAINT_SEVERITY, urgency=choices.COMPLAINT_URGENCY,
         status=choices.COMPLAINT_STATUS)
+    column_formatters_export = dict(column_formatters)  # the status as its label, not the list's badge
     column_formatters = {**column_formatters, "status": _status_cell, "due": _due_cell}
-    column_formatters_export = {name: f for name, f in column_formatters.items() if name not in ("status", "due")} \
-        | {"status": lambda v, c, m, n: choices.COMPLAINT_STATUS.label(m.status)}
     form_columns = ("customer", "subject", "description", "channel", "received_at", "type", "severity", "urgency",
                     "department", "solution", "action_taken", "customer_feedback")
     form_args = {

@@ -38,6 +38,7 @@ def _standing(attribute: str, labels: choices.Choices):
     def formatter(view, context, model, name):
         value = getattr(model.standing, attribute) if model.standing is not None else None
         return "" if value is None else labels.label(value)
+    formatter.crm_choices = labels  # a label of the value at the column's path (admin/export_rows.py)
     return formatter
 
 

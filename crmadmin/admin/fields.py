@@ -125,10 +125,18 @@ def choice_settings(**enums):
     """form_choices, column_choices (filter options) and column_formatters (labels, blank for empty)."""
     form = {name: c.form_choices() for name, c in enums.items()}
 
-    def formatter(choices):
-        return lambda view, context, model, name: "" if getattr(model, name) is None else choices.label(getattr(model, name))
+    return form, dict(form), {name: choice_label(c) for name, c in enums.items()}
 
-    return form, dict(form), {name: formatter(c) for name, c in enums.items()}
+
+def choice_label(choices):
+    """A column formatter: the stored value's label, blank for none. Marked with its choices, so an export that
+    reads no records (admin/export_rows.py) writes the same labels."""
+    def formatter(view, context, model, name):
+        value = getattr(model, name)
+        return "" if value is None else choices.label(value)
+
+    formatter.crm_choices = choices
+    return formatter
 
 
 def money_field(required: bool = True, positive: bool = True):

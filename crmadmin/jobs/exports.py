@@ -17,7 +17,7 @@ from huey import Huey, crontab
 from ..audit.context import Actor, bind, reset
 from ..extensions import db
 from ..models import User, utcnow
-from ..spreadsheet import write_csv, write_xlsx
+from ..spreadsheet import CsvBatches, write_csv, write_csv_batches, write_xlsx
 from . import records
 from .refresh import _store
 
@@ -51,12 +51,13 @@ def run_export(app: Flask, job_id: int) -> str:
                     raise records.Refused("forbidden")
                 total, titles, rows, batch, sheet = produce(fmt)
                 records.set_total(engine, job_id, total)
-                rows = records.tracked(engine, job_id, rows, batch)
                 with open(part, "wb") as out:
-                    if fmt == "xlsx":
-                        write_xlsx(out, titles, rows, sheet)
+                    if isinstance(rows, CsvBatches):  # batches of finished cells (admin/export_rows.py)
+                        write_csv_batches(out, titles, records.tracked_batches(engine, job_id, rows))
+                    elif fmt == "xlsx":
+                        write_xlsx(out, titles, records.tracked(engine, job_id, rows, batch), sheet)
                     else:
-                        write_csv(out, titles, rows)
+                        write_csv(out, titles, records.tracked(engine, job_id, rows, batch))
             finally:
                 reset(token)
                 db.session.remove()

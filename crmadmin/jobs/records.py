@@ -159,6 +159,19 @@ def tracked(engine, job_id: int, rows, every: int):
         raise Cancelled()
 
 
+def tracked_batches(engine, job_id: int, batches):
+    """`batches` of rows, with the job's progress and heartbeat stored after each (one UPDATE a batch), and Cancelled
+    raised there once the job is no longer running: `tracked` without a step per row."""
+    done = 0
+    for batch in batches:
+        yield batch
+        done += len(batch)
+        if not _set(engine, job_id, ("running",), rows_done=done, heartbeat_at=utcnow()):
+            raise Cancelled()
+    if not _set(engine, job_id, ("running",), rows_done=done, heartbeat_at=utcnow()):
+        raise Cancelled()
+
+
 def finish(engine, job_id: int, result_file: str, hours: float) -> bool:
     """running -> done with its file, kept `hours`; False when it was cancelled meanwhile (the file is not wanted)."""
     now = utcnow()

@@ -44,6 +44,11 @@ class Campaign(VersionedMixin, db.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def label_sql(cls, row):
+        """__str__ as SQL (`row`: this class or an alias), for exports that build no records."""
+        return row.name
+
 
 class CampaignParticipant(VersionedMixin, db.Model):
     """A customer on a campaign's target list and how far they responded."""

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, CheckConstraint, Index
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, CheckConstraint, Index, cast
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import choices
@@ -75,3 +75,8 @@ class Customer(VersionedMixin, db.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (#{self.id})" if self.id else self.name
+
+    @classmethod
+    def label_sql(cls, row):
+        """__str__ of a stored customer as SQL (`row`: this class or an alias), for exports that build no records."""
+        return row.name + " (#" + cast(row.id, String) + ")"

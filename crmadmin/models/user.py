@@ -4,7 +4,7 @@ from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, String, Table, Text, delete, event, \
-    false as sa_false
+    false as sa_false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -152,6 +152,11 @@ class User(UserMixin, VersionedMixin, db.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    @classmethod
+    def label_sql(cls, row):
+        """__str__ as SQL (`row`: this class or an alias), for exports that build no records."""
+        return func.coalesce(func.nullif(row.display_name, ""), row.username)
 
 
 @event.listens_for(User.roles, "append")
