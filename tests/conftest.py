@@ -1,6 +1,7 @@
 """Fixtures: one migrated database per run (SQLite file, or TEST_DATABASE_URL), emptied before each test."""
 import contextlib
 import os
+import threading
 
 import pytest
 from flask_migrate import upgrade
@@ -126,14 +127,17 @@ def login_as(app):
 
 @pytest.fixture
 def count_queries(app):
-    """with count_queries() as statements: ...  -> statements is the list of SQL run inside."""
+    """with count_queries() as statements: ...  -> statements is the list of SQL run inside; threads="other": only
+    those run by other threads (a job worker's, not the test's own requests)."""
 
     @contextlib.contextmanager
-    def _count():
+    def _count(threads: str = "all"):
         statements = []
+        mine = threading.get_ident()
 
         def before(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+            if threads == "all" or threading.get_ident() != mine:
+                statements.append(statement)
 
         with app.app_context():
             engine = db.engine

@@ -1,5 +1,6 @@
-"""The Jobs screen: each user's jobs with live progress, their files and cancel; administrators see everyone's and
-the schedule. A job another user may not see answers 404, as if it did not exist."""
+"""The Jobs screen: each user's jobs (exports, imports, undos of imports) with live progress, their files, outcomes
+and cancel; administrators see everyone's and the schedule. A job another user may not see answers 404, as if it
+did not exist."""
 import json
 import os
 
@@ -10,10 +11,11 @@ from flask_login import current_user
 
 from ..audit import log_event_now
 from ..extensions import db
-from ..jobs import records
+from ..imports.mapping import KIND_LABELS
+from ..jobs import queue, records
 from ..jobs.schedule import schedule
 from ..localtime import format_local
-from ..models import Job, User
+from ..models import ImportRun, Job, User
 from ..spreadsheet import XLSX_MIMETYPE
 from .base import AccessMixin, is_administrator
 
@@ -65,21 +67,68 @@ class JobsView(AccessMixin, BaseView):
         return None
 
     def _reap(self) -> None:
-        records.reap_stale(db.engine, records.files_folder(), current_app.config["CRM_JOB_STALE_SECONDS"])
+        records.reap_stale(db.engine, records.files_folder(), current_app.config["CRM_JOB_STALE_SECONDS"],
+                           huey=queue())
 
-    def describe(self, job: Job) -> dict:
+    @staticmethod
+    def _runs(jobs) -> dict:
+        """The import runs of the jobs shown, in one query: their outcome is the run's counts."""
+        ids = {json.loads(job.params).get("run") for job in jobs if job.kind in records.BOARD_KINDS}
+        ids.discard(None)
+        return {run.id: run for run in db.session.scalars(db.select(ImportRun).where(ImportRun.id.in_(ids)))} \
+            if ids else {}
+
+    @staticmethod
+    def _title(job, params: dict) -> str:
+        if job.kind == "import":
+            return _("Import of %(file)s (%(records)s)", file=params.get("file", ""),
+                     records=KIND_LABELS.get(params.get("records"), ""))
+        if job.kind == "import_undo":
+            return _("Undo of the import of %(file)s", file=params.get("file", ""))
+        return _("Export of %(screen)s (%(format)s)", screen=params.get("title", ""),
+                 format=params.get("format", "").upper())
+
+    @staticmethod
+    def _outcome(job, params: dict, run) -> str:
+        """What a finished import or undo did, as its message said when it ran in the request."""
+        if job.state != "done" or run is None:
+            return ""
+        if job.kind == "import":
+            return _("Imported %(file)s: %(created)d created, %(updated)d updated, %(skipped)d unchanged, "
+                     "%(rejected)d rejected.", file=run.file_name, created=run.created, updated=run.updated,
+                     skipped=run.skipped, rejected=run.rejected)
+        if job.kind == "import_undo":
+            return _("The import of %(file)s was undone (%(num)d changes).", file=run.file_name, num=job.rows_done)
+        return ""
+
+    def _error(self, job) -> str:
+        if job.state != "failed":
+            return ""
+        text = records.error_text(job.error, job.rows_total, job.error_words)
+        if job.kind == "import_undo":
+            return _("The import was not undone: %(reason)s", reason=text)
+        return text
+
+    def describe(self, job: Job, runs: dict | None = None) -> dict:
         """A job as the screen and its JSON show it, in the reader's language and zone."""
         params = json.loads(job.params)
+        run = (runs if runs is not None else self._runs([job])).get(params.get("run"))
+        job = records.live(job, queue())  # a running import's progress is on the board
+        back = back_label = None
+        if job.kind in records.BOARD_KINDS and run is not None and run.status == "staged" and job.state == "failed":
+            back, back_label = url_for("imports.preview", id=run.id), _("Back to the checked file")
+        elif job.kind in records.BOARD_KINDS:
+            back, back_label = url_for("imports.index"), _("Imports and their undo")
         return {"id": job.id, "state": job.state, "state_label": str(STATES.get(job.state, job.state)),
-                "title": _("Export of %(screen)s (%(format)s)", screen=params.get("title", ""),
-                           format=params.get("format", "").upper()),
+                "title": self._title(job, params), "outcome": self._outcome(job, params, run), "back": back,
+                "back_label": back_label,
                 "rows_done": job.rows_done, "rows_total": job.rows_total, "percent": records.percent(job),
                 "rows_text": _("%(done)s of %(total)s rows", done=f"{job.rows_done:,}",
                                total=f"{job.rows_total:,}" if job.rows_total is not None else "…"),
                 "time_left": _duration(records.seconds_left(job)),
                 "created": format_local(job.created_at), "finished": format_local(job.finished_at),
                 "expires": format_local(job.expires_at),
-                "error": records.error_text(job.error, job.rows_total) if job.state == "failed" else "",
+                "error": self._error(job),
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
                 "expired": job.state == "done" and not job.result_file,
                 "may_cancel": job.state in ("queued", "running") and job.owner_id == current_user.id,
@@ -102,7 +151,8 @@ class JobsView(AccessMixin, BaseView):
                              "outcome_label": str(OUTCOMES.get(task["outcome"], task["outcome"] or "")),
                              "last": format_local(task["last_run"]), "next": format_local(task["next_run"])}
                             for task in schedule(current_app, connection)]
-        return self.render("admin/jobs.html", jobs=[self.describe(job) for job in jobs], owners=owners,
+        runs = self._runs(jobs)
+        return self.render("admin/jobs.html", jobs=[self.describe(job, runs) for job in jobs], owners=owners,
                            everyone=everyone, periodic=periodic)
 
     @expose("/job")
@@ -118,14 +168,19 @@ class JobsView(AccessMixin, BaseView):
         job = self._job(request.args.get("id"))
         shown = self.describe(job)
         return jsonify({key: shown[key] for key in ("id", "state", "state_label", "rows_done", "rows_total",
-                                                     "percent", "rows_text", "time_left", "error", "download")})
+                                                     "percent", "rows_text", "time_left", "error", "download",
+                                                     "outcome")})
 
     @expose("/cancel", methods=["POST"])
     def cancel(self):
         job = self._job(request.form.get("id"))
         if job.owner_id != current_user.id:
             abort(404)
-        if records.cancel(db.engine, job.id, current_user.id):
+        if job.kind in records.BOARD_KINDS and job.state == "running":
+            # its transaction may hold SQLite's write lock: ask on the board; it rolls back and marks itself
+            records.ask_cancel(queue(), job.id)
+            flash(_("Cancelling: the job stops at its next step and keeps nothing of its work."), "info")
+        elif records.cancel(db.engine, job.id, current_user.id):
             flash(_("The job was cancelled."), "success")
         else:
             flash(_("The job had already ended: nothing was cancelled."), "info")

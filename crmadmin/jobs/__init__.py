@@ -11,6 +11,7 @@ from ..extensions import db
 
 from .queue import build_queue, queue, run_worker
 from .exports import register as register_exports
+from .imports import register as register_imports
 from .refresh import refresh_status, register as register_refresh
 
 __all__ = ["init_app", "queue", "refresh_status", "run_worker"]
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.extensions["jobs"] = huey
     register_refresh(app, huey)
     register_exports(app, huey)
+    register_imports(app, huey)
     parent = os.getpid()
 
     @huey.on_startup()
