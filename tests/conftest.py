@@ -191,6 +191,28 @@ def heartbeats():
 
 
 @pytest.fixture
+def job_worker_later(app):
+    """start(): a real worker started when the test says so (its queued jobs wait until then)."""
+    import signal
+
+    from crmadmin.jobs.queue import consumer as make_consumer
+
+    started = []
+
+    def _start():
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        consumer = make_consumer(app, workers=1, periodic=False)
+        consumer.start()
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        started.append(consumer)
+
+    yield _start
+    for consumer in started:
+        consumer.stop(graceful=True)
+
+
+@pytest.fixture
 def job_worker(app):
     """A real worker (Huey's consumer, one thread) on the suite's queue, emptied first, for the test's jobs (exports);
     stopped gracefully after the test. Yields the queue."""

@@ -118,7 +118,8 @@ class ImportView(AccessMixin, BaseView):
             flash(_("Choose a CSV or Excel (.xlsx) file to import."), "error")
             return redirect(url_for(".index"))
         limits = Limits.from_config(current_app.config)
-        data = upload.stream.read(limits.max_bytes + 1)  # never more than one byte past the limit
+        with upload.stream:  # a large upload is spooled to a temporary file: closed at once
+            data = upload.stream.read(limits.max_bytes + 1)  # never more than one byte past the limit
         try:
             file_format = check(data, limits)  # size, type, zip directory, XML declarations: before parsing
             table = read(data, file_format, limits)  # the rows: header, row limit, readable cells
