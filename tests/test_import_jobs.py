@@ -84,6 +84,7 @@ def test_an_import_runs_as_a_job_with_rising_progress_and_tells_its_outcome(app,
     assert _count(app, AuditEntry, AuditEntry.batch_id == run.batch_id, AuditEntry.source == "job") == 3001
     chinese = client.get(f"/admin/jobs/job?id={job_id}", headers=ZH).get_data(as_text=True)
     assert "已结束" in chinese and "已导入 file.csv：新建 3000 条" in chinese and "Imported" not in chinese
+    assert "文件已过期" not in chinese  # an import leaves no file to expire
     listed = client.get("/admin/jobs/", headers=ZH).get_data(as_text=True)
     assert f'data-job="{job_id}"' in listed and "导入 file.csv（客户）" in listed and "Import of" not in listed
     assert f'data-run="{run.id}"' in client.get("/admin/imports/").get_data(as_text=True)

@@ -130,7 +130,7 @@ class JobsView(AccessMixin, BaseView):
                 "expires": format_local(job.expires_at),
                 "error": self._error(job),
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
-                "expired": job.state == "done" and not job.result_file,
+                "expired": job.kind == "export" and job.state == "done" and not job.result_file,
                 "may_cancel": job.state in ("queued", "running") and job.owner_id == current_user.id,
                 "owner_id": job.owner_id}
 
