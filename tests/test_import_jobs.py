@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,8 +43,6 @@ def _cancel(client, job_id: int):
 
 def _wait_until(client, job_id: int, condition, seconds: float = 60.0) -> dict:
     """Poll the job's status (as the page's script does) until `condition(status)`."""
-    import time
-
     deadline = time.monotonic() + seconds
     while True:
         status = client.get(f"/admin/jobs/status?id={job_id}").get_json()
@@ -55,7 +54,7 @@ def _wait_until(client, job_id: int, condition, seconds: float = 60.0) -> dict:
 
 @pytest.fixture
 def importing_clerk(app, login_as):
-    """A clerk limited to their own customers who may import them; (role name, client)."""
+    """A clerk limited to their own customers who may import them; their client."""
     with app.app_context():
         factories.role("importing clerk", {"records.import", "customers.view", "customers.create"},
                        own_customers_only=True)
