@@ -133,6 +133,8 @@ class Config:
     CRM_IMPORT_XLSX_MAX_UNZIPPED = int(os.environ.get("CRM_IMPORT_XLSX_MAX_UNZIPPED", 256 * 1024 * 1024))
     CRM_IMPORT_XLSX_MAX_RATIO = int(os.environ.get("CRM_IMPORT_XLSX_MAX_RATIO", "200"))  # unzipped / zipped, per part
     CRM_IMPORT_STAGED_HOURS = int(os.environ.get("CRM_IMPORT_STAGED_HOURS", "24"))  # an unfinished upload is kept
+    # rows stored a flush; an import job's progress (and a cancel) is taken between flushes
+    CRM_IMPORT_FLUSH_ROWS = int(os.environ.get("CRM_IMPORT_FLUSH_ROWS", "2000"))
 
     # === FILES ON RECORDS (crmadmin/files): contracts, ID scans, photos attached to customers and complaints ===
     # A folder every host running the panel mounts at this path (NFS, SMB, a shared volume); unset: in the database.

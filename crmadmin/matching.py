@@ -115,11 +115,12 @@ def store(connection: Connection, rows: list[dict]) -> None:
 
 def _after_flush(session: Session, flush_context) -> None:
     rows = []
-    for obj in (*session.new, *session.dirty):
-        if not isinstance(obj, Customer) or obj in session.deleted or obj.id is None:
+    new, deleted = session.new, session.deleted  # each a new set: read once, not once per object (imports)
+    for obj in (*new, *session.dirty):
+        if not isinstance(obj, Customer) or obj in deleted or obj.id is None:
             continue
         state = inspect(obj)
-        if obj in session.new or any(state.attrs[f].history.has_changes() for f in SOURCE_FIELDS):
+        if obj in new or any(state.attrs[f].history.has_changes() for f in SOURCE_FIELDS):
             rows.append(keys_for(obj.id, obj.name, obj.mobile, obj.email, obj.company_name, obj.address, region()))
     store(session.connection(), rows)
 

@@ -1,8 +1,9 @@
-"""Time a 100,000-row customer import through the whole app: upload, map, preview, import (one transaction).
+"""Time a 100,000-row customer import through the whole app: upload, map, preview, import (a job, one transaction).
 
-Every step goes through the Import screen's own routes with a signed-in administrator (Flask's test client: no
-network, but routing, CSRF, permissions, templates and the database are real), and prints a Markdown table for
-docs/PERFORMANCE.md. It migrates the database it is given and adds rows to it: point it at a scratch database.
+Every step goes through the Import screen's own routes with a signed-in supervisor (Flask's test client: no
+network, but routing, CSRF, permissions, templates and the database are real); Import starts a job that a real
+worker (Huey's consumer, one thread in this process, on a queue file in the scratch folder) runs while the script
+polls the job's status each second, as the page does. Prints a Markdown table for docs/PERFORMANCE.md. It migrates the database it is given and adds rows to it: point it at a scratch database.
 
     .venv/bin/python scripts/import_benchmark.py --rows 100000                       # SQLite in a temporary directory
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/crm_bench .venv/bin/python scripts/import_benchmark.py
@@ -76,15 +77,18 @@ def main() -> None:
     from crmadmin.extensions import db
     from crmadmin.models import AuditEntry, Customer, Role, User
 
+    from crmadmin.jobs.queue import consumer
+
     app = create_app("development", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True,
-                     CRM_IMPORT_MAX_BYTES=60 * 1024 * 1024, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+                     CRM_IMPORT_MAX_BYTES=60 * 1024 * 1024, MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+                     CRM_JOBS_URL=f"sqlite:///{scratch}/jobs.sqlite3")
     password = "import benchmark password 2026"
     with app.app_context():
         upgrade()
         sync_builtin_roles()
         user = db.session.scalar(select(User).where(User.username == "bench.import"))
         if user is None:
-            admin = db.session.scalar(select(Role).where(Role.name == "administrator"))
+            admin = db.session.scalar(select(Role).where(Role.name == "supervisor"))  # administrators need 2FA
             db.session.add(User(username="bench.import", password_hash=hash_password(password), roles=[admin]))
         else:
             user.password_hash = hash_password(password)
@@ -117,8 +121,19 @@ def main() -> None:
                                                                data={"csrf_token": csrf, "mode": "create", **chosen}))
     preview = timed("preview (read, check every row)", lambda: client.get(f"/admin/imports/preview?id={run_id}"))
     assert "data-count=\"invalid\" class=\"\">0<" in preview.get_data(as_text=True), "the benchmark file has problems"
-    response = timed("import (read, check, store in one transaction)", lambda: client.post(
-        "/admin/imports/commit", data={"csrf_token": csrf, "id": run_id}))
+    worker = consumer(app, workers=1, periodic=False)
+    worker.start()
+    try:
+        started = time.perf_counter()
+        response = timed("import pressed (the job queued; the page answers)", lambda: client.post(
+            "/admin/imports/commit", data={"csrf_token": csrf, "id": run_id}))
+        job_id = int(re.search(r"id=(\d+)", response.headers["Location"]).group(1))
+        while client.get(f"/admin/jobs/status?id={job_id}").get_json()["state"] in ("queued", "running"):
+            time.sleep(1)
+        timings.append(("the import job (read, check again, store in one transaction)",
+                        time.perf_counter() - started - timings[-1][1]))
+    finally:
+        worker.stop(graceful=True)
     message = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "rejected" in message and "Imported" in message, "the import did not succeed"
     with app.app_context():
@@ -131,7 +146,7 @@ def main() -> None:
     for label, seconds in timings:
         print(f"| {label} | {seconds:.1f} |")
     total = sum(s for _label, s in timings)
-    print(f"| **all four steps** | **{total:.1f}** |")
+    print(f"| **all steps** | **{total:.1f}** |")
 
 
 if __name__ == "__main__":

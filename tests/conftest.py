@@ -1,6 +1,7 @@
 """Fixtures: one migrated database per run (SQLite file, or TEST_DATABASE_URL), emptied before each test."""
 import contextlib
 import os
+import threading
 
 import pytest
 from flask_migrate import upgrade
@@ -136,14 +137,17 @@ def login_as(app):
 
 @pytest.fixture
 def count_queries(app):
-    """with count_queries() as statements: ...  -> statements is the list of SQL run inside."""
+    """with count_queries() as statements: ...  -> statements is the list of SQL run inside; threads="other": only
+    those run by other threads (a job worker's, not the test's own requests)."""
 
     @contextlib.contextmanager
-    def _count():
+    def _count(threads: str = "all"):
         statements = []
+        mine = threading.get_ident()
 
         def before(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+            if threads == "all" or threading.get_ident() != mine:
+                statements.append(statement)
 
         with app.app_context():
             engine = db.engine
@@ -194,6 +198,28 @@ def heartbeats():
         yield beats
     finally:
         serving.lend_heartbeat(None)
+
+
+@pytest.fixture
+def job_worker_later(app):
+    """start(): a real worker started when the test says so (its queued jobs wait until then)."""
+    import signal
+
+    from crmadmin.jobs.queue import consumer as make_consumer
+
+    started = []
+
+    def _start():
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        consumer = make_consumer(app, workers=1, periodic=False)
+        consumer.start()
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+        started.append(consumer)
+
+    yield _start
+    for consumer in started:
+        consumer.stop(graceful=True)
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
-"""Drive the Import screen as a browser would: upload, map (the page's own form), preview, import, undo."""
+"""Drive the Import screen as a browser would: upload, map (the page's own form), preview, import, undo.
+
+Import and Undo run as jobs: the tests that press them need the `job_worker` fixture (a real consumer)."""
 import csv
 import io
 import re
 from datetime import datetime
+
+from tests.exporting import JOB_ID, wait
 
 from crmadmin.extensions import db
 from crmadmin.models import ImportRun
@@ -77,15 +81,31 @@ def counts(html: str) -> dict[str, int]:
             re.findall(r'data-count="(\w+)"[^>]*>([\d,]+)<', html)}
 
 
-def commit(client, run_id: int, valid_only: bool = False):
-    """Press Import on the preview page; the page shown after it (with its message)."""
+def start_commit(client, run_id: int, valid_only: bool = False) -> int:
+    """Press Import on the preview page: the id of the job it leads to."""
     html = preview(client, run_id)
     data = {"csrf_token": csrf_token(html), "id": str(run_id)}
     if valid_only:
         data["valid_only"] = "y"
-    response = client.post("/admin/imports/commit", data=data)
+    return job_of(client.post("/admin/imports/commit", data=data))
+
+
+def job_of(response) -> int:
     assert response.status_code == 302, response.status_code
-    return client.get(response.headers["Location"]).get_data(as_text=True)
+    found = JOB_ID.search(response.headers["Location"])
+    assert found, response.headers["Location"]
+    return int(found.group(1))
+
+
+def finished(client, job_id: int, readings: list | None = None) -> str:
+    """Follow the job until it ends: its page then (the outcome, or why it failed)."""
+    wait(client, job_id, 120, readings)
+    return client.get(f"/admin/jobs/job?id={job_id}").get_data(as_text=True)
+
+
+def commit(client, run_id: int, valid_only: bool = False) -> str:
+    """Press Import on the preview page and follow its job: the job's page once it ended."""
+    return finished(client, start_commit(client, run_id, valid_only))
 
 
 def import_file(client, kind: str, data: bytes, filename: str = "file.csv", mode: str = "create",
@@ -100,8 +120,12 @@ def runs(app) -> list[ImportRun]:
         return found
 
 
-def undo(client, run_id: int) -> str:
+def start_undo(client, run_id: int):
+    """Press Undo in the import history: the response (a redirect to the job's page)."""
     token = csrf_token(client.get("/admin/imports/").get_data(as_text=True))
-    response = client.post("/admin/imports/undo", data={"csrf_token": token, "id": str(run_id)})
-    assert response.status_code == 302, response.status_code
-    return client.get(response.headers["Location"]).get_data(as_text=True)
+    return client.post("/admin/imports/undo", data={"csrf_token": token, "id": str(run_id)})
+
+
+def undo(client, run_id: int) -> str:
+    """Press Undo and follow its job: the job's page once it ended."""
+    return finished(client, job_of(start_undo(client, run_id)))

@@ -259,28 +259,6 @@ def test_each_user_sees_their_jobs_and_administrators_everyones_and_the_schedule
         queue(app).flush()
 
 
-@pytest.fixture
-def job_worker_later(app):
-    """start(): a real worker started when the test says so (its queued jobs wait until then)."""
-    import signal
-
-    from crmadmin.jobs.queue import consumer as make_consumer
-
-    started = []
-
-    def _start():
-        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        consumer = make_consumer(app, workers=1, periodic=False)
-        consumer.start()
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
-        started.append(consumer)
-
-    yield _start
-    for consumer in started:
-        consumer.stop(graceful=True)
-
-
 def test_an_erasure_deletes_the_kept_export_files_and_the_searches_for_the_person(app, job_worker, exporting_clerk,
                                                                                    login_as):
     """Any kept export may hold the erased customer's row, and a job's parameters their name searched for: are the

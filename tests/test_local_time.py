@@ -275,7 +275,8 @@ def test_a_between_filter_in_local_days_returns_the_rows_of_those_days(app, logi
     assert listed == {ids["first"], ids["last"]}
 
 
-def test_an_imported_time_without_an_offset_is_local_and_one_with_an_offset_is_converted(app, login_as, monkeypatch):
+def test_an_imported_time_without_an_offset_is_local_and_one_with_an_offset_is_converted(app, login_as, monkeypatch,
+                                                                                         job_worker):
     """17:24 without an offset (Shanghai) is 09:24 UTC, 18:24+08:00 is 10:24 UTC and 11:24Z 11:24 UTC, previewed as
     17:24, 18:24 and 19:24; the hour New York skips is a problem of its row for a New York user?"""
     monkeypatch.setitem(app.config, "CRM_TIMEZONE", SHANGHAI)

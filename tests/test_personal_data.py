@@ -29,7 +29,7 @@ def _verdict(app):
 
 
 @pytest.fixture
-def person(app, login_as):
+def person(app, login_as, job_worker):
     """A customer with a history: a changed phone, purchases, contacts and a complaint that name them, an export."""
     with app.app_context():
         customer = factories.customer(name=NAME, mobile=OLD_MOBILE, email=EMAIL, address=ADDRESS,

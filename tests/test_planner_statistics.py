@@ -49,7 +49,7 @@ def test_refresh_stats_analyzes_the_standing_and_keys_of_customers_loaded_in_bul
     assert _without_statistics((CustomerStanding, CustomerMatch)) == []
 
 
-def test_an_import_into_tables_never_analyzed_analyzes_them(app, login_as):
+def test_an_import_into_tables_never_analyzed_analyzes_them(app, login_as, job_worker):
     """Is a large import (here: into tables with no statistics) followed by ANALYZE of what it grew?"""
     client = login_as("administrator")
     with app.app_context():

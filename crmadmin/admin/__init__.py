@@ -69,9 +69,12 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ComplaintDeadlinesView(name=_l("Complaint due times"), category=accounts,
                                           endpoint="complaint_deadlines"))
     admin.add_view(AuditLogView(AuditEntry, db, name=_l("Operation log"), category=accounts, endpoint="auditentry"))
-    from .imports import ImportView  # here, not above: crmadmin.imports reads labels from this package
+    from .imports import ImportView, init_app as init_imports  # here, not above: crmadmin.imports reads labels
+    # from this package
 
-    admin.add_view(ImportView(name=_l("Import"), category=records, endpoint="imports"))
+    imports_view = ImportView(name=_l("Import"), category=records, endpoint="imports")
+    admin.add_view(imports_view)
+    init_imports(app, imports_view)
     admin.add_view(RecordFilesView(name=_l("Files"), endpoint="recordfiles"))
     app.jinja_env.globals["record_files_section"] = files_section  # admin/_record_files.html
     admin.add_view(JobsView(name=_l("Jobs"), endpoint="jobs", url="/admin/jobs"))

@@ -1,20 +1,19 @@
 """The Import screen: upload a CSV or XLSX file, map its columns, preview every problem, import, and undo.
 
-Needs records.import plus the kind's create right (and edit right to update matching records); a role limited to
+Import and Undo start jobs (crmadmin/jobs/imports.py) and show the job's page: the worker checks the file again with
+the owner's rights and stores it with the steps below (commit_job, undo_job), handed over in
+app.extensions["crm_import_steps"]. Needs records.import plus the kind's create right (and edit right to update matching records); a role limited to
 its own customers imports for, matches and undoes only its own. Every step is a form with a CSRF token; the
 upload is checked and refused before anything is stored (crmadmin/imports/reading.py).
 """
-import logging
 from datetime import datetime
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..audit.undo import UndoRefused
 from ..auth.permissions import ASSIGN_OWNERS, IMPORT_RECORDS, perm
 from ..extensions import db
 from ..imports import apply, store
@@ -24,13 +23,14 @@ from ..imports.reading import FileRefused, Limits, as_csv, check, read
 from ..imports.report import error_report, problems_text
 from ..imports.validation import Context, validate
 from ..imports.values import text_of
+from ..jobs import records
 from ..localtime import format_local, viewer_zone, zone_name
 from ..models import ImportRun, utcnow
 from ..spreadsheet import CSV_CONTENT_TYPE
 from . import uniqueness
 from .base import AccessMixin
+from .export_jobs import start_job
 
-log = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
 PROBLEM_ROWS = 200
 HISTORY_ROWS = 50
@@ -118,7 +118,8 @@ class ImportView(AccessMixin, BaseView):
             flash(_("Choose a CSV or Excel (.xlsx) file to import."), "error")
             return redirect(url_for(".index"))
         limits = Limits.from_config(current_app.config)
-        data = upload.stream.read(limits.max_bytes + 1)  # never more than one byte past the limit
+        with upload.stream:  # a large upload is spooled to a temporary file: closed at once
+            data = upload.stream.read(limits.max_bytes + 1)  # never more than one byte past the limit
         try:
             file_format = check(data, limits)  # size, type, zip directory, XML declarations: before parsing
             table = read(data, file_format, limits)  # the rows: header, row limit, readable cells
@@ -185,25 +186,45 @@ class ImportView(AccessMixin, BaseView):
 
     @expose("/commit", methods=("POST",))
     def commit(self):
+        """Start the import job (a second click finds the same job) and show it."""
         run = self._staged(request.form.get("id", type=int))
-        table = self._table(run)
-        if table is None or run.mapping is None:
-            return redirect(url_for(".index"))
-        report = self._report(run, table)
+        if run.mapping is None:
+            return redirect(url_for(".map_columns", id=run.id))
+        return self._start("import", run, valid_only=request.form.get("valid_only") == "y")
+
+    def _start(self, kind: str, run, **work):
+        params = {"run": run.id, "file": run.file_name, "records": run.kind, "locale": str(get_locale()), **work}
+        job_id, created = start_job(kind, params, records.dedupe_key(current_user.id, kind, {"run": run.id}))
+        if not created:
+            flash(_("This is already under way: here is its job."), "info")
+        return redirect(url_for("jobs.job_view", id=job_id))
+
+    # --- the steps a job runs, as its owner (crmadmin/jobs/imports.py) ---------------------------
+    def commit_job(self, params: dict, progress) -> int:
+        """Check the staged file again and store it in one transaction; the rows stored."""
+        run = store.staged(db.session.connection(), params["run"], current_user.id)
+        if run is None:
+            raise records.Refused("import_gone")
+        if not may_import(run.kind, run.mode):
+            raise records.Refused("import_forbidden")
         try:
-            outcome = apply.run_import(db.session, run, report, valid_only=request.form.get("valid_only") == "y")
-        except apply.ImportRefused as refused:
-            flash(str(refused), "error")
-            return redirect(url_for(".preview", id=run.id))
-        except SQLAlchemyError:
-            log.exception("Import %s failed", run.id)
-            flash(_("The import failed while storing the rows (the database refused one of them), so nothing was "
-                    "imported. Check the file, or ask your administrator."), "error")
-            return redirect(url_for(".preview", id=run.id))
-        flash(_("Imported %(file)s: %(created)d created, %(updated)d updated, %(skipped)d unchanged, "
-                "%(rejected)d rejected.", file=run.file_name, created=outcome.created, updated=outcome.updated,
-                skipped=outcome.skipped, rejected=outcome.rejected), "success")
-        return redirect(url_for(".index"))
+            table = read(run.content, "csv", Limits.from_config(current_app.config))
+        except FileRefused as refused:  # the limits were lowered since the upload
+            raise apply.ImportRefused(str(refused)) from refused
+        report = self._report(run, table)
+        outcome = apply.run_import(db.session, run, report, valid_only=params["valid_only"], progress=progress,
+                                   chunk_rows=current_app.config["CRM_IMPORT_FLUSH_ROWS"])
+        return outcome.created + outcome.updated
+
+    def undo_job(self, params: dict, progress) -> int:
+        """Undo every change of the import in one transaction; the changes undone."""
+        run = db.session.get(ImportRun, params["run"])
+        if run is None or run.status == "staged":
+            raise records.Refused("import_gone")
+        if not may_import(run.kind, run.mode) or (_scope_owner(run.kind) is not None
+                                                   and run.user_id != current_user.id):
+            raise records.Refused("import_forbidden")
+        return apply.undo_import(db.session, run, current_user.id)  # not cancellable: undo_batch has no steps
 
     @expose("/cancel", methods=("POST",))
     def cancel(self):
@@ -237,17 +258,19 @@ class ImportView(AccessMixin, BaseView):
 
     @expose("/undo", methods=("POST",))
     def undo(self):
+        """Start the undo job (a second click finds the same job) and show it."""
         run = db.session.get(ImportRun, request.form.get("id", type=int) or 0)
         if run is None or run.status == "staged":
             abort(404)
         if not may_import(run.kind, run.mode) or (_scope_owner(run.kind) is not None
                                                    and run.user_id != current_user.id):
             abort(403)
-        try:
-            changed = apply.undo_import(db.session, run, current_user.id)
-        except UndoRefused as refused:
-            flash(_("The import was not undone: %(reason)s", reason=str(refused)), "error")
+        if run.status != "done":
+            flash(_("The import was not undone: %(reason)s", reason=_("This import was undone already.")), "error")
             return redirect(url_for(".index"))
-        flash(_("The import of %(file)s was undone (%(num)d changes).", file=run.file_name, num=changed), "success")
-        return redirect(url_for(".index"))
+        return self._start("import_undo", run)
 
+
+def init_app(app, view: ImportView) -> None:
+    """Hand the import jobs their steps (crmadmin/jobs/imports.py reads them by job kind)."""
+    app.extensions["crm_import_steps"] = {"import": view.commit_job, "import_undo": view.undo_job}

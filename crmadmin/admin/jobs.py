@@ -1,5 +1,6 @@
-"""The Jobs screen: each user's jobs with live progress, their files and cancel; administrators see everyone's and
-the schedule. A job another user may not see answers 404, as if it did not exist."""
+"""The Jobs screen: each user's jobs (exports, imports, undos of imports) with live progress, their files, outcomes
+and cancel; administrators see everyone's and the schedule. A job another user may not see answers 404, as if it
+did not exist."""
 import json
 import os
 
@@ -10,10 +11,11 @@ from flask_login import current_user
 
 from ..audit import log_event_now
 from ..extensions import db
-from ..jobs import backups, records
+from ..imports.mapping import KIND_LABELS
+from ..jobs import backups, queue, records
 from ..jobs.schedule import schedule
 from ..localtime import format_local
-from ..models import Job, User
+from ..models import ImportRun, Job, User
 from ..spreadsheet import XLSX_MIMETYPE
 from .base import AccessMixin, is_administrator
 
@@ -27,6 +29,11 @@ SHOWN = 200  # jobs listed; older ones remain in the table
 
 
 def _title(job: Job, params: dict) -> str:
+    if job.kind == "import":
+        return _("Import of %(file)s (%(records)s)", file=params.get("file", ""),
+                 records=KIND_LABELS.get(params.get("records"), ""))
+    if job.kind == "import_undo":
+        return _("Undo of the import of %(file)s", file=params.get("file", ""))
     if job.kind == "apply_rules":
         return _("Applying the tier and follow-up rules to every customer")
     if job.kind == "undo_batch":
@@ -114,23 +121,61 @@ class JobsView(AccessMixin, BaseView):
         return None
 
     def _reap(self) -> None:
-        records.reap_stale(db.engine, records.files_folder(), current_app.config["CRM_JOB_STALE_SECONDS"])
+        records.reap_stale(db.engine, records.files_folder(), current_app.config["CRM_JOB_STALE_SECONDS"],
+                           huey=queue())
 
-    def describe(self, job: Job) -> dict:
+    @staticmethod
+    def _runs(jobs) -> dict:
+        """The import runs of the jobs shown, in one query: their outcome is the run's counts."""
+        ids = {json.loads(job.params).get("run") for job in jobs if job.kind in records.BOARD_KINDS}
+        ids.discard(None)
+        return {run.id: run for run in db.session.scalars(db.select(ImportRun).where(ImportRun.id.in_(ids)))} \
+            if ids else {}
+
+    @staticmethod
+    def _outcome(job, params: dict, run) -> str:
+        """What a finished import or undo did, as its message said when it ran in the request."""
+        if job.state != "done" or run is None:
+            return ""
+        if job.kind == "import":
+            return _("Imported %(file)s: %(created)d created, %(updated)d updated, %(skipped)d unchanged, "
+                     "%(rejected)d rejected.", file=run.file_name, created=run.created, updated=run.updated,
+                     skipped=run.skipped, rejected=run.rejected)
+        if job.kind == "import_undo":
+            return _("The import of %(file)s was undone (%(num)d changes).", file=run.file_name, num=job.rows_done)
+        return ""
+
+    def _error(self, job) -> str:
+        if job.state != "failed":
+            return ""
+        text = records.error_text(job.error, job.rows_total, records.result_of(job), job.error_words)
+        if job.kind == "import_undo":
+            return _("The import was not undone: %(reason)s", reason=text)
+        return text
+
+    def describe(self, job: Job, runs: dict | None = None) -> dict:
         """A job as the screen and its JSON show it, in the reader's language and zone."""
         params = json.loads(job.params)
         if job.kind == "backup":
             return self._describe_backup(job, params)
+        run = (runs if runs is not None else self._runs([job])).get(params.get("run"))
+        job = records.live(job, queue())  # a running import's progress is on the board
+        back = back_label = None
+        if job.kind in records.BOARD_KINDS and run is not None and run.status == "staged" and job.state == "failed":
+            back, back_label = url_for("imports.preview", id=run.id), _("Back to the checked file")
+        elif job.kind in records.BOARD_KINDS:
+            back, back_label = url_for("imports.index"), _("Imports and their undo")
         result = records.result_of(job)
         summary, link, link_text = _outcome(job, result)
         return {"id": job.id, "kind": job.kind, "state": job.state,
                 "state_label": str(STATES.get(job.state, job.state)), "title": _title(job, params),
+                "outcome": self._outcome(job, params, run), "back": back, "back_label": back_label,
                 "rows_done": job.rows_done, "rows_total": job.rows_total, "percent": records.percent(job),
                 "rows_text": _rows_text(job), "summary": summary, "link": link, "link_text": link_text,
                 "time_left": _duration(records.seconds_left(job)),
                 "created": format_local(job.created_at), "finished": format_local(job.finished_at),
                 "expires": format_local(job.expires_at),
-                "error": records.error_text(job.error, job.rows_total, result) if job.state == "failed" else "",
+                "error": self._error(job),
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
                 "expired": job.kind == "export" and job.state == "done" and not job.result_file,
                 "may_cancel": records.may_cancel(job) and job.owner_id == current_user.id,
@@ -157,7 +202,7 @@ class JobsView(AccessMixin, BaseView):
                 "error": error, "download": None, "expired": False,
                 "may_cancel": job.state == "queued" and job.owner_id == current_user.id,  # pg_dump runs to its end
                 "owner_id": job.owner_id, "indeterminate": job.state in ("queued", "running"), "kind": "backup",
-                "summary": "", "link": None, "link_text": ""}
+                "summary": "", "link": None, "link_text": "", "outcome": "", "back": None, "back_label": None}
 
     # --- pages ---------------------------------------------------------------------------------
     @expose("/")
@@ -179,7 +224,8 @@ class JobsView(AccessMixin, BaseView):
                 backup = backups.backup_status(connection)
             backup["on"] = backups.folder(current_app) is not None
             backup["keep"] = current_app.config.get("CRM_BACKUP_KEEP", 7)
-        return self.render("admin/jobs.html", jobs=[self.describe(job) for job in jobs], owners=owners,
+        runs = self._runs(jobs)
+        return self.render("admin/jobs.html", jobs=[self.describe(job, runs) for job in jobs], owners=owners,
                            everyone=everyone, periodic=periodic, backup=backup)
 
     @expose("/job")
@@ -196,14 +242,18 @@ class JobsView(AccessMixin, BaseView):
         shown = self.describe(job)
         return jsonify({key: shown[key] for key in ("id", "state", "state_label", "rows_done", "rows_total",
                                                      "percent", "rows_text", "time_left", "error", "download",
-                                                     "summary", "indeterminate")})
+                                                     "summary", "indeterminate", "outcome")})
 
     @expose("/cancel", methods=["POST"])
     def cancel(self):
         job = self._job(request.form.get("id"))
         if job.owner_id != current_user.id:
             abort(404)
-        if records.cancel(db.engine, job.id, current_user.id):
+        if job.kind in records.BOARD_KINDS and job.state == "running":
+            # its transaction may hold SQLite's write lock: ask on the board; it rolls back and marks itself
+            records.ask_cancel(queue(), job.id)
+            flash(_("Cancelling: the job stops at its next step and keeps nothing of its work."), "info")
+        elif records.cancel(db.engine, job.id, current_user.id):
             flash(_("The job was cancelled."), "success")
         else:
             flash(_("The job had already ended: nothing was cancelled."), "info")

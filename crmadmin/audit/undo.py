@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import Date, DateTime, and_, inspect, select
 from sqlalchemy.orm import aliased, selectinload
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -24,7 +24,7 @@ def model_for(record_type: str):
     for mapper in db.Model.registry.mappers:
         if mapper.local_table is not None and mapper.local_table.name == record_type:
             return mapper.class_
-    raise UndoRefused(_("Unknown record type %(type)s.", type=record_type))
+    raise UndoRefused(_l("Unknown record type %(type)s.", type=record_type))
 
 
 def _python(model, field: str, value):
@@ -53,9 +53,9 @@ def _later_changes(session: Session, entry: AuditEntry, batch: str | None = None
 
 def _assign(session: Session, record, field: str, value) -> None:
     if value == SECRET or value == "(changed)":
-        raise UndoRefused(_("A password cannot be put back; set a new one instead."))
+        raise UndoRefused(_l("A password cannot be put back; set a new one instead."))
     if value == ERASED:
-        raise UndoRefused(_("%(record)s: erased personal data cannot be put back.", record=record))
+        raise UndoRefused(_l("%(record)s: erased personal data cannot be put back.", record=str(record)))
     if isinstance(record, User) and field == "roles":
         record.roles = list(session.scalars(select(Role).where(Role.name.in_(value or []))))
     elif isinstance(record, Role) and field == "permissions":
@@ -74,22 +74,22 @@ def _undo_one(session: Session, entry: AuditEntry, record=_LOAD, flush: bool = T
         record = session.get(model, int(entry.record_id))
     if entry.action == "update":
         if record is None:
-            raise UndoRefused(_("%(record)s no longer exists.", record=entry.record_label))
+            raise UndoRefused(_l("%(record)s no longer exists.", record=entry.record_label))
         for field, (before, _after) in changes.items():
             _assign(session, record, field, before)
     elif entry.action == "create":
         if record is None:
-            raise UndoRefused(_("%(record)s no longer exists.", record=entry.record_label))
+            raise UndoRefused(_l("%(record)s no longer exists.", record=entry.record_label))
         session.delete(record)
     elif entry.action == "delete":
         if record is not None:
-            raise UndoRefused(_("%(record)s exists again.", record=entry.record_label))
+            raise UndoRefused(_l("%(record)s exists again.", record=entry.record_label))
         record = model(id=int(entry.record_id))
         for field, (before, _after) in changes.items():
             _assign(session, record, field, before)
         session.add(record)
     else:
-        raise UndoRefused(_("Only changes to records can be undone."))
+        raise UndoRefused(_l("Only changes to records can be undone."))
     if flush:
         session.flush()  # constraint problems surface here, inside the caller's transaction
 
@@ -97,9 +97,9 @@ def _undo_one(session: Session, entry: AuditEntry, record=_LOAD, flush: bool = T
 def undo_entry(session: Session, entry: AuditEntry) -> int:
     """Put the record back as it was before this entry; refused if it was changed again since."""
     if entry.action not in ROW_ACTIONS:
-        raise UndoRefused(_("Only changes to records can be undone."))
+        raise UndoRefused(_l("Only changes to records can be undone."))
     if _later_changes(session, entry):
-        raise UndoRefused(_("%(record)s was changed again after this entry; undo the later change first.",
+        raise UndoRefused(_l("%(record)s was changed again after this entry; undo the later change first.",
                             record=entry.record_label))
     _undo_one(session, entry)
     return 1
@@ -111,10 +111,10 @@ def undo_batch(session: Session, batch_id: str) -> int:
                                                             AuditEntry.action.in_(ROW_ACTIONS))
                                    .order_by(AuditEntry.id.desc())))
     if not entries:
-        raise UndoRefused(_("This batch changed no records."))
+        raise UndoRefused(_l("This batch changed no records."))
     changed = _changed_since(session, batch_id)
     if changed is not None:
-        raise UndoRefused(_("%(record)s was changed again after this batch.", record=changed))
+        raise UndoRefused(_l("%(record)s was changed again after this batch.", record=str(changed)))
     records = _load(session, entries)
     phase = None
     with session.no_autoflush:  # no flush per entry (a deletion's cascade would load, and so flush, each time)

@@ -11,6 +11,7 @@ from flask import Flask, current_app, flash, redirect, request, session
 from flask_babel import gettext as _
 from flask_login import login_url, login_user
 from sqlalchemy import Select, and_, delete, not_, select, update
+from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..models import UserSession, utcnow
@@ -123,9 +124,12 @@ def check_session():
     if now - session.get(WRITTEN_AT, 0) >= WRITE_EVERY:
         # several workers and hosts may serve this session at once: the condition lets one of them write
         moment = utcnow()
-        _on_own(update(table).where(mine, table.c.last_seen_at < moment - timedelta(seconds=WRITE_EVERY / 2))
-                .values(last_seen_at=moment))
         session[WRITTEN_AT] = now
+        try:
+            _on_own(update(table).where(mine, table.c.last_seen_at < moment - timedelta(seconds=WRITE_EVERY / 2))
+                    .values(last_seen_at=moment))
+        except OperationalError:  # SQLite's one write lock held by a long job (an import): noted a minute later
+            pass
     return None
 
 

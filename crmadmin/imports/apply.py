@@ -8,11 +8,11 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 
-from flask_babel import gettext as _, ngettext
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from .. import planner, serving
+from .. import planner
 from ..audit import bind, log_event, reset
 from ..audit.context import current_actor
 from ..audit.undo import UndoRefused, undo_batch
@@ -21,12 +21,17 @@ from . import store
 from .report import error_report
 from .validation import DEFAULTS, UPDATABLE, Report
 
-FLUSH_ROWS = 2000
+FLUSH_ROWS = 2000  # rows a flush; the job's progress is stored between flushes (CRM_IMPORT_FLUSH_ROWS)
 MODELS = {"customers": Customer, "transactions": Transaction, "interactions": Interaction}
 
 
 class ImportRefused(Exception):
-    """The import cannot be stored as asked; the message is for the user, and nothing was stored."""
+    """The import cannot be stored as asked; the message (a lazy string, kept by a job untranslated) is for the
+    user, and nothing was stored."""
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
 
 
 @dataclass
@@ -60,50 +65,53 @@ def _new_record(kind: str, values: dict, context) -> dict:
     return record
 
 
-def _create(session: Session, report: Report) -> int:
+def _create(session: Session, report: Report, chunk_rows: int, stored) -> int:
     kind, model = report.context.kind, MODELS[report.context.kind]
     rows = [r for r in report.rows if r.valid and r.action == "create"]
-    for start in range(0, len(rows), FLUSH_ROWS):
-        serving.still_working()  # 100,000 rows take about a minute to store, longer than a worker may stay silent
-        chunk = rows[start:start + FLUSH_ROWS]
+    for start in range(0, len(rows), chunk_rows):
+        chunk = rows[start:start + chunk_rows]
         ids = _reserve_ids(session, model, len(chunk))
         session.add_all([model(id=record_id, **_new_record(kind, row.values, report.context))
                          for record_id, row in zip(ids, chunk)])
         session.flush()
+        stored(len(chunk))
     return len(rows)
 
 
-def _update(session: Session, report: Report) -> int:
+def _update(session: Session, report: Report, chunk_rows: int, stored) -> int:
     kind, model = report.context.kind, MODELS[report.context.kind]
     allowed = UPDATABLE.get(kind)
     rows = [r for r in report.rows if r.valid and r.action == "update"]
-    for start in range(0, len(rows), FLUSH_ROWS):
-        serving.still_working()
-        chunk = rows[start:start + FLUSH_ROWS]
+    for start in range(0, len(rows), chunk_rows):
+        chunk = rows[start:start + chunk_rows]
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_([r.target for r in chunk])))}
         for row in chunk:
             record = records.get(row.target)
             if record is None:
-                raise ImportRefused(_("Row %(row)d: the record it matched was deleted meanwhile. Nothing was "
+                raise ImportRefused(_l("Row %(row)d: the record it matched was deleted meanwhile. Nothing was "
                                       "imported; check the file again.", row=row.number))
             for name, value in row.values.items():
                 if (allowed is None or name in allowed) and hasattr(record, name) and getattr(record, name) != value:
                     setattr(record, name, value)
         session.flush()
+        stored(len(chunk))
     return len(rows)
 
 
-def run_import(session: Session, run, report: Report, valid_only: bool) -> Outcome:
-    """Store the report's rows as one batch and one transaction, or nothing (ImportRefused, or the error raised)."""
+def run_import(session: Session, run, report: Report, valid_only: bool, progress=_no_progress,
+               chunk_rows: int = FLUSH_ROWS) -> Outcome:
+    """Store the report's rows as one batch and one transaction, or nothing (ImportRefused, or the error raised).
+    progress(stored, total) is called after each flush of `chunk_rows` and once more before the commit; whatever it
+    raises (a job cancelled) rolls everything back."""
     counts = report.counts
     if counts["invalid"] and not valid_only:
-        raise ImportRefused(ngettext(
+        raise ImportRefused(lazy_ngettext(
             "%(num)d row has problems, so nothing was imported. Correct the file, or choose to import only the "
             "valid rows.",
             "%(num)d rows have problems, so nothing was imported. Correct the file, or choose to import only the "
             "valid rows.", counts["invalid"]))
     if not counts["create"] and not counts["update"]:
-        raise ImportRefused(_("No row would create or change a record, so nothing was imported."))
+        raise ImportRefused(_l("No row would create or change a record, so nothing was imported."))
     batch_id = str(uuid.uuid4())
     token = bind(dataclasses.replace(current_actor(), batch_id=batch_id))
     try:
@@ -113,14 +121,22 @@ def run_import(session: Session, run, report: Report, valid_only: bool) -> Outco
                   "rows_total": counts["total"], "created": counts["create"], "updated": counts["update"],
                   "skipped": counts["unchanged"], "rejected": counts["invalid"], "report": report_csv}
         if not store.finish(connection, run.id, **values):  # first write: the run is ours until commit
-            raise ImportRefused(_("This file was imported already."))
-        _create(session, report)
-        _update(session, report)
+            raise ImportRefused(_l("This file was imported already."))
+        total, done = counts["create"] + counts["update"], 0
+
+        def stored(rows: int) -> None:
+            nonlocal done
+            done += rows
+            progress(done, total)
+
+        _create(session, report, chunk_rows, stored)
+        _update(session, report, chunk_rows, stored)
         log_event(session, "import", details={"import": run.id, "kind": report.context.kind, "file": run.file_name,
                                               "mode": report.context.mode, "valid_only": valid_only,
                                               "rows": counts["total"], "created": counts["create"],
                                               "updated": counts["update"], "skipped": counts["unchanged"],
                                               "rejected": counts["invalid"]})
+        progress(total, total)  # the last chance to stop before the commit
         session.commit()
     except BaseException:
         session.rollback()
@@ -143,11 +159,11 @@ def _analyze_grown(session: Session, kind: str, created: int) -> None:
 def undo_import(session: Session, run: ImportRun, user_id: int) -> int:
     """Undo every change of an import (refused if any of its records changed since), in one transaction."""
     if run.status != "done":
-        raise UndoRefused(_("This import was undone already."))
+        raise UndoRefused(_l("This import was undone already."))
     try:
         changed = undo_batch(session, run.batch_id)
         if not store.mark_undone(session.connection(), run.id, user_id):
-            raise UndoRefused(_("This import was undone already."))
+            raise UndoRefused(_l("This import was undone already."))
         log_event(session, "import_undone", details={"import": run.id, "kind": run.kind, "file": run.file_name,
                                                      "batch": run.batch_id, "changes": changed})
         session.commit()

@@ -14,6 +14,7 @@ from .queue import build_queue, queue, run_worker
 from .backups import register as register_backups
 from .changes import register as register_changes
 from .exports import register as register_exports
+from .imports import register as register_imports
 from .refresh import refresh_status, register as register_refresh
 from .rules import register as register_rules
 from .summaries import register as register_summaries
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     register_changes(app, huey)
     register_backups(app, huey)
     register_summaries(app, huey)
+    register_imports(app, huey)
     parent = os.getpid()
 
     @huey.on_startup()

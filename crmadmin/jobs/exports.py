@@ -95,7 +95,8 @@ def clean_up(app: Flask) -> dict:
         _store(connection, CLEANUP_STARTED_KEY, utcnow().isoformat())
     folder = records.files_folder(app)
     try:
-        result = {"reaped": records.reap_stale(engine, folder, app.config["CRM_JOB_STALE_SECONDS"]),
+        result = {"reaped": records.reap_stale(engine, folder, app.config["CRM_JOB_STALE_SECONDS"],
+                                               huey=app.extensions["jobs"]),
                   "deleted": records.expire_files(engine, folder)}
     except Exception:
         with engine.begin() as connection:

@@ -9,9 +9,10 @@ import json
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import Flask, current_app
-from flask_babel import lazy_gettext as _l, gettext as _
+from flask_babel import LazyString, lazy_gettext as _l, gettext as _, ngettext
 from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,13 +32,21 @@ ERRORS = {
     "xlsx_too_long": None,  # worded with the row count below
     "queue_down": _l("The job queue could not be reached. Try again in a minute."),
     "not_permitted": _l("You no longer hold the rights this work needs. Nothing was changed."),
-    "refused": None,  # the reason is in the job's result, worded in its owner's language when it was refused
+    # worded by the refusal itself: an import or undo (error_words), or new rules, a batch undo, a merge (the result)
+    "refused": None,
     "backup_failed": None,  # worded with the backup's reason in admin/jobs.py
+    "import_forbidden": _l("You may no longer import this file."),
+    "import_gone": _l("This upload is no longer waiting to be imported: it was imported, discarded or has expired."),
+    "import_db_refused": _l("The import failed while storing the rows (the database refused one of them), so "
+                            "nothing was imported. Check the file, or ask your administrator."),
 }
 # kinds a running job of which may be cancelled: the others change records in one transaction, or (new rules) must
-# reach every customer once started
-CANCEL_WHILE_RUNNING = ("export",)
+# reach every customer once started; a running import is asked to stop on the board and rolls back
+CANCEL_WHILE_RUNNING = ("export", "import")
 NEVER_CANCELLED = ("apply_rules",)  # saved rules not applied would leave the standings contradicting the rules
+# Kinds whose work holds one long transaction: their progress and a cancel request go through the queue's storage
+# (the board), since on SQLite that transaction holds the database's only write lock for its whole length.
+BOARD_KINDS = ("import", "import_undo")
 
 
 class Refused(Exception):
@@ -52,14 +61,35 @@ class Cancelled(Exception):
     """The job's owner cancelled it while it ran: the task stops between batches."""
 
 
-def error_text(key: str | None, total: int | None = None, result: dict | None = None) -> str:
-    """A stored failure key as the reader's sentence."""
+def error_text(key: str | None, total: int | None = None, result: dict | None = None,
+               words: str | None = None) -> str:
+    """A stored failure key (or a refusal's own words, or the reason kept in its result) as the reader's sentence."""
+    if key == "refused" and words:
+        return words_text(words)
     if key == "refused" and (result or {}).get("reason"):
         return _("Nothing was changed: %(why)s", why=result["reason"])
     if key == "xlsx_too_long":
         return _("%(num)s rows do not fit in one Excel worksheet: narrow the list with filters, or export CSV.",
                  num=f"{total or 0:,}")
     return str(ERRORS.get(key) or ERRORS["failed"])
+
+
+def words_of(message) -> str:
+    """A refusal's sentence to keep: a lazy string as its msgid and arguments (JSON), so that each reader gets it in
+    their own language; any other message as its text."""
+    if isinstance(message, LazyString):  # flask_babel's lazy_gettext / lazy_ngettext: the function and its arguments
+        function = "ngettext" if message._func is ngettext else "gettext"
+        return json.dumps({"function": function, "args": list(message._args), "kwargs": message._kwargs},
+                          ensure_ascii=False)
+    return json.dumps({"text": str(message)}, ensure_ascii=False)
+
+
+def words_text(stored: str) -> str:
+    words = json.loads(stored)
+    if "text" in words:
+        return words["text"]
+    translate = ngettext if words["function"] == "ngettext" else _
+    return translate(*words["args"], **words["kwargs"])
 
 
 def files_folder(app: Flask | None = None) -> str:
@@ -179,8 +209,9 @@ def finish(engine, job_id: int, result_file: str, hours: float) -> bool:
                 expires_at=now + timedelta(hours=hours), dedupe_key=None)
 
 
-def fail(engine, job_id: int, error: str, total: int | None = None, params: str | None = None) -> bool:
-    values = {"state": "failed", "finished_at": utcnow(), "error": error, "dedupe_key": None}
+def fail(engine, job_id: int, error: str, total: int | None = None, params: str | None = None,
+         words: str | None = None) -> bool:
+    values = {"state": "failed", "finished_at": utcnow(), "error": error, "dedupe_key": None, "error_words": words}
     if total is not None:
         values["rows_total"] = total
     if params is not None:  # what the failure left to show (a backup's reason)
@@ -196,6 +227,64 @@ def beat(engine, job_id: int) -> bool:
 def finish_without_file(engine, job_id: int, params: str) -> bool:
     """running -> done, with what it made described in `params` (a backup's file, kept outside the job files)."""
     return _set(engine, job_id, ("running",), state="done", finished_at=utcnow(), params=params, dedupe_key=None)
+
+
+def finish_work(engine, job_id: int, done: int, total: int) -> bool:
+    """A job without a file (an import) -> done. Its work is committed: a cancel that came too late is overruled."""
+    return _set(engine, job_id, ("running", "cancelled"), state="done", finished_at=utcnow(), rows_done=done,
+                rows_total=total, dedupe_key=None)
+
+
+def stopped(engine, job_id: int) -> bool:
+    """running -> cancelled once the task has stopped and kept nothing (a board job's cancel, see ask_cancel)."""
+    return _set(engine, job_id, ("running",), state="cancelled", finished_at=utcnow(), dedupe_key=None)
+
+
+def state_of(engine, job_id: int) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(select(JOB.c.state).where(JOB.c.id == job_id)).scalar()
+
+
+# --- the board: progress and cancel requests of BOARD_KINDS, in the queue's storage (Redis or its SQLite file) ---
+def _board(job_id: int) -> str:
+    return f"crm-job-progress-{job_id}"
+
+
+def _cancel_key(job_id: int) -> str:
+    return f"crm-job-cancel-{job_id}"
+
+
+def note_progress(huey, job_id: int, done: int, total: int) -> None:
+    """What a board job has done so far, and that its worker is alive (its heartbeat)."""
+    huey.put(_board(job_id), {"done": done, "total": total, "at": utcnow()})
+
+
+def progress_of(huey, job_id: int) -> dict | None:
+    return huey.get(_board(job_id), peek=True)
+
+
+def ask_cancel(huey, job_id: int) -> None:
+    """Ask a running board job to stop: its task rolls back at its next step and marks itself cancelled."""
+    huey.put(_cancel_key(job_id), True)
+
+
+def cancel_asked(huey, job_id: int) -> bool:
+    return huey.get(_cancel_key(job_id), peek=True) is not None
+
+
+def clear_board(huey, job_id: int) -> None:
+    huey.delete(_board(job_id))
+    huey.delete(_cancel_key(job_id))
+
+
+def live(job, huey):
+    """The job with a running board job's progress and heartbeat from the board (a copy: nothing is written)."""
+    values = {column.name: getattr(job, column.name) for column in JOB.columns}
+    board = progress_of(huey, job.id) if huey is not None and job.state == "running" and job.kind in BOARD_KINDS \
+        else None
+    if board:
+        values.update(rows_done=board["done"], rows_total=board["total"] or None, heartbeat_at=board["at"])
+    return SimpleNamespace(**values)
 
 
 def cancel(engine, job_id: int, owner_id: int) -> bool:
@@ -226,15 +315,19 @@ def _remove(folder: str, name: str | None) -> None:
             pass
 
 
-def reap_stale(engine, folder: str, stale_seconds: int, now: datetime | None = None) -> int:
+def reap_stale(engine, folder: str, stale_seconds: int, now: datetime | None = None, huey=None) -> int:
     """Running jobs silent for `stale_seconds` lost their worker (kill -9, power loss): failed, partial files
-    removed. Returns how many."""
+    removed. A board job's heartbeat is on the board (`huey`). Returns how many."""
     limit = (now or utcnow()) - timedelta(seconds=stale_seconds)
     with engine.connect() as connection:
-        stale = connection.execute(select(JOB.c.id, JOB.c.params).where(
+        stale = connection.execute(select(JOB.c.id, JOB.c.params, JOB.c.kind).where(
             JOB.c.state == "running", JOB.c.heartbeat_at < limit)).all()
     reaped = 0
-    for job_id, params in stale:
+    for job_id, params, kind in stale:
+        if kind in BOARD_KINDS and huey is not None:
+            board = progress_of(huey, job_id)
+            if board and board["at"] >= limit:
+                continue
         with engine.begin() as connection:
             if connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running",
                                                     JOB.c.heartbeat_at < limit)
@@ -242,6 +335,8 @@ def reap_stale(engine, folder: str, stale_seconds: int, now: datetime | None = N
                                           dedupe_key=None)).rowcount:
                 reaped += 1
                 _remove(folder, partial_name(job_id, json.loads(params).get("format", "csv")))
+                if kind in BOARD_KINDS and huey is not None:
+                    clear_board(huey, job_id)
     return reaped
 
 

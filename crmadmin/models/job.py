@@ -1,4 +1,4 @@
-"""Work done by the job worker for a user (an export today): its state, progress, outcome and file.
+"""Work done by the job worker for a user (an export, an import or its undo): its state, progress, outcome and file.
 
 Bookkeeping, not a CRM record: written with plain SQL by the worker and the Jobs screen (crmadmin/jobs/records.py),
 so progress updates never reach the operation log; what a job did (the export, the download) is logged as events.
@@ -22,7 +22,7 @@ class Job(db.Model):
     __tablename__ = "job"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # export
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # export, import, import_undo
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="queued", index=True)
     rows_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -32,6 +32,8 @@ class Job(db.Model):
     finished_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     heartbeat_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # a running job's last sign of life
     error: Mapped[Optional[str]] = mapped_column(String(64))  # a message key (jobs/records.py ERRORS), not text
+    # a refusal's own sentence (error "refused"): msgid and arguments as JSON, translated when read
+    error_words: Mapped[Optional[str]] = mapped_column(Text)
     params: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON: screen, format, list arguments
     result_file: Mapped[Optional[str]] = mapped_column(String(255))  # a name in CRM_JOB_FILES; None once expired
     expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, index=True)
