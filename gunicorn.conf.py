@@ -1,7 +1,7 @@
 """gunicorn's settings for the panel, read from the working directory: `gunicorn app:app` run here picks them up."""
 import gc
 
-from crmadmin import deploy, serving
+from crmadmin import deploy
 
 # The access log's request line without its query string: a search puts names, phones and e-mails into the URL, and
 # the log would keep them after the customer's data is erased. No referrer either (a page's URL, query and all).
@@ -16,7 +16,5 @@ def on_starting(server):
 
 def post_worker_init(worker):
     """What the app built at start-up (about 180,000 objects) leaves the garbage collector's full passes: each such pass
-    walked them all, 80 to 130 ms in the request it fell on. And the worker's heartbeat goes to the app, so work that
-    takes longer than --timeout (a whole list exported, an import) is not killed halfway (`crmadmin.serving`)."""
+    walked them all in the request it fell on. (No request needs the worker's heartbeat: long work runs as jobs.)"""
     gc.freeze()
-    serving.lend_heartbeat(worker.notify if worker is not None else None)

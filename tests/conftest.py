@@ -7,7 +7,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event, select, text
 
-from crmadmin import create_app, serving
+from crmadmin import create_app
 from crmadmin.cli import sync_builtin_roles
 from crmadmin.extensions import db, limiter
 from tests import factories
@@ -187,17 +187,6 @@ def log_entries(app, **where):
         found = db.session.scalars(query).all()
         db.session.expunge_all()
         return found
-
-
-@pytest.fixture
-def heartbeats():
-    """The heartbeats the app sends the server (`crmadmin.serving`), as a growing list, while the test runs."""
-    beats = []
-    serving.lend_heartbeat(lambda: beats.append(len(beats)))
-    try:
-        yield beats
-    finally:
-        serving.lend_heartbeat(None)
 
 
 @pytest.fixture
