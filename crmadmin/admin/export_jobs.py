@@ -1,12 +1,11 @@
-"""A list's Export button starts a job (or finds the one already doing the same work) and shows its page; start_job
-queues any kind of job for the current user (the Import screen's too)."""
-from flask import current_app, flash, redirect, request, url_for
+"""A list's Export button starts a job (or finds the one already doing the same work) and shows its page."""
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import db
 from ..i18n import current_language
 from ..jobs import records
+from .job_start import start_job
 
 IGNORED_ARGS = ("url",)  # where to come back to: not part of the work
 
@@ -22,18 +21,6 @@ def start_export_job(view, export_type: str):
     if not created:
         flash(_("This export is already under way: here is its job."), "info")
     return redirect(url_for("jobs.job_view", id=job_id))
-
-
-def start_job(kind: str, params: dict, key: str) -> tuple[int, bool]:
-    """A job of the current user queued (or the same work's job found): (its id, whether it is new)."""
-    job_id, created = records.start(db.engine, kind, current_user.id, params, key)
-    if created:
-        try:
-            current_app.extensions["crm_job_tasks"][kind](job_id)
-        except Exception:  # the queue's store is down: the job would wait for ever
-            current_app.logger.exception("Job %s (%s) could not be queued", job_id, kind)
-            records.fail(db.engine, job_id, "queue_down")
-    return job_id, created
 
 
 def init_app(app, admin) -> None:

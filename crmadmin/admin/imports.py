@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -29,7 +29,7 @@ from ..models import ImportRun, utcnow
 from ..spreadsheet import CSV_CONTENT_TYPE
 from . import uniqueness
 from .base import AccessMixin
-from .export_jobs import start_job
+from .job_start import start_job
 
 PREVIEW_ROWS = 20
 PROBLEM_ROWS = 200
@@ -193,7 +193,7 @@ class ImportView(AccessMixin, BaseView):
         return self._start("import", run, valid_only=request.form.get("valid_only") == "y")
 
     def _start(self, kind: str, run, **work):
-        params = {"run": run.id, "file": run.file_name, "records": run.kind, "locale": str(get_locale()), **work}
+        params = {"run": run.id, "file": run.file_name, "records": run.kind, **work}
         job_id, created = start_job(kind, params, records.dedupe_key(current_user.id, kind, {"run": run.id}))
         if not created:
             flash(_("This is already under way: here is its job."), "info")
