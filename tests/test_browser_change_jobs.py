@@ -11,7 +11,6 @@ from tests.forms import submit
 from tests.test_browser import browser, live_server, sign_in  # noqa: F401 (fixtures)
 from tests.test_browser_lists import _shot, open_page  # noqa: F401 (fixture)
 from tests.test_change_jobs import _batch_of_new_customers, _undo_batch
-from tests.test_export_jobs import job_worker_later  # noqa: F401 (fixture)
 from tests.test_merge import family, post_merge
 from tests.test_rules_job import rules_jobs
 

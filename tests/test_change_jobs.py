@@ -14,7 +14,6 @@ from tests import factories
 from tests.conftest import log_entries
 from tests.exporting import JOB_ID, wait
 from tests.forms import csrf_token, read_form, submit
-from tests.test_export_jobs import job_worker_later  # noqa: F401 (fixture)
 from tests.test_merge import family, post_merge, rows
 
 ZH = {"Accept-Language": "zh-CN"}

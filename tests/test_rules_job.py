@@ -11,7 +11,6 @@ from crmadmin.models import Customer, CustomerStanding, Job, Setting
 from tests import factories
 from tests.exporting import wait
 from tests.forms import csrf_token, read_form, submit
-from tests.test_export_jobs import job_worker_later  # noqa: F401 (fixture)
 
 ZH = {"Accept-Language": "zh-CN"}
 
