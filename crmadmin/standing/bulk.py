@@ -19,6 +19,7 @@ from sqlalchemy import (BigInteger, Column, Date, DateTime, Enum, Float, Integer
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
+from .. import planner
 from ..models import CustomerStanding, StandingChange, utcnow
 from . import figures as q
 from .rules import Rules
@@ -219,9 +220,14 @@ def compute_into_fresh(connection: Connection, where, rules: Rules, day: date, z
     `only_changed`), beside what is stored now; returns how many."""
     drop_fresh(connection)
     FRESH.create(connection)
-    return connection.execute(insert(FRESH).from_select(
+    rows = connection.execute(insert(FRESH).from_select(
         [c.name for c in FRESH.c], computed(connection, where, rules, day, zone_name, midnight, only_changed)),
         execution_options={"preserve_rowcount": True}).rowcount
+    if connection.dialect.name == "postgresql":
+        # autovacuum never sees a temporary table: unanalyzed, the writes below scanned all of customer_standing
+        # for each range instead of looking up the few changed customers by key
+        planner.analyze(connection, [FRESH])
+    return rows
 
 
 def store_fresh(connection: Connection, day: date) -> int:
