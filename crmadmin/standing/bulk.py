@@ -19,6 +19,7 @@ from sqlalchemy import (BigInteger, Column, Date, DateTime, Enum, Float, Integer
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
+from .. import planner
 from ..models import CustomerStanding, StandingChange, utcnow
 from . import figures as q
 from .rules import Rules
@@ -121,11 +122,19 @@ class Clock:
         return cast(day_expr + days, Date)
 
 
-def computed(connection: Connection, where, rules: Rules, day: date, zone_name: str, midnight) -> Select:
-    """The standing of every customer matched by `where`, by the rules, beside what is stored."""
+def computed(connection: Connection, where, rules: Rules, day: date, zone_name: str, midnight,
+             only_changed: bool = False) -> Select:
+    """The standing of every customer matched by `where` (or only of those whose standing differs from the stored
+    one), by the rules, beside what is stored."""
     clock = Clock(connection, zone_name, day)
-    bought = q.purchases(where, midnight(rules.window_start(day)), midnight(rules.half_start(day)),
-                         midnight(rules.window_start(day))).subquery("bought")
+    purchases = q.purchases(where, midnight(rules.window_start(day)), midnight(rules.half_start(day)),
+                            midnight(rules.window_start(day)))
+    # The business days and the elapsed time are worked out once per customer, beside the aggregates (a grouped
+    # subquery is never merged into the join), instead of again in each rule that reads them.
+    first_of, last_of = purchases.selected_columns[1], purchases.selected_columns[2]
+    bought = purchases.add_columns(
+        clock.ordinal(first_of).label("first_day"), clock.ordinal(last_of).label("last_day"),
+        (clock.local_us(last_of) - clock.local_us(first_of)).label("elapsed_us")).subquery("bought")
     first_at, last_at, count, window_count = (bought.c[i] for i in range(1, 5))
     # cents as plain integers, so thresholds compare as cents too (not converted again as Money)
     window_amount, recent, previous = (type_coerce(bought.c[i], BigInteger) for i in range(5, 8))
@@ -133,9 +142,9 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
     customer = q.CUSTOMER
     seen = STANDING.alias("seen")
 
-    days_since = clock.today - clock.ordinal(last_at)
-    first_days = clock.today - clock.ordinal(first_at)
-    elapsed_us = clock.local_us(last_at) - clock.local_us(first_at)
+    days_since = clock.today - bought.c.last_day
+    first_days = clock.today - bought.c.first_day
+    elapsed_us = bought.c.elapsed_us
     span_days = elapsed_us // literal(DAY_US, BigInteger)  # never negative: integer division is Python's floor
     # in floating point, operation by operation as Python computes it
     interval = cast(elapsed_us, Float) / literal(1e6, Float) / literal(86400.0, Float) / cast(count - 1, Float)
@@ -168,7 +177,7 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
                contact.c.next_follow_up_on.label("contact_next_on"),
                seen.c.rescheduled_to.label("seen_rescheduled_to"),
                seen.c.updated_at.label("seen_updated_at"), seen.c.tier.label("seen_tier"),
-               seen.c.stage.label("seen_stage"))
+               seen.c.stage.label("seen_stage"), *(seen.c[name].label(f"was_{name}") for name in DERIVED))
         .select_from(customer)
         .outerjoin(bought, bought.c.customer_id == customer.c.id)
         .outerjoin(contact, contact.c.customer_id == customer.c.id)
@@ -189,29 +198,41 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
     stored_as_is = ("customer_id", "owner_id", "first_purchase_at", "last_purchase_at", "purchase_count",
                     "window_count", "window_amount", "recent_amount", "previous_amount", "tier", "stage",
                     "last_contact_at", "last_interaction_id")
-    return select(*(type_coerce(f[name], STANDING.c[name].type).label(name) for name in stored_as_is),
-                  due.label("next_follow_up_on"),
-                  case((f.contact_next_on.isnot(None), true()), else_=false()).label("due_set_by_contact"),
-                  type_coerce(rescheduled, Date).label("rescheduled_to"),
-                  f.seen_updated_at, f.seen_tier, f.seen_stage)
+    fresh = {name: type_coerce(f[name], STANDING.c[name].type) for name in stored_as_is}
+    fresh["next_follow_up_on"] = due
+    fresh["due_set_by_contact"] = case((f.contact_next_on.isnot(None), true()), else_=false())
+    fresh["rescheduled_to"] = type_coerce(rescheduled, Date)
+    stmt = select(*(value.label(name) for name, value in fresh.items()), f.seen_updated_at, f.seen_tier, f.seen_stage)
+    if only_changed:  # most customers keep their standing from one day to the next: carry only the others
+        stmt = stmt.where(or_(f.seen_updated_at.is_(None),
+                              *(f[f"was_{name}"].is_distinct_from(fresh[name]) for name in DERIVED)))
+    return stmt
 
 
 def refresh_range(connection: Connection, where, rules: Rules, day: date, zone_name: str, midnight) -> tuple[int, int]:
     """Compute and store the standing of the customers matched by `where`; returns (seen, written)."""
+    seen = connection.execute(select(func.count()).select_from(q.CUSTOMER).where(where(q.CUSTOMER.c.id))).scalar()
     try:
-        seen = compute_into_fresh(connection, where, rules, day, zone_name, midnight)
+        compute_into_fresh(connection, where, rules, day, zone_name, midnight)
         return seen, store_fresh(connection, day)
     finally:
         drop_fresh(connection)
 
 
-def compute_into_fresh(connection: Connection, where, rules: Rules, day: date, zone_name: str, midnight) -> int:
-    """Fill the temporary table with the computed standings (and what is stored now); returns how many."""
+def compute_into_fresh(connection: Connection, where, rules: Rules, day: date, zone_name: str, midnight,
+                       only_changed: bool = True) -> int:
+    """Fill the temporary table with the computed standings that differ from the stored ones (all of them if not
+    `only_changed`), beside what is stored now; returns how many."""
     drop_fresh(connection)
     FRESH.create(connection)
-    return connection.execute(insert(FRESH).from_select(
-        [c.name for c in FRESH.c], computed(connection, where, rules, day, zone_name, midnight)),
+    rows = connection.execute(insert(FRESH).from_select(
+        [c.name for c in FRESH.c], computed(connection, where, rules, day, zone_name, midnight, only_changed)),
         execution_options={"preserve_rowcount": True}).rowcount
+    if connection.dialect.name == "postgresql":
+        # autovacuum never sees a temporary table: unanalyzed, the writes below scanned all of customer_standing
+        # for each range instead of looking up the few changed customers by key
+        planner.analyze(connection, [FRESH])
+    return rows
 
 
 def store_fresh(connection: Connection, day: date) -> int:
