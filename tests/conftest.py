@@ -230,3 +230,38 @@ def job_worker(app):
     yield huey
     consumer.stop(graceful=True)
     huey.flush()
+
+
+@pytest.fixture
+def huey(app):
+    """The suite's queue (SQLite file, or Redis on the PostgreSQL pass), empty."""
+    from crmadmin.jobs import queue
+
+    huey = queue(app)
+    huey.flush()
+    yield huey
+    huey.flush()
+
+
+@pytest.fixture
+def worker(app, huey):
+    """start(n): Huey's consumer with n worker threads on the suite's queue, stopped gracefully after the test; the
+    test drives the scheduler's clock itself."""
+    import signal
+
+    from crmadmin.jobs.queue import consumer as make_consumer
+
+    started = []
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+    def start(workers: int = 1):
+        consumer = make_consumer(app, workers=workers, periodic=False)
+        consumer.start()
+        for s, handler in handlers.items():  # the consumer's handlers are for a process of its own, not pytest
+            signal.signal(s, handler)
+        started.append(consumer)
+        return consumer
+
+    yield start
+    for consumer in started:
+        consumer.stop(graceful=True)

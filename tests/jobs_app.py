@@ -7,6 +7,14 @@ from pathlib import Path
 from crmadmin import create_app
 
 
+def wait_for(condition, seconds: float = 30.0) -> None:
+    """Poll until condition() holds (a worker's thread or process does the work); fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def register_hold(huey):
     """hold(folder): writes 'started', waits (at most 20 s) until the test writes 'go', then writes 'done'."""
     @huey.task(name="hold")

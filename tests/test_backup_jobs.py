@@ -1,7 +1,5 @@
 """Do backups run on the queue: each day at CRM_BACKUP_AT, once whatever the workers, keeping the newest N, and by
 hand from the Jobs screen for administrators alone? Real queue, real worker, real backups (SQLite or pg_dump)."""
-import signal
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,50 +8,16 @@ from sqlalchemy import func, select
 
 from crmadmin.backup import check, default_path, dialect_of, file_kind, take
 from crmadmin.extensions import db
-from crmadmin.jobs import queue
 from crmadmin.jobs.backups import ERROR_KEY, FILE_KEY, OUTCOME_KEY
-from crmadmin.jobs.queue import consumer as make_consumer
 from crmadmin.models import Job, Setting
 from tests import factories
 from tests.exporting import JOB_ID, wait
 from tests.forms import csrf_token
+from tests.jobs_app import wait_for
 
 ZH = {"Accept-Language": "zh-CN"}
 # 02:30 on 8 December 2026 in Asia/Shanghai (the test config's CRM_TIMEZONE), as the scheduler's naive UTC clock
 AT_0230 = datetime(2026, 12, 7, 18, 30)
-
-
-def wait_for(condition, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def huey(app):
-    huey = queue(app)
-    huey.flush()
-    yield huey
-    huey.flush()
-
-
-@pytest.fixture
-def worker(app, huey):
-    """start(): one more of Huey's consumers (one thread) on the suite's queue; the test drives the clock."""
-    started = []
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def start():
-        consumer = make_consumer(app, workers=1, periodic=False)
-        consumer.start()
-        for s, handler in handlers.items():  # the consumer's handlers are for a process of its own, not pytest
-            signal.signal(s, handler)
-        started.append(consumer)
-
-    yield start
-    for consumer in started:
-        consumer.stop(graceful=True)
 
 
 @pytest.fixture

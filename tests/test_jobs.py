@@ -11,54 +11,17 @@ import pytest
 from sqlalchemy import select, text
 
 from crmadmin.extensions import db
-from crmadmin.jobs import queue
-from crmadmin.jobs.queue import consumer as make_consumer
 from crmadmin.jobs.refresh import ERROR_KEY, OUTCOME_KEY
 from crmadmin.models import CustomerStanding, Setting, StandingChange, utcnow
 from crmadmin.standing.maintain import REFRESHED_KEY
 from tests import factories
-from tests.jobs_app import register_hold
+from tests.jobs_app import register_hold, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH = {"Accept-Language": "zh-CN"}
 # 00:05 on 8 December 2026 in Asia/Shanghai (the test config's CRM_TIMEZONE), as the scheduler's naive UTC clock
 AT_0005 = datetime(2026, 12, 7, 16, 5)
 EVERY_DAY = {"daily_refresh"}
-
-
-def wait_for(condition, seconds: float = 10.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def huey(app):
-    """The suite's queue (SQLite file, or Redis on the PostgreSQL pass), empty."""
-    huey = queue(app)
-    huey.flush()
-    yield huey
-    huey.flush()
-
-
-@pytest.fixture
-def worker(app, huey):
-    """start(n): Huey's consumer with n worker threads on the suite's queue, stopped gracefully after the test."""
-    started = []
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def start(workers: int = 1):
-        consumer = make_consumer(app, workers=workers, periodic=False)  # the test drives the clock, not the scheduler
-        consumer.start()
-        for s, handler in handlers.items():  # the consumer's handlers are for a process of its own, not pytest
-            signal.signal(s, handler)
-        started.append(consumer)
-        return consumer
-
-    yield start
-    for consumer in started:
-        consumer.stop(graceful=True)
 
 
 _holds = {}

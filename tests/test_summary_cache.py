@@ -17,6 +17,7 @@ from crmadmin.jobs.queue import consumer as make_consumer
 from crmadmin.models import Customer
 from tests import factories
 from tests.conftest import sign_in
+from tests.jobs_app import wait_for
 from tests.pages import figures_on
 from tests.test_outages import RedisServer
 
@@ -37,13 +38,6 @@ def forty_two(session) -> int:
 def customers(session) -> int:
     CALLS.append(threading.current_thread().name)
     return session.scalar(select(func.count()).select_from(Customer))
-
-
-def wait_for(condition, seconds: float = 20.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.fixture
