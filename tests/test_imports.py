@@ -74,6 +74,18 @@ def test_a_customer_file_with_chinese_headers_is_matched_and_imported(app, login
         ("+8613987654321", None, "company", "female", "AAA", None)
 
 
+def test_the_import_history_counts_rows_in_chinese_not_times(app, login_as):
+    """Do the history's count columns read 新建/更新 (rows), not 创建时间/更新时间, the columns of a record's times?"""
+    client = login_as("supervisor")
+    import_file(client, "customers", csv_bytes([HEADERS_ZH, ["张伟", "13812345678", "", "个人", "", "", "", "", "", "",
+                                                            ""]]))
+    html = client.get("/admin/imports/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    header = re.search(r'<table[^>]*id="import-history".*?</thead>', html, re.S).group(0)
+    assert [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'<th class="text-right">.*?</th>', header)] == \
+        ["新建", "更新", "未变", "有误"]
+    assert "创建时间" not in header and "更新时间" not in header
+
+
 def test_every_imported_change_is_in_one_batch_of_the_log_with_an_import_event(app, login_as):
     """Is the whole import one batch of the operation log: every created row, and one import event?"""
     client = login_as("administrator")

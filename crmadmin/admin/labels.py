@@ -1,5 +1,5 @@
 """Column and field labels shared by every screen, translated per request."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 
 LABELS = {
     "id": _l("ID"),
@@ -160,10 +160,10 @@ DETAIL_LABELS = {
     "file": _l("File"),
     "mode": _l("Mode"),
     "valid_only": _l("Valid rows only"),
-    "created": _l("Created"),
-    "updated": _l("Updated"),
-    "skipped": _l("Unchanged"),
-    "rejected": _l("Rejected"),
+    "created": lazy_pgettext("rows of an import", "Created"),
+    "updated": lazy_pgettext("rows of an import", "Updated"),
+    "skipped": lazy_pgettext("rows of an import", "Unchanged"),
+    "rejected": lazy_pgettext("rows of an import", "Rejected"),
     "batch": _l("Batch"),
     "changes": _l("Changes"),
     "seed": _l("Random seed"),
