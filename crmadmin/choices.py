@@ -198,6 +198,7 @@ AUDIT_ACTION = Choices(
     ("two_factor_off", _l("Turned off two-factor sign-in")),
     ("two_factor_failed", _l("Wrong sign-in code")),
     ("two_factor_recovery_used", _l("Used a recovery code")),
+    ("two_factor_codes_renewed", _l("Got new recovery codes")),
     ("two_factor_reset", _l("Reset two-factor sign-in")),
 )
 AUDIT_SOURCE = Choices("audit_source", ("web", _l("Web panel")), ("cli", _l("Command line")), ("job", _l("Job worker")),

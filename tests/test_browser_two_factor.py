@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.test_browser import TIMEOUT_MS, browser, live_server  # noqa: F401 (fixtures)
+from tests.test_browser import TIMEOUT_MS, browser, live_server, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -77,5 +77,38 @@ def test_a_supervisor_turns_two_factor_on_and_signs_in_with_a_code(app, live_ser
         page.click("#code-form button[type=submit]")
         page.wait_for_url(re.compile(r"/admin/?$"))
         expect(page.locator("#sign-out")).to_be_attached()  # signed in
+
+        page.goto(f"{live_server}/account/two-factor")  # later: the list of recovery codes is used up, or lost
+        expect(page.locator("#recovery-codes-left")).to_have_text("还剩 10 个未用的恢复码。")
+        _fits(page)
+        _shot(page, f"two-factor-on-zh-{size}")
+        page.fill("#codes-password", factories.PASSWORD)
+        page.click("#recovery-codes-form button[type=submit]")
+        expect(page.locator("h1")).to_have_text("您的新恢复码")
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+        _fits(page)
+        _shot(page, f"two-factor-new-codes-zh-{size}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v['width']}x{v['height']}")
+def test_the_users_list_shows_who_has_two_factor_on_and_fits(app, live_server, browser, viewport):  # noqa: F811
+    """Can an administrator see at a glance, on a laptop or a phone, who has two-factor sign-in on?"""
+    with app.app_context():
+        admin = factories.user("administrator", display_name="系统管理员")
+        for number, name in enumerate(("张敏", "李娜", "王伟")):
+            factories.user("clerk", display_name=name, two_factor=number == 0)
+    context = browser.new_context(locale="zh-CN", viewport=viewport)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, admin.username)
+        page.goto(f"{live_server}/admin/user/")
+        expect(page.locator("table.model-list tbody tr").first).to_be_visible()
+        expect(page.locator("table.model-list td.col-two_factor", has_text="已开启")).to_have_count(2)  # and the admin
+        expect(page.locator("table.model-list td.col-two_factor", has_text="未开启")).to_have_count(2)
+        _fits(page)
+        _shot(page, f"users-two-factor-zh-{viewport['width']}")
     finally:
         context.close()

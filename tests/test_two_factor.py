@@ -192,6 +192,60 @@ def test_recovery_codes_work_once(app, client):
     assert log_entries(app, action="two_factor_recovery_used")[-1].record_id == str(user.id)
 
 
+def test_new_recovery_codes_need_proof_and_void_every_old_code(app, snapshot):
+    """Do new recovery codes ask for the password (or a code), refuse a wrong one changing nothing, and void the old?"""
+    with app.app_context():
+        user = factories.user("supervisor")
+    client = app.test_client()
+    sign_in(client, user.username)
+    _, old_codes = set_up_from_page(client)
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert "10 unused recovery codes left." in page and 'id="recovery-codes-form"' in page
+    before = snapshot()
+    response = client.post("/account/two-factor/recovery-codes", data={"codes-password": "not the password at all",
+                                                                       "codes-csrf_token": csrf_token(page)})
+    assert response.status_code == 200 and "Nothing was changed." in response.get_data(as_text=True)
+    assert client.post("/account/two-factor/recovery-codes", data={"codes-password": factories.PASSWORD}) \
+        .status_code in (200, 400)
+    assert snapshot() == before
+    response = client.post("/account/two-factor/recovery-codes", data={"codes-password": factories.PASSWORD,
+                                                                       "codes-csrf_token": csrf_token(page)})
+    html = response.get_data(as_text=True)
+    new_codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", html)
+    assert response.status_code == 200 and len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    assert "Your earlier recovery codes no longer work." in html
+    assert signed_in(client)  # this session goes on
+    refused = app.test_client()
+    password_step(refused, user.username)
+    assert REFUSED in type_code(refused, user.username, old_codes[0]).get_data(as_text=True)
+    accepted = app.test_client()
+    password_step(accepted, user.username)
+    assert type_code(accepted, user.username, new_codes[0]).status_code == 302
+    entry = log_entries(app, action="two_factor_codes_renewed")[-1]
+    assert entry.record_id == str(user.id) and not any(code.replace("-", "") in (entry.changes or "")
+                                                       for code in new_codes)
+
+
+def test_the_users_list_tells_who_has_two_factor_on(app, login_as):
+    """Does the Users list say, in the reader's language, who has it on, who has it off, and who must still set up?"""
+    with app.app_context():
+        on = factories.user("supervisor", username="on.user", two_factor=True)
+        off = factories.user("clerk", username="off.user", two_factor=False)
+        due = factories.user(None, username="due.user", two_factor=False)
+        strict = db.session.get(Role, factories.role("must.set.up", set()).id)
+        strict.two_factor_required = True
+        stored_due = db.session.get(User, due.id)
+        stored_due.roles.append(strict)
+        db.session.commit()
+        ids = {on.id: "已开启", off.id: "未开启", due.id: "角色要求，尚未设置"}
+    admin = login_as("administrator")
+    html = admin.get("/admin/user/?page_size=100", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "两步验证" in html
+    for user_id, word in ids.items():
+        row = re.search(r'<tr[^>]*>(?:(?!</tr>).)*?value="%d"(?:(?!</tr>).)*</tr>' % user_id, html, re.S).group(0)
+        assert f">{word}<" in re.sub(r"\s+<", "<", re.sub(r">\s+", ">", row)), (user_id, word)
+
+
 def test_a_reset_forces_set_up_and_ends_every_session(app, login_as, snapshot):
     """Does an administrator's reset end the user's sessions (a copied cookie too) and send them to set-up again?"""
     admin = login_as("administrator")

@@ -1,7 +1,7 @@
 """Screens for staff accounts and roles: who may sign in, and what each role may do."""
 from flask import flash, request
 from flask_admin.actions import action
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext, pgettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField
@@ -37,6 +37,14 @@ def _role_labels(view, context, model, name) -> str:
     return ", ".join(role_label(role) for role in model.roles)
 
 
+def _two_factor(view, context, model, name) -> str:
+    """Whether the second factor is on; "required, not set up" tells who will be stopped at set-up next time."""
+    if model.two_factor_on:
+        return pgettext("two-factor sign-in", "On")
+    return pgettext("two-factor sign-in", "Required, not set up") if model.two_factor_required else \
+        pgettext("two-factor sign-in", "Off")
+
+
 def permission_labels(granted) -> list[str]:
     return [str(label) for value, label in permission_choices() if value in granted]
 
@@ -44,8 +52,8 @@ def permission_labels(granted) -> list[str]:
 class UserView(SecureModelView):
     permission = "users"
     column_labels = LABELS
-    column_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
-    column_details_list = ("id", "username", "display_name", "email", "roles", "active", "locale",
+    column_list = ("id", "username", "display_name", "email", "roles", "active", "two_factor", "last_login_at")
+    column_details_list = ("id", "username", "display_name", "email", "roles", "active", "two_factor", "locale",
                            "timezone", "last_login_at", "created_at", "updated_at")
     column_export_list = ("id", "username", "display_name", "email", "roles", "active", "last_login_at")
     column_searchable_list = ("username", "display_name", "email")
@@ -70,8 +78,9 @@ class UserView(SecureModelView):
         "timezone": {"validators": [EmptyToNone()],
                      "description": _l("Times this user reads and types; empty: the business time zone.")},
     }
-    column_formatters = {"roles": _role_labels}
-    column_formatters_detail = {"roles": _role_labels, "locale": lambda v, c, m, n: LANGUAGE.label(m.locale)}
+    column_formatters = {"roles": _role_labels, "two_factor": _two_factor}
+    column_formatters_detail = {"roles": _role_labels, "two_factor": _two_factor,
+                                "locale": lambda v, c, m, n: LANGUAGE.label(m.locale)}
 
     @property
     def can_delete(self):

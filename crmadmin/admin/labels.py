@@ -90,6 +90,7 @@ LABELS = {
     "username": _l("User name"),
     "display_name": _l("Display name"),
     "active": _l("Account enabled"),
+    "two_factor": _l("Two-factor sign-in"),
     "locale": _l("Language"),
     "timezone": _l("Time zone"),
     "last_login_at": _l("Last sign-in"),

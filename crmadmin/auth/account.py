@@ -1,7 +1,7 @@
 """A user's own account: their time zone, their signed-in sessions (any other of which they may sign out), their
 password and their second factor (changing either of the last two ends every other session they have)."""
 from flask import Blueprint, flash, redirect, render_template, session, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -10,7 +10,8 @@ from ..extensions import db
 from ..models import User
 from . import agents, throttle, two_factor as factor
 from ..localtime import business_zone, valid_zone, zone_choices, zone_label
-from .forms import EndSessionForm, PasswordChangeForm, TimezoneForm, TwoFactorOffForm, TwoFactorSetUpForm
+from .forms import (EndSessionForm, PasswordChangeForm, RecoveryCodesForm, TimezoneForm, TwoFactorOffForm,
+                    TwoFactorSetUpForm)
 from .passwords import hash_password, policy_problems, verify_password
 from .sessions import end_one_other_session, end_other_sessions, sessions_of, start_session
 
@@ -111,8 +112,7 @@ def two_factor_set_up():
     """Set-up: a QR code and the secret as text for the app, then one code to prove the app has it."""
     user = db.session.get(User, current_user.id)
     if user.two_factor_on:
-        left = db.session.scalar(factor.recovery_codes_left(user.id))
-        return render_template("auth/two_factor_on.html", form=TwoFactorOffForm(), left=left)
+        return _two_factor_on_page(user)
     # the candidate secret lives in this session only until a code confirms it (then in the database, never shown)
     secret = session.get(factor.SETUP_SECRET) or factor.new_secret()
     session[factor.SETUP_SECRET] = secret
@@ -124,12 +124,28 @@ def two_factor_set_up():
             log_event(db.session, "two_factor_on", record=user)
             end_other_sessions(user)  # also leaves the candidate secret behind with the old session
             db.session.commit()
-            return render_template("auth/recovery_codes.html", codes=codes)
+            return render_template("auth/recovery_codes.html", codes=codes, renewed=False)
         form.code.errors.append(_("This code is not valid. Type the code your app shows now."))
     qr = Markup(factor.qr_svg(factor.provisioning_uri(secret, user.username),
                               _("QR code to scan with your authenticator app")))
     return render_template("auth/two_factor_setup.html", form=form, qr=qr, secret=factor.grouped(secret),
                            required=user.two_factor_required)
+
+
+def _two_factor_on_page(user: User, off_form=None, codes_form=None):
+    """The page of a user whose second factor is on: new recovery codes, or turning it off (each asks for proof)."""
+    left = db.session.scalar(factor.recovery_codes_left(user.id))
+    return render_template("auth/two_factor_on.html", form=off_form or TwoFactorOffForm(),
+                           codes_form=codes_form or RecoveryCodesForm(prefix="codes"), left=left)
+
+
+def _proves_it_is_them(user: User, typed: str) -> bool:
+    """The password or a current code (spent): a session left open on someone's desk is not enough."""
+    step = factor.matching_step(user.totp_secret, typed, user.totp_last_step)
+    return verify_password(user.password_hash, typed) or (step is not None and factor.accept_step(user, step))
+
+
+_REFUSED = _l("This is neither your password nor a current code. Nothing was changed.")
 
 
 @bp.route("/two-factor/off", methods=["POST"])
@@ -142,9 +158,7 @@ def two_factor_off():
     if not user.two_factor_on:
         return redirect(url_for("account.two_factor"))
     if form.validate_on_submit():
-        typed = form.password.data
-        step = factor.matching_step(user.totp_secret, typed, user.totp_last_step)
-        if verify_password(user.password_hash, typed) or (step is not None and factor.accept_step(user, step)):
+        if _proves_it_is_them(user, form.password.data):
             factor.turn_off(user)
             log_event(db.session, "two_factor_off", record=user)
             end_other_sessions(user)
@@ -155,6 +169,26 @@ def two_factor_off():
             return redirect(url_for("account.two_factor") if user.two_factor_required else url_for("account.settings"))
         db.session.rollback()
         throttle.record_failure()
-        form.password.errors.append(_("This is neither your password nor a current code. Nothing was changed."))
-    left = db.session.scalar(factor.recovery_codes_left(user.id))
-    return render_template("auth/two_factor_on.html", form=form, left=left), 200
+        form.password.errors.append(str(_REFUSED))
+    return _two_factor_on_page(user, off_form=form)
+
+
+@bp.route("/two-factor/recovery-codes", methods=["POST"])
+@login_required
+@throttle.password_change
+def new_recovery_codes():
+    """Ten new recovery codes, the old ones void: for a list used up, lost or seen by someone else."""
+    user = db.session.get(User, current_user.id)
+    form = RecoveryCodesForm(prefix="codes")
+    if not user.two_factor_on:
+        return redirect(url_for("account.two_factor"))
+    if form.validate_on_submit():
+        if _proves_it_is_them(user, form.password.data):
+            codes = factor.new_recovery_codes(user)
+            log_event(db.session, "two_factor_codes_renewed", record=user)
+            db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes, renewed=True)
+        db.session.rollback()
+        throttle.record_failure()
+        form.password.errors.append(str(_REFUSED))
+    return _two_factor_on_page(user, codes_form=form)

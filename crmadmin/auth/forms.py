@@ -48,3 +48,7 @@ class TwoFactorOffForm(FlaskForm):
     """Turning it off asks for the password, or a current code: a session left open is not enough."""
 
     password = PasswordField(_l("Your password, or a code from the app"), validators=[DataRequired(), Length(max=128)])
+
+
+class RecoveryCodesForm(TwoFactorOffForm):
+    """New recovery codes ask for the same proof as turning off: whoever holds them can sign in."""
