@@ -152,6 +152,28 @@ def test_the_lists_that_search_a_customer_find_them_by_address(app, addresses, l
     assert [row[0] for row in picked.get_json()] == [addresses["baker"]]
 
 
+def test_the_customer_picker_searches_like_the_list(app, addresses, login_as):
+    """Does a form's customer picker find a customer by words in different fields, by a two-character name, and read
+    `%` and `_` as themselves, as the customer list's search does (through the index, not a scan of every customer)?"""
+    with app.app_context():
+        percent = factories.customer(name="100% 纯棉服饰", address=None).id
+        factories.customer(name="1000 纯棉服饰", address=None)
+        underscore = factories.customer(name="a_b 贸易", address=None).id
+        factories.customer(name="axb 贸易", address=None)
+    client = login_as("administrator")
+
+    def picked(term: str) -> set[int]:
+        response = client.get("/admin/transaction/ajax/lookup/", query_string={"name": "customer", "query": term})
+        assert response.status_code == 200, term
+        return {row[0] for row in response.get_json()}
+
+    assert picked("张伟 浦东") == {addresses["pudong"]}  # a name and an address word: no single field holds both
+    assert picked("张伟") == {addresses["pudong"]}
+    assert picked("holmes baker") == {addresses["baker"]}
+    assert picked("100%") == {percent} and picked("a_b") == {underscore}
+    assert picked("张伟 南京路") == set()
+
+
 @pytest.mark.parametrize("headers, words", [(ZH, ("地址", "客户地址", "名称、电话、电子邮件或地址")),
                                             (EN, ("Address", "Customer's address", "name, phone, email or address"))])
 def test_the_search_box_says_the_address_is_searched(app, login_as, headers, words):
