@@ -127,7 +127,7 @@ class JobsView(AccessMixin, BaseView):
     @staticmethod
     def _runs(jobs) -> dict:
         """The import runs of the jobs shown, in one query: their outcome is the run's counts."""
-        ids = {json.loads(job.params).get("run") for job in jobs if job.kind in records.BOARD_KINDS}
+        ids = {json.loads(job.params).get("run") for job in jobs if job.kind in records.IMPORT_KINDS}
         ids.discard(None)
         return {run.id: run for run in db.session.scalars(db.select(ImportRun).where(ImportRun.id.in_(ids)))} \
             if ids else {}
@@ -159,11 +159,11 @@ class JobsView(AccessMixin, BaseView):
         if job.kind == "backup":
             return self._describe_backup(job, params)
         run = (runs if runs is not None else self._runs([job])).get(params.get("run"))
-        job = records.live(job, queue())  # a running import's progress is on the board
+        job = records.live(job, queue())  # a running import's, undo's or merge's progress is on the board
         back = back_label = None
-        if job.kind in records.BOARD_KINDS and run is not None and run.status == "staged" and job.state == "failed":
+        if job.kind in records.IMPORT_KINDS and run is not None and run.status == "staged" and job.state == "failed":
             back, back_label = url_for("imports.preview", id=run.id), _("Back to the checked file")
-        elif job.kind in records.BOARD_KINDS:
+        elif job.kind in records.IMPORT_KINDS:
             back, back_label = url_for("imports.index"), _("Imports and their undo")
         result = records.result_of(job)
         summary, link, link_text = _outcome(job, result)
@@ -249,7 +249,7 @@ class JobsView(AccessMixin, BaseView):
         job = self._job(request.form.get("id"))
         if job.owner_id != current_user.id:
             abort(404)
-        if job.kind in records.BOARD_KINDS and job.state == "running":
+        if job.kind in records.BOARD_KINDS and job.kind in records.CANCEL_WHILE_RUNNING and job.state == "running":
             # its transaction may hold SQLite's write lock: ask on the board; it rolls back and marks itself
             records.ask_cancel(queue(), job.id)
             flash(_("Cancelling: the job stops at its next step and keeps nothing of its work."), "info")
