@@ -31,9 +31,10 @@ def register_hold(huey):
     return hold
 
 
-def undo_gate(folder, pause_at: int, real):
-    """`real` (audit.undo's _undo_one), pausing before the `pause_at`th entry until the test writes 'go' (at most
-    20 s) in `folder`, after writing 'paused' there: an undo caught in the middle of its one transaction."""
+def gate(folder, pause_at: int, real):
+    """`real` (audit.undo's _undo_one, merge's _move_records), pausing before its `pause_at`th call until the test
+    writes 'go' (at most 20 s) in `folder`, after writing 'paused' there: work caught in the middle of its one
+    transaction."""
     folder, seen = Path(folder), itertools.count(1)
 
     def gated(*args, **kwargs):
@@ -53,4 +54,4 @@ if os.environ.get("CRM_TEST_WORKER_DB"):
     if os.environ.get("CRM_TEST_UNDO_GATE"):
         from crmadmin.audit import undo
         undo.FLUSH_ENTRIES = 5  # a flush (SQLite's write lock taken, rows locked) before the pause
-        undo._undo_one = undo_gate(os.environ["CRM_TEST_UNDO_GATE"], 7, undo._undo_one)
+        undo._undo_one = gate(os.environ["CRM_TEST_UNDO_GATE"], 7, undo._undo_one)

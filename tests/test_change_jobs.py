@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crmadmin.audit.context import Actor, bind, reset
+from crmadmin import merge
 from crmadmin.audit import undo
 from crmadmin.extensions import db
 from crmadmin.jobs import queue, records
@@ -22,7 +23,7 @@ from tests import factories
 from tests.conftest import log_entries
 from tests.exporting import JOB_ID, wait
 from tests.forms import csrf_token, read_form, submit
-from tests.jobs_app import undo_gate, wait_for
+from tests.jobs_app import gate, wait_for
 from tests.test_merge import family, post_merge, rows
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -231,7 +232,7 @@ def _paused_undo(app, login_as, monkeypatch, tmp_path, pause_at: int):
     monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
     monkeypatch.setitem(app.config, "CRM_JOB_STALE_SECONDS", STALE)
     monkeypatch.setattr(undo, "FLUSH_ENTRIES", 5)
-    monkeypatch.setattr(undo, "_undo_one", undo_gate(tmp_path, pause_at, undo._undo_one))
+    monkeypatch.setattr(undo, "_undo_one", gate(tmp_path, pause_at, undo._undo_one))
     _batch, first = _batch_of_new_customers(app, 12)
     admin = login_as("administrator")
     job_id = _job_id(_undo_batch(admin, first))
@@ -316,3 +317,32 @@ def test_a_worker_killed_mid_undo_undoes_nothing_is_reaped_and_a_retry_undoes_on
     assert _customers(app) == 0
     undone = log_entries(app, action="delete", record_type="customer")
     assert len(undone) == 12 and len({e.batch_id for e in undone}) == 1
+
+
+def test_a_long_merge_keeps_its_heartbeat_and_once_reaped_commits_nothing(app, login_as, monkeypatch, tmp_path,
+                                                                          job_worker):
+    """A merge job still running past CRM_JOB_STALE_SECONDS: is it left running (its heartbeat on the board, its
+    total shown); and once the clean-up has shown it failed regardless, does it merge nothing when it reaches its
+    end?"""
+    monkeypatch.setitem(app.config, "CRM_MERGE_IN_REQUEST_MAX", 3)
+    monkeypatch.setitem(app.config, "CRM_JOB_STALE_SECONDS", STALE)
+    monkeypatch.setattr(merge, "_move_records", gate(tmp_path, 1, merge._move_records))
+    keep, dup, *_ = family(app)
+    with app.app_context():
+        for _ in range(6):
+            factories.transaction(db.session.get(Customer, dup.id), amount=Decimal("10.00"))
+    before = rows(app)
+    admin = login_as("administrator")
+    job_id = _job_id(post_merge(admin, [keep.id, dup.id], keep.id))
+    wait_for(lambda: (tmp_path / "paused").exists())
+    deadline = utcnow() + timedelta(seconds=3 * STALE)
+    while utcnow() < deadline:
+        status = _status(admin, job_id)
+        assert status["state"] == "running" and status["rows_total"] > 3, status
+    with app.app_context():  # no board given: the clean-up sees only the job row's old heartbeat
+        later = utcnow() + timedelta(seconds=STALE + 60)
+        assert records.reap_stale(db.engine, records.files_folder(app), STALE, now=later) == 1
+    (tmp_path / "go").write_text("go")
+    wait_for(lambda: "lost" in _task_results(job_worker))
+    assert _status(admin, job_id)["state"] == "failed"
+    assert rows(app) == before and log_entries(app, action="merge") == []
