@@ -3,6 +3,7 @@ transaction; a refusal changes nothing and says why in the owner's language; sma
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -346,3 +347,35 @@ def test_a_long_merge_keeps_its_heartbeat_and_once_reaped_commits_nothing(app, l
     wait_for(lambda: "lost" in _task_results(job_worker))
     assert _status(admin, job_id)["state"] == "failed"
     assert rows(app) == before and log_entries(app, action="merge") == []
+
+
+def test_cancelling_a_queued_job_while_an_import_holds_sqlites_lock_answers_at_once_and_it_never_runs(
+        app, database_url, login_as, monkeypatch, job_worker_later, snapshot):
+    """On SQLite an import storing its rows holds the write lock for minutes: does Cancel on a queued undo answer at
+    once (no 503), say the job will be cancelled, and does the worker then cancel it instead of undoing anything?"""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
+    _batch, first = _batch_of_new_customers(app, 8)
+    admin = login_as("administrator")
+    job_id = _job_id(_undo_batch(admin, first))
+    before = snapshot()
+    lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # what an import's transaction holds while it stores rows
+        page = admin.get(f"/admin/jobs/job?id={job_id}").get_data(as_text=True)
+        started = utcnow()
+        response = admin.post("/admin/jobs/cancel", data={"id": job_id, "csrf_token": csrf_token(page)},
+                              follow_redirects=True)
+        assert response.status_code == 200 and utcnow() - started < timedelta(seconds=3)
+        shown = response.get_data(as_text=True)
+        assert "The job will be cancelled: it will not run." in shown
+        assert "Queued, will be cancelled" in shown and 'action="/admin/jobs/cancel"' not in shown
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    job_worker_later()
+    status = wait(admin, job_id)
+    assert status["state"] == "cancelled"
+    assert {k: v for k, v in snapshot().items() if k != "job"} == {k: v for k, v in before.items() if k != "job"}
+    assert _customers(app) == 8

@@ -121,7 +121,7 @@ def scheduled_backup(app: Flask) -> str:
 def run_backup_job(app: Flask, job_id: int) -> str:
     """An administrator's backup now: 'done', 'failed', or 'skipped' (cancelled before it started)."""
     engine = db.engine
-    if not records.claim(engine, job_id):
+    if not records.claim(engine, job_id, app.extensions["jobs"]):
         return "skipped"
     try:
         with beating(app, job_id):  # the clean-up must not take a long pg_dump for a dead worker

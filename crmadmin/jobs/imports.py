@@ -51,7 +51,7 @@ def run_job(app: Flask, job_id: int) -> str:
     from ..imports.apply import ImportRefused  # here: crmadmin.imports reads labels from admin, which reads jobs
 
     engine, huey = db.engine, app.extensions["jobs"]
-    if not records.claim(engine, job_id):
+    if not records.claim(engine, job_id, huey):
         return "skipped"
     job = records.get(engine, job_id)
     params = json.loads(job.params)

@@ -33,7 +33,7 @@ def run_owned(app: Flask, job_id: int, work: Callable[[object, dict, dict, objec
     it with the job marked done in the same transaction: 'done', 'failed', 'lost' (reaped meanwhile: nothing
     committed) or 'skipped' (cancelled, or taken)."""
     engine, huey = db.engine, app.extensions["jobs"]
-    if not records.claim(engine, job_id):
+    if not records.claim(engine, job_id, huey):
         return "skipped"
     job = records.get(engine, job_id)
     params = json.loads(job.params)

@@ -51,6 +51,7 @@ IMPORT_KINDS = ("import", "import_undo")
 BOARD_KINDS = (*IMPORT_KINDS, "undo_batch", "merge")
 # a job reaped by the clean-up (no heartbeat for CRM_JOB_STALE_SECONDS): failed with this key
 REAPED = "worker_lost"
+CANCEL_LOCK_WAIT_MS = 500  # a cancel on SQLite waits this long for the write lock before it goes to the board
 
 
 class Refused(Exception):
@@ -135,15 +136,30 @@ def _set(engine, job_id: int, states: tuple, **values) -> bool:
                                        .values(**values)).rowcount)
 
 
-def claim(engine, job_id: int) -> bool:
-    """queued -> running; False when it was cancelled, or another worker has it (a job runs once)."""
+def claim(engine, job_id: int, huey=None) -> bool:
+    """queued -> running; False when it was cancelled (or its cancel waits on the board: `huey`), or another worker
+    has it (a job runs once)."""
+    if _cancelled_on_board(engine, job_id, huey):
+        return False
     now = utcnow()
     return _set(engine, job_id, ("queued",), state="running", started_at=now, heartbeat_at=now)
 
 
-def claim_alone(engine, job_id: int, running_key: str) -> str | None:
+def _cancelled_on_board(engine, job_id: int, huey) -> bool:
+    """A queued job whose owner's cancel found the database locked (SQLite, an import storing) and was left on the
+    board: cancelled now, instead of run."""
+    if huey is None or not cancel_asked(huey, job_id):
+        return False
+    _set(engine, job_id, ("queued",), state="cancelled", finished_at=utcnow(), dedupe_key=None)
+    clear_board(huey, job_id)
+    return True
+
+
+def claim_alone(engine, job_id: int, running_key: str, huey=None) -> str | None:
     """queued -> running under `running_key`, which only one running job may hold: 'claimed', 'busy' (another job
     of the kind runs: try again later) or None (cancelled, or another worker has it)."""
+    if _cancelled_on_board(engine, job_id, huey):
+        return None
     now = utcnow()
     try:
         with engine.begin() as connection:
@@ -281,7 +297,8 @@ def progress_of(huey, job_id: int) -> dict | None:
 
 
 def ask_cancel(huey, job_id: int) -> None:
-    """Ask a running board job to stop: its task rolls back at its next step and marks itself cancelled."""
+    """Ask a running board job to stop (its task rolls back at its next step and marks itself cancelled), or a queued
+    job not to start (its claim cancels it)."""
     huey.put(_cancel_key(job_id), True)
 
 
@@ -301,16 +318,30 @@ def live(job, huey):
         else None
     if board:
         values.update(rows_done=board["done"], rows_total=board["total"] or None, heartbeat_at=board["at"])
+    values["cancel_asked"] = huey is not None and job.state == "queued" and cancel_asked(huey, job.id)
     return SimpleNamespace(**values)
 
 
 def cancel(engine, job_id: int, owner_id: int) -> bool:
-    """The owner's queued job, or running export -> cancelled (a running export notices at its next batch)."""
+    """The owner's queued job, or running export -> cancelled (a running export notices at its next batch). On SQLite
+    it waits CANCEL_LOCK_WAIT_MS at most for the write lock (an import storing holds it for minutes), then raises
+    OperationalError ('database is locked'): the caller leaves a queued job's cancel on the board instead."""
     with engine.begin() as connection:
-        return bool(connection.execute(update(JOB).where(
-            JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.kind.not_in(NEVER_CANCELLED),
-            or_(JOB.c.state == "queued", and_(JOB.c.state == "running", JOB.c.kind.in_(CANCEL_WHILE_RUNNING))))
-            .values(state="cancelled", finished_at=utcnow(), dedupe_key=None)).rowcount)
+        if engine.dialect.name != "sqlite":
+            return _cancel(connection, job_id, owner_id)
+        usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={CANCEL_LOCK_WAIT_MS}")
+        try:
+            return _cancel(connection, job_id, owner_id)
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(usual)}")
+
+
+def _cancel(connection, job_id: int, owner_id: int) -> bool:
+    return bool(connection.execute(update(JOB).where(
+        JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.kind.not_in(NEVER_CANCELLED),
+        or_(JOB.c.state == "queued", and_(JOB.c.state == "running", JOB.c.kind.in_(CANCEL_WHILE_RUNNING))))
+        .values(state="cancelled", finished_at=utcnow(), dedupe_key=None)).rowcount)
 
 
 def may_cancel(job) -> bool:

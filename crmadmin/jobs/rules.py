@@ -28,7 +28,7 @@ WAIT_SECONDS = 1  # a follow-up taken by a second worker while the first job sti
 def apply_rules(app: Flask, job_id: int, again) -> str:
     """'done', 'failed', 'waiting' (another job of the kind runs: `again` re-queues this one) or 'skipped'."""
     engine = db.engine
-    claimed = records.claim_alone(engine, job_id, RUNNING_KEY)
+    claimed = records.claim_alone(engine, job_id, RUNNING_KEY, app.extensions["jobs"])
     if claimed == "busy":
         again(job_id)
         return "waiting"
