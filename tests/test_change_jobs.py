@@ -350,7 +350,7 @@ def test_a_long_merge_keeps_its_heartbeat_and_once_reaped_commits_nothing(app, l
 
 
 def test_cancelling_a_queued_job_while_an_import_holds_sqlites_lock_answers_at_once_and_it_never_runs(
-        app, database_url, login_as, monkeypatch, job_worker_later, snapshot):
+        app, database_url, huey, login_as, monkeypatch, job_worker_later, snapshot):
     """On SQLite an import storing its rows holds the write lock for minutes: does Cancel on a queued undo answer at
     once (no 503), say the job will be cancelled, and does the worker then cancel it instead of undoing anything?"""
     if not database_url.startswith("sqlite"):
