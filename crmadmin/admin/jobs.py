@@ -198,7 +198,7 @@ class JobsView(AccessMixin, BaseView):
         if job.state == "failed":
             error = (_("The backup failed: %(reason)s", reason=params["reason"]) if params.get("reason")
                      else records.error_text(job.error))
-        asked = job.state == "queued" and records.cancel_asked(queue(), job.id)
+        asked = records.cancel_waiting(job, queue())
         return {"id": job.id, "state": job.state,
                 "state_label": str(WILL_BE_CANCELLED if asked else STATES.get(job.state, job.state)),
                 "title": _("Database backup"), "rows_done": 0, "rows_total": None,

@@ -6,6 +6,7 @@ failed once. Plain SQL (no session): progress is bookkeeping, not a change the o
 """
 import hashlib
 import json
+import logging
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..models import Job, utcnow
 from ..models.job import ACTIVE_STATES
 
 JOB = Job.__table__
+log = logging.getLogger(__name__)
 
 # a failure's reason as stored (a key) -> what the reader is told, in their language
 ERRORS = {
@@ -318,8 +320,20 @@ def live(job, huey):
         else None
     if board:
         values.update(rows_done=board["done"], rows_total=board["total"] or None, heartbeat_at=board["at"])
-    values["cancel_asked"] = huey is not None and job.state == "queued" and cancel_asked(huey, job.id)
+    values["cancel_asked"] = cancel_waiting(job, huey)
     return SimpleNamespace(**values)
+
+
+def cancel_waiting(job, huey) -> bool:
+    """A queued job whose cancel is on the board (see cancel): it will be cancelled when a worker takes it. False when
+    the queue's storage cannot be read: the Jobs screen still shows the job."""
+    if huey is None or job.state != "queued":
+        return False
+    try:
+        return cancel_asked(huey, job.id)
+    except Exception:
+        log.warning("Job %s: the board could not be read", job.id, exc_info=True)
+        return False
 
 
 def cancel(engine, job_id: int, owner_id: int) -> bool:
