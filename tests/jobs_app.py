@@ -1,5 +1,7 @@
 """The app a worker subprocess of tests/test_jobs.py serves (`flask --app tests.jobs_app crm worker`): the suite's
-database and queue, plus `hold`, a job that waits for the test's go-ahead, to stop a worker in the middle of one."""
+database and queue, plus `hold`, a job that waits for the test's go-ahead, to stop a worker in the middle of one, and
+(CRM_TEST_UNDO_GATE) a batch undo that waits the same way in the middle of its transaction."""
+import itertools
 import os
 import time
 from pathlib import Path
@@ -29,7 +31,27 @@ def register_hold(huey):
     return hold
 
 
+def gate(folder, pause_at: int, real):
+    """`real` (audit.undo's _undo_one, merge's _move_records), pausing before its `pause_at`th call until the test
+    writes 'go' (at most 20 s) in `folder`, after writing 'paused' there: work caught in the middle of its one
+    transaction."""
+    folder, seen = Path(folder), itertools.count(1)
+
+    def gated(*args, **kwargs):
+        if next(seen) == pause_at:
+            (folder / "paused").write_text(str(os.getpid()))
+            deadline = time.monotonic() + 20
+            while not (folder / "go").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return real(*args, **kwargs)
+    return gated
+
+
 if os.environ.get("CRM_TEST_WORKER_DB"):
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=os.environ["CRM_TEST_WORKER_DB"],
                      CRM_JOBS_URL=os.environ["CRM_TEST_WORKER_QUEUE"], CRM_JOBS_NAME=os.environ["CRM_TEST_WORKER_NAME"])
     register_hold(app.extensions["jobs"])
+    if os.environ.get("CRM_TEST_UNDO_GATE"):
+        from crmadmin.audit import undo
+        undo.FLUSH_ENTRIES = 5  # a flush (SQLite's write lock taken, rows locked) before the pause
+        undo._undo_one = gate(os.environ["CRM_TEST_UNDO_GATE"], 7, undo._undo_one)

@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 
 from crmadmin.backup import check, default_path, dialect_of, file_kind, take
 from crmadmin.extensions import db
+from crmadmin.jobs import backups, queue, records
 from crmadmin.jobs.backups import ERROR_KEY, FILE_KEY, OUTCOME_KEY
-from crmadmin.models import Job, Setting
+from crmadmin.models import Job, Setting, utcnow
 from tests import factories
 from tests.exporting import JOB_ID, wait
 from tests.forms import csrf_token
-from tests.jobs_app import wait_for
+from tests.jobs_app import gate, wait_for
 
 ZH = {"Accept-Language": "zh-CN"}
 # 02:30 on 8 December 2026 in Asia/Shanghai (the test config's CRM_TIMEZONE), as the scheduler's naive UTC clock
@@ -168,6 +169,29 @@ def test_an_administrator_backs_up_now_from_the_jobs_screen(app, login_as, backu
     assert settings(app)[FILE_KEY] == made[0]
     assert admin.get(f"/admin/jobs/download?id={job_id}").status_code == 404
     assert "数据库备份" in admin.get(f"/admin/jobs/job?id={job_id}", headers=ZH).get_data(as_text=True)
+
+
+def test_a_long_backup_keeps_its_heartbeat_and_one_finished_after_a_reap_says_done(app, login_as, backup_dir,
+                                                                                 job_worker, monkeypatch, tmp_path):
+    """A backup still running past CRM_JOB_STALE_SECONDS (a long pg_dump): is it left running; and one the clean-up
+    showed failed regardless (its heartbeat unreadable), which then writes its file, shown done with that file?"""
+    monkeypatch.setitem(app.config, "CRM_JOB_STALE_SECONDS", 1)
+    monkeypatch.setattr(backups, "back_up", gate(tmp_path, 1, backups.back_up))
+    admin = login_as("administrator")
+    token = csrf_token(admin.get("/admin/jobs/").get_data(as_text=True))
+    job_id = int(JOB_ID.search(admin.post("/admin/jobs/backup", data={"csrf_token": token})
+                               .headers["Location"]).group(1))
+    wait_for(lambda: (tmp_path / "paused").exists())
+    deadline = utcnow() + timedelta(seconds=3)
+    while utcnow() < deadline:
+        assert admin.get(f"/admin/jobs/status?id={job_id}").get_json()["state"] == "running"
+    with app.app_context():  # no board given: the clean-up sees only the job row's old heartbeat
+        assert records.reap_stale(db.engine, records.files_folder(app), 1, now=utcnow() + timedelta(minutes=1)) == 1
+    (tmp_path / "go").write_text("go")
+    wait_for(lambda: admin.get(f"/admin/jobs/status?id={job_id}").get_json()["state"] == "done")
+    status = admin.get(f"/admin/jobs/status?id={job_id}").get_json()
+    assert status["error"] == "" and backups_in(backup_dir)[0] in status["rows_text"]
+    assert records.progress_of(queue(app), job_id) is None  # nothing left on the board
 
 
 def test_back_up_now_while_backups_are_off_says_so_and_starts_nothing(app, login_as):

@@ -60,3 +60,34 @@ def test_the_rules_page_links_to_the_job_applying_them_and_the_jobs_screen_names
     assert overflow <= 0
     page.goto(f"{live_server}/admin/settings/")
     expect(page.locator("#rules-applying")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
+def test_a_queued_undo_cancelled_while_an_import_holds_sqlites_lock_says_it_will_be_cancelled(  # noqa: F811
+        app, database_url, huey, live_server, open_page, login_as, monkeypatch, width, height):
+    """Cancel clicked on a queued undo while an import stores its rows (SQLite's write lock held): does the page come
+    back at once saying, in Chinese, that the job will be cancelled and will not run, without a second Cancel?"""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    import sqlite3
+
+    monkeypatch.setitem(app.config, "CRM_UNDO_IN_REQUEST_MAX", 5)
+    _batch, first = _batch_of_new_customers(app, 8)
+    owner = login_as("administrator", display_name="李娜")
+    job_id = int(JOB_ID.search(_undo_batch(owner, first, ZH).headers["Location"]).group(1))
+    page = open_page(width, height)
+    sign_in(page, live_server, owner.username)
+    page.goto(f"{live_server}/admin/jobs/job?id={job_id}")
+    lock = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # what an import's transaction holds while it stores rows
+        page.locator(".crm-job-cancel button").click()
+        expect(page.locator("body")).to_contain_text("该任务将被取消，不会运行。")
+        expect(page.locator(".crm-job-state").first).to_have_text("排队中，将被取消")
+        expect(page.locator(".crm-job-cancel")).to_have_count(0)
+        _shot(page, f"job-will-be-cancelled-{width}")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()

@@ -1,16 +1,19 @@
 """New tier and follow-up rules are applied to every customer by a job (real queue, real worker, real HTTP): one at a
 time, the latest rules winning, with progress; the settings page links to it; only administrators start it."""
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from crmadmin.extensions import db
-from crmadmin.jobs import rules as rules_job
-from crmadmin.models import Customer, CustomerStanding, Job, Setting
+from crmadmin.jobs import records, rules as rules_job
+from crmadmin.models import Customer, CustomerStanding, Job, Setting, utcnow
+from crmadmin.standing import bulk
 from tests import factories
 from tests.exporting import wait
 from tests.forms import csrf_token, read_form, submit
+from tests.jobs_app import gate, wait_for
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -78,6 +81,26 @@ def test_progress_is_stored_batch_by_batch(app, login_as, job_worker, monkeypatc
     submit(admin, "/admin/settings/", {"high_min_amount": "5000", "high_min_orders": "2"})
     assert wait_rules(app, admin)["state"] == "done"
     assert seen == [40, 80, 120]
+
+
+def test_a_job_reaped_while_it_applies_rules_stops_at_its_next_range(app, login_as, job_worker, monkeypatch,
+                                                                     tmp_path):
+    """The clean-up showed a job applying rules failed while it still ran (its heartbeat unreadable): does it stop
+    after the range in hand, as a killed one would have, instead of running on beside the next save's job?"""
+    monkeypatch.setattr(rules_job, "BATCH", 40)
+    _buyers(app, 120)
+    ranges = []
+    paused = gate(tmp_path, 2, bulk.refresh_range)
+    monkeypatch.setattr(bulk, "refresh_range", lambda *args, **kwargs: ranges.append(1) or paused(*args, **kwargs))
+    admin = login_as("administrator")
+    submit(admin, "/admin/settings/", {"high_min_amount": "5000", "high_min_orders": "2"})
+    wait_for(lambda: (tmp_path / "paused").exists())
+    with app.app_context():  # no board given: the clean-up sees only the job row's heartbeat, an hour old
+        assert records.reap_stale(db.engine, records.files_folder(app), 300, now=utcnow() + timedelta(hours=1)) == 1
+    (tmp_path / "go").write_text("go")
+    wait_for(lambda: "failed" in [job_worker.serializer.deserialize(v) for v in job_worker.all_results().values()])
+    assert len(ranges) == 2  # the range in hand finished (its own transaction); the third never began
+    assert rules_jobs(app)[-1].state == "failed"
 
 
 def test_the_settings_page_says_the_rules_are_being_applied_and_links_to_the_job(app, login_as, job_worker_later):  # noqa: F811

@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, jsonify, redirect, request, send_fi
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from ..audit import log_event_now
 from ..extensions import db
@@ -24,6 +25,7 @@ STATES = {"queued": _l("Queued"), "running": _l("Running"), "done": _l("Finished
 PERIODIC = {"daily_refresh": _l("Daily refresh of tiers, stages and due dates"),
             "job_files_cleanup": _l("Clean-up of expired files and stopped jobs"),
             "backup": _l("Database backup")}
+WILL_BE_CANCELLED = _l("Queued, will be cancelled")  # a cancel left on the board while an import held SQLite's lock
 OUTCOMES = {"ok": _l("Succeeded"), "failed": _l("Failed"), "running": _l("Running")}
 SHOWN = 200  # jobs listed; older ones remain in the table
 
@@ -127,7 +129,7 @@ class JobsView(AccessMixin, BaseView):
     @staticmethod
     def _runs(jobs) -> dict:
         """The import runs of the jobs shown, in one query: their outcome is the run's counts."""
-        ids = {json.loads(job.params).get("run") for job in jobs if job.kind in records.BOARD_KINDS}
+        ids = {json.loads(job.params).get("run") for job in jobs if job.kind in records.IMPORT_KINDS}
         ids.discard(None)
         return {run.id: run for run in db.session.scalars(db.select(ImportRun).where(ImportRun.id.in_(ids)))} \
             if ids else {}
@@ -159,16 +161,17 @@ class JobsView(AccessMixin, BaseView):
         if job.kind == "backup":
             return self._describe_backup(job, params)
         run = (runs if runs is not None else self._runs([job])).get(params.get("run"))
-        job = records.live(job, queue())  # a running import's progress is on the board
+        job = records.live(job, queue())  # a running import's, undo's or merge's progress is on the board
         back = back_label = None
-        if job.kind in records.BOARD_KINDS and run is not None and run.status == "staged" and job.state == "failed":
+        if job.kind in records.IMPORT_KINDS and run is not None and run.status == "staged" and job.state == "failed":
             back, back_label = url_for("imports.preview", id=run.id), _("Back to the checked file")
-        elif job.kind in records.BOARD_KINDS:
+        elif job.kind in records.IMPORT_KINDS:
             back, back_label = url_for("imports.index"), _("Imports and their undo")
         result = records.result_of(job)
         summary, link, link_text = _outcome(job, result)
         return {"id": job.id, "kind": job.kind, "state": job.state,
-                "state_label": str(STATES.get(job.state, job.state)), "title": _title(job, params),
+                "state_label": str(WILL_BE_CANCELLED if job.cancel_asked else STATES.get(job.state, job.state)),
+                "title": _title(job, params),
                 "outcome": self._outcome(job, params, run), "back": back, "back_label": back_label,
                 "rows_done": job.rows_done, "rows_total": job.rows_total, "percent": records.percent(job),
                 "rows_text": _rows_text(job), "summary": summary, "link": link, "link_text": link_text,
@@ -178,7 +181,7 @@ class JobsView(AccessMixin, BaseView):
                 "error": self._error(job),
                 "download": url_for(".download", id=job.id) if job.state == "done" and job.result_file else None,
                 "expired": job.kind == "export" and job.state == "done" and not job.result_file,
-                "may_cancel": records.may_cancel(job) and job.owner_id == current_user.id,
+                "may_cancel": records.may_cancel(job) and job.owner_id == current_user.id and not job.cancel_asked,
                 "owner_id": job.owner_id, "indeterminate": False}
 
     def _describe_backup(self, job: Job, params: dict) -> dict:
@@ -195,12 +198,15 @@ class JobsView(AccessMixin, BaseView):
         if job.state == "failed":
             error = (_("The backup failed: %(reason)s", reason=params["reason"]) if params.get("reason")
                      else records.error_text(job.error))
-        return {"id": job.id, "state": job.state, "state_label": str(STATES.get(job.state, job.state)),
+        asked = records.cancel_waiting(job, queue())
+        return {"id": job.id, "state": job.state,
+                "state_label": str(WILL_BE_CANCELLED if asked else STATES.get(job.state, job.state)),
                 "title": _("Database backup"), "rows_done": 0, "rows_total": None,
                 "percent": records.percent(job), "rows_text": rows_text, "time_left": "",
                 "created": format_local(job.created_at), "finished": format_local(job.finished_at), "expires": "",
                 "error": error, "download": None, "expired": False,
-                "may_cancel": job.state == "queued" and job.owner_id == current_user.id,  # pg_dump runs to its end
+                # pg_dump runs to its end: a backup is cancelled while queued only
+                "may_cancel": job.state == "queued" and job.owner_id == current_user.id and not asked,
                 "owner_id": job.owner_id, "indeterminate": job.state in ("queued", "running"), "kind": "backup",
                 "summary": "", "link": None, "link_text": "", "outcome": "", "back": None, "back_label": None}
 
@@ -249,11 +255,22 @@ class JobsView(AccessMixin, BaseView):
         job = self._job(request.form.get("id"))
         if job.owner_id != current_user.id:
             abort(404)
-        if job.kind in records.BOARD_KINDS and job.state == "running":
+        if job.kind in records.BOARD_KINDS and records.may_cancel(job) and job.state == "running":
             # its transaction may hold SQLite's write lock: ask on the board; it rolls back and marks itself
             records.ask_cancel(queue(), job.id)
             flash(_("Cancelling: the job stops at its next step and keeps nothing of its work."), "info")
-        elif records.cancel(db.engine, job.id, current_user.id):
+            return redirect(url_for(".job_view", id=job.id))
+        try:
+            cancelled = records.cancel(db.engine, job.id, current_user.id)
+        except OperationalError as error:
+            if "locked" not in str(error) or job.state != "queued" or not records.may_cancel(job):
+                raise
+            # SQLite, while an import stores its rows: the worker that takes this job cancels it instead of running it
+            records.ask_cancel(queue(), job.id)
+            flash(_("The job will be cancelled: it will not run. An import is being stored meanwhile, so the job "
+                    "shows as cancelled once that import has ended."), "info")
+            return redirect(url_for(".job_view", id=job.id))
+        if cancelled:
             flash(_("The job was cancelled."), "success")
         else:
             flash(_("The job had already ended: nothing was cancelled."), "info")

@@ -105,8 +105,9 @@ def undo_entry(session: Session, entry: AuditEntry) -> int:
     return 1
 
 
-def undo_batch(session: Session, batch_id: str) -> int:
-    """Undo every row change of a batch, newest first; refused if any of its records changed since."""
+def undo_batch(session: Session, batch_id: str, progress=None) -> int:
+    """Undo every row change of a batch, newest first; refused if any of its records changed since. `progress(done)`
+    after each chunk flushed (a job shows it)."""
     entries = list(session.scalars(select(AuditEntry).where(AuditEntry.batch_id == batch_id,
                                                             AuditEntry.action.in_(ROW_ACTIONS))
                                    .order_by(AuditEntry.id.desc())))
@@ -128,6 +129,8 @@ def undo_batch(session: Session, batch_id: str) -> int:
             _undo_one(session, entry, records.get((entry.record_type, entry.record_id)), flush=False)
             if done % FLUSH_ENTRIES == 0:
                 session.flush()  # in dependency order, a chunk at a time: an import's batch can be 100,000 entries
+                if progress:
+                    progress(done)
     session.flush()  # constraint problems surface here, inside the caller's transaction
     return len(entries)
 

@@ -10,7 +10,6 @@ kept in the setting table for the schedule and the administrators' warning.
 import json
 import logging
 import re
-import threading
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,6 +24,7 @@ from ..extensions import db
 from ..models import Setting, utcnow
 from ..standing import today
 from . import records
+from .heartbeat import beating
 from .refresh import _store, claim, give_back
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ FILE_KEY = "jobs.backup.last_file"  # the last backup written; its updated_at is
 KEYS = (STARTED_KEY, FINISHED_KEY, OUTCOME_KEY, ERROR_KEY, FILE_KEY)
 # the names crmadmin.backup.default_path gives: only these are counted and deleted by the keep-N rule
 BACKUP_NAME = re.compile(r"^crmadmin-\d{8}T\d{6}Z\.(sqlite3|dump)$")
-BEAT_SECONDS = 30  # a running backup's heartbeat, well inside CRM_JOB_STALE_SECONDS
 
 
 def run_at(app: Flask) -> tuple[int, int]:
@@ -119,37 +118,22 @@ def scheduled_backup(app: Flask) -> str:
     return "done"
 
 
-class _Heartbeat(threading.Thread):
-    """Stores a running job's heartbeat while the backup, which reports no progress, runs: the clean-up must not
-    take a long pg_dump for a dead worker."""
-
-    def __init__(self, engine, job_id: int):
-        super().__init__(name=f"crm-backup-{job_id}-heartbeat", daemon=True)
-        self.engine, self.job_id, self.stop = engine, job_id, threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(BEAT_SECONDS):
-            records.beat(self.engine, self.job_id)
-
-
 def run_backup_job(app: Flask, job_id: int) -> str:
     """An administrator's backup now: 'done', 'failed', or 'skipped' (cancelled before it started)."""
     engine = db.engine
-    if not records.claim(engine, job_id):
+    if not records.claim(engine, job_id, app.extensions["jobs"]):
         return "skipped"
-    beating = _Heartbeat(engine, job_id)
-    beating.start()
     try:
-        taken = back_up(app)
+        with beating(app, job_id):  # the clean-up must not take a long pg_dump for a dead worker
+            taken = back_up(app)
+        records.finish_without_file(engine, job_id, json.dumps({"file": taken.path.name, "size": taken.size}))
+        return "done"
     except Exception as error:
         log.exception("Backup job %s failed", job_id)
         records.fail(engine, job_id, "backup_failed", params=json.dumps({"reason": str(error)[:1000]}))
         return "failed"
     finally:
-        beating.stop.set()
-        beating.join()
-    records.finish_without_file(engine, job_id, json.dumps({"file": taken.path.name, "size": taken.size}))
-    return "done"
+        records.clear_board(app.extensions["jobs"], job_id)
 
 
 def start_backup_job(app: Flask, owner_id: int) -> tuple[int, bool]:

@@ -1,6 +1,7 @@
 """Batch undos and merges above a size, as jobs: the same functions the request runs for small ones, in one
-transaction, as the owner (jobs/owned.py). Their progress is a total and an end: a change in one transaction shows
-nothing to other connections until it commits, and on SQLite another connection could not even write meanwhile."""
+transaction, as the owner (jobs/owned.py), committed by it. Their progress goes on the board (records.BOARD_KINDS): a
+change in one transaction shows nothing to other connections until it commits, and on SQLite another connection could
+not even write meanwhile. An undo shows the entries undone so far; a merge, moved in one flush, its total and end."""
 from flask import Flask
 from flask_babel import gettext as _
 from huey import Huey
@@ -16,11 +17,11 @@ from . import records
 from .owned import WorkRefused, run_owned
 
 
-def _undo(job, params: dict, allowed: dict) -> tuple[int, dict]:
+def _undo(job, params: dict, allowed: dict, beat) -> tuple[int, dict]:
     records.set_total(db.engine, job.id, params["changes"])
+    beat.note(0, params["changes"])
     try:
-        count = undo_batch(db.session, params["batch"])
-        db.session.commit()
+        count = undo_batch(db.session, params["batch"], progress=beat.note)
     except UndoRefused as refusal:
         raise WorkRefused(str(refusal)) from refusal
     except SQLAlchemyError as error:
@@ -28,13 +29,13 @@ def _undo(job, params: dict, allowed: dict) -> tuple[int, dict]:
     return count, {"undone": count, "entry": params["entry"]}
 
 
-def _merge(job, params: dict, allowed: dict) -> tuple[int, dict]:
+def _merge(job, params: dict, allowed: dict, beat) -> tuple[int, dict]:
     records.set_total(db.engine, job.id, params["moving"])
+    beat.note(0, params["moving"])
     versions = {int(cid): version for cid, version in params["versions"].items()}
     try:
         details = merge.merge(db.session, params["survivor"], params["ids"], params["chosen"], versions,
                               allowed.get("owner"))
-        db.session.commit()
     except merge.MergeRefused as refusal:
         raise WorkRefused(str(refusal)) from refusal
     except StaleDataError as error:

@@ -29,7 +29,7 @@ CLEANUP_OUTCOME_KEY = "jobs.cleanup.outcome"
 def run_export(app: Flask, job_id: int) -> str:
     """Run the export job once: 'done', 'cancelled', 'failed' or 'skipped' (cancelled before it started, or taken)."""
     engine = db.engine
-    if not records.claim(engine, job_id):
+    if not records.claim(engine, job_id, app.extensions["jobs"]):
         return "skipped"
     job = records.get(engine, job_id)
     params = json.loads(job.params)

@@ -22,9 +22,10 @@ from ..audit.undo import UndoRefused
 from ..extensions import db
 from ..models import User
 from . import records
+from .heartbeat import beating
 
 log = logging.getLogger(__name__)
-KINDS = ("import", "import_undo")
+KINDS = records.IMPORT_KINDS
 
 
 @contextmanager
@@ -50,20 +51,20 @@ def run_job(app: Flask, job_id: int) -> str:
     from ..imports.apply import ImportRefused  # here: crmadmin.imports reads labels from admin, which reads jobs
 
     engine, huey = db.engine, app.extensions["jobs"]
-    if not records.claim(engine, job_id):
+    if not records.claim(engine, job_id, huey):
         return "skipped"
     job = records.get(engine, job_id)
     params = json.loads(job.params)
-    records.note_progress(huey, job_id, 0, 0)
-
-    def progress(done: int, total: int) -> None:
-        """Between flushes: show how far, and stop (rolling everything back) if the owner cancelled."""
-        records.note_progress(huey, job_id, done, total)
-        if records.cancel_asked(huey, job_id) or records.state_of(engine, job_id) != "running":
-            raise records.Cancelled()
 
     try:
-        with signed_in(app, job, params, "/admin/imports/"):
+        # the heartbeat also beats while the rows are checked and while the transaction commits, between flushes
+        with beating(app, job_id) as beat, signed_in(app, job, params, "/admin/imports/"):
+            def progress(done: int, total: int) -> None:
+                """Between flushes: show how far, and stop (rolling everything back) if the owner cancelled."""
+                beat.note(done, total)
+                if records.cancel_asked(huey, job_id) or records.state_of(engine, job_id) != "running":
+                    raise records.Cancelled()
+
             done = app.extensions["crm_import_steps"][job.kind](params, progress)
         records.finish_work(engine, job_id, done, done)
         return "done"

@@ -6,6 +6,7 @@ failed once. Plain SQL (no session): progress is bookkeeping, not a change the o
 """
 import hashlib
 import json
+import logging
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..models import Job, utcnow
 from ..models.job import ACTIVE_STATES
 
 JOB = Job.__table__
+log = logging.getLogger(__name__)
 
 # a failure's reason as stored (a key) -> what the reader is told, in their language
 ERRORS = {
@@ -44,9 +46,14 @@ ERRORS = {
 # reach every customer once started; a running import is asked to stop on the board and rolls back
 CANCEL_WHILE_RUNNING = ("export", "import")
 NEVER_CANCELLED = ("apply_rules",)  # saved rules not applied would leave the standings contradicting the rules
-# Kinds whose work holds one long transaction: their progress and a cancel request go through the queue's storage
-# (the board), since on SQLite that transaction holds the database's only write lock for its whole length.
-BOARD_KINDS = ("import", "import_undo")
+IMPORT_KINDS = ("import", "import_undo")
+# Kinds whose work holds one long transaction: their progress and heartbeat (and an import's cancel request) go through
+# the queue's storage (the board), since on SQLite that transaction holds the database's only write lock for its whole
+# length. Any running job may beat on the board (jobs/heartbeat.py): the clean-up reads it for every kind.
+BOARD_KINDS = (*IMPORT_KINDS, "undo_batch", "merge")
+# a job reaped by the clean-up (no heartbeat for CRM_JOB_STALE_SECONDS): failed with this key
+REAPED = "worker_lost"
+CANCEL_LOCK_WAIT_MS = 500  # a cancel on SQLite waits this long for the write lock before it goes to the board
 
 
 class Refused(Exception):
@@ -131,15 +138,30 @@ def _set(engine, job_id: int, states: tuple, **values) -> bool:
                                        .values(**values)).rowcount)
 
 
-def claim(engine, job_id: int) -> bool:
-    """queued -> running; False when it was cancelled, or another worker has it (a job runs once)."""
+def claim(engine, job_id: int, huey=None) -> bool:
+    """queued -> running; False when it was cancelled (or its cancel waits on the board: `huey`), or another worker
+    has it (a job runs once)."""
+    if _cancelled_on_board(engine, job_id, huey):
+        return False
     now = utcnow()
     return _set(engine, job_id, ("queued",), state="running", started_at=now, heartbeat_at=now)
 
 
-def claim_alone(engine, job_id: int, running_key: str) -> str | None:
+def _cancelled_on_board(engine, job_id: int, huey) -> bool:
+    """A queued job whose owner's cancel found the database locked (SQLite, an import storing) and was left on the
+    board: cancelled now, instead of run."""
+    if huey is None or not cancel_asked(huey, job_id):
+        return False
+    _set(engine, job_id, ("queued",), state="cancelled", finished_at=utcnow(), dedupe_key=None)
+    clear_board(huey, job_id)
+    return True
+
+
+def claim_alone(engine, job_id: int, running_key: str, huey=None) -> str | None:
     """queued -> running under `running_key`, which only one running job may hold: 'claimed', 'busy' (another job
     of the kind runs: try again later) or None (cancelled, or another worker has it)."""
+    if _cancelled_on_board(engine, job_id, huey):
+        return None
     now = utcnow()
     try:
         with engine.begin() as connection:
@@ -158,13 +180,21 @@ def result_of(job) -> dict:
 def conclude(engine, job_id: int, done: int, result: dict, state: str = "done", error: str | None = None) -> bool:
     """running -> done (or failed with `error`) with what it did kept in the parameters: work that leaves no file."""
     with engine.begin() as connection:
-        params = connection.execute(select(JOB.c.params).where(JOB.c.id == job_id)).scalar()
-        if params is None:
-            return False
-        kept = {**json.loads(params), "result": result}
-        return bool(connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running").values(
-            state=state, error=error, finished_at=utcnow(), rows_done=done, dedupe_key=None,
-            params=json.dumps(kept, ensure_ascii=False, sort_keys=True))).rowcount)
+        return conclude_in(connection, job_id, done, result, state, error)
+
+
+def conclude_in(connection, job_id: int, done: int, result: dict, state: str = "done",
+                error: str | None = None) -> bool:
+    """`conclude` inside the caller's transaction: the work's own, just before its commit, so that a job the clean-up
+    has reaped meanwhile (False: shown failed) commits nothing, and a job it has not cannot be reaped any more (the
+    row is the transaction's until it commits)."""
+    params = connection.execute(select(JOB.c.params).where(JOB.c.id == job_id)).scalar()
+    if params is None:
+        return False
+    kept = {**json.loads(params), "result": result}
+    return bool(connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running").values(
+        state=state, error=error, finished_at=utcnow(), rows_done=done, dedupe_key=None,
+        params=json.dumps(kept, ensure_ascii=False, sort_keys=True))).rowcount)
 
 
 def progress(engine, job_id: int, done: int) -> bool:
@@ -219,20 +249,25 @@ def fail(engine, job_id: int, error: str, total: int | None = None, params: str 
     return _set(engine, job_id, ACTIVE_STATES, **values)
 
 
-def beat(engine, job_id: int) -> bool:
-    """A running job that reports no progress (a backup) is still alive."""
-    return _set(engine, job_id, ("running",), heartbeat_at=utcnow())
+def _overruling(engine, job_id: int, states: tuple, **values) -> bool:
+    """The job -> `values` from `states`, or from a reap: work that is done (committed, written) is said to be done,
+    even if the clean-up lost sight of its heartbeat meanwhile."""
+    with engine.begin() as connection:
+        return bool(connection.execute(update(JOB).where(
+            JOB.c.id == job_id, or_(JOB.c.state.in_(states), and_(JOB.c.state == "failed", JOB.c.error == REAPED)))
+            .values(error=None, **values)).rowcount)
 
 
 def finish_without_file(engine, job_id: int, params: str) -> bool:
     """running -> done, with what it made described in `params` (a backup's file, kept outside the job files)."""
-    return _set(engine, job_id, ("running",), state="done", finished_at=utcnow(), params=params, dedupe_key=None)
+    return _overruling(engine, job_id, ("running",), state="done", finished_at=utcnow(), params=params,
+                       dedupe_key=None)
 
 
 def finish_work(engine, job_id: int, done: int, total: int) -> bool:
     """A job without a file (an import) -> done. Its work is committed: a cancel that came too late is overruled."""
-    return _set(engine, job_id, ("running", "cancelled"), state="done", finished_at=utcnow(), rows_done=done,
-                rows_total=total, dedupe_key=None)
+    return _overruling(engine, job_id, ("running", "cancelled"), state="done", finished_at=utcnow(), rows_done=done,
+                       rows_total=total, dedupe_key=None)
 
 
 def stopped(engine, job_id: int) -> bool:
@@ -264,7 +299,8 @@ def progress_of(huey, job_id: int) -> dict | None:
 
 
 def ask_cancel(huey, job_id: int) -> None:
-    """Ask a running board job to stop: its task rolls back at its next step and marks itself cancelled."""
+    """Ask a running board job to stop (its task rolls back at its next step and marks itself cancelled), or a queued
+    job not to start (its claim cancels it)."""
     huey.put(_cancel_key(job_id), True)
 
 
@@ -284,16 +320,42 @@ def live(job, huey):
         else None
     if board:
         values.update(rows_done=board["done"], rows_total=board["total"] or None, heartbeat_at=board["at"])
+    values["cancel_asked"] = cancel_waiting(job, huey)
     return SimpleNamespace(**values)
 
 
+def cancel_waiting(job, huey) -> bool:
+    """A queued job whose cancel is on the board (see cancel): it will be cancelled when a worker takes it. False when
+    the queue's storage cannot be read: the Jobs screen still shows the job."""
+    if huey is None or job.state != "queued":
+        return False
+    try:
+        return cancel_asked(huey, job.id)
+    except Exception:
+        log.warning("Job %s: the board could not be read", job.id, exc_info=True)
+        return False
+
+
 def cancel(engine, job_id: int, owner_id: int) -> bool:
-    """The owner's queued job, or running export -> cancelled (a running export notices at its next batch)."""
+    """The owner's queued job, or running export -> cancelled (a running export notices at its next batch). On SQLite
+    it waits CANCEL_LOCK_WAIT_MS at most for the write lock (an import storing holds it for minutes), then raises
+    OperationalError ('database is locked'): the caller leaves a queued job's cancel on the board instead."""
     with engine.begin() as connection:
-        return bool(connection.execute(update(JOB).where(
-            JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.kind.not_in(NEVER_CANCELLED),
-            or_(JOB.c.state == "queued", and_(JOB.c.state == "running", JOB.c.kind.in_(CANCEL_WHILE_RUNNING))))
-            .values(state="cancelled", finished_at=utcnow(), dedupe_key=None)).rowcount)
+        if engine.dialect.name != "sqlite":
+            return _cancel(connection, job_id, owner_id)
+        usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={CANCEL_LOCK_WAIT_MS}")
+        try:
+            return _cancel(connection, job_id, owner_id)
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(usual)}")
+
+
+def _cancel(connection, job_id: int, owner_id: int) -> bool:
+    return bool(connection.execute(update(JOB).where(
+        JOB.c.id == job_id, JOB.c.owner_id == owner_id, JOB.c.kind.not_in(NEVER_CANCELLED),
+        or_(JOB.c.state == "queued", and_(JOB.c.state == "running", JOB.c.kind.in_(CANCEL_WHILE_RUNNING))))
+        .values(state="cancelled", finished_at=utcnow(), dedupe_key=None)).rowcount)
 
 
 def may_cancel(job) -> bool:
@@ -317,25 +379,25 @@ def _remove(folder: str, name: str | None) -> None:
 
 def reap_stale(engine, folder: str, stale_seconds: int, now: datetime | None = None, huey=None) -> int:
     """Running jobs silent for `stale_seconds` lost their worker (kill -9, power loss): failed, partial files
-    removed. A board job's heartbeat is on the board (`huey`). Returns how many."""
+    removed. A heartbeat on the board (`huey`) counts as the job's. Returns how many."""
     limit = (now or utcnow()) - timedelta(seconds=stale_seconds)
     with engine.connect() as connection:
-        stale = connection.execute(select(JOB.c.id, JOB.c.params, JOB.c.kind).where(
+        stale = connection.execute(select(JOB.c.id, JOB.c.params).where(
             JOB.c.state == "running", JOB.c.heartbeat_at < limit)).all()
     reaped = 0
-    for job_id, params, kind in stale:
-        if kind in BOARD_KINDS and huey is not None:
+    for job_id, params in stale:
+        if huey is not None:
             board = progress_of(huey, job_id)
             if board and board["at"] >= limit:
                 continue
         with engine.begin() as connection:
             if connection.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running",
                                                     JOB.c.heartbeat_at < limit)
-                                  .values(state="failed", error="worker_lost", finished_at=utcnow(),
+                                  .values(state="failed", error=REAPED, finished_at=utcnow(),
                                           dedupe_key=None)).rowcount:
                 reaped += 1
                 _remove(folder, partial_name(job_id, json.loads(params).get("format", "csv")))
-                if kind in BOARD_KINDS and huey is not None:
+                if huey is not None:
                     clear_board(huey, job_id)
     return reaped
 

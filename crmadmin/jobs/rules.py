@@ -15,6 +15,7 @@ from ..models import Customer
 from ..standing import refresh_all
 from ..standing.maintain import CHUNK
 from . import records
+from .heartbeat import beating
 
 log = logging.getLogger(__name__)
 KIND = "apply_rules"
@@ -27,22 +28,33 @@ WAIT_SECONDS = 1  # a follow-up taken by a second worker while the first job sti
 def apply_rules(app: Flask, job_id: int, again) -> str:
     """'done', 'failed', 'waiting' (another job of the kind runs: `again` re-queues this one) or 'skipped'."""
     engine = db.engine
-    claimed = records.claim_alone(engine, job_id, RUNNING_KEY)
+    claimed = records.claim_alone(engine, job_id, RUNNING_KEY, app.extensions["jobs"])
     if claimed == "busy":
         again(job_id)
         return "waiting"
     if claimed is None:
         return "skipped"
+
+    def progress(seen: int, _written: int) -> None:
+        """After each range (committed): customers done; a job reaped meanwhile stops, as a killed one would have."""
+        if not records.progress(engine, job_id, seen):
+            raise records.Cancelled()
+
     try:
         with engine.connect() as connection:
             records.set_total(engine, job_id, connection.execute(select(func.count(Customer.id))).scalar_one())
-        result = refresh_all(engine, chunk=BATCH,
-                             progress=lambda seen, _written: records.progress(engine, job_id, seen))
+        with beating(app, job_id):  # a range is one transaction that reports nothing until it ends
+            result = refresh_all(engine, chunk=BATCH, progress=progress)
         cache.clear()  # the tier totals and the dashboard were counted under the old rules
+    except records.Cancelled:
+        log.warning("Applying the rules (job %s): reaped while it ran, stopped", job_id)
+        return "failed"
     except Exception:
         log.exception("Applying the rules (job %s) failed", job_id)
         records.fail(engine, job_id, "failed")
         return "failed"
+    finally:
+        records.clear_board(app.extensions["jobs"], job_id)
     records.conclude(engine, job_id, result["customers"], {"customers": result["customers"],
                                                           "changed": result["written"]})
     return "done"
