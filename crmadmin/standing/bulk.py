@@ -182,7 +182,7 @@ def computed(connection: Connection, where, rules: Rules, day: date, zone_name: 
         .select_from(customer)
         .outerjoin(bought, bought.c.customer_id == customer.c.id)
         .outerjoin(contact, contact.c.customer_id == customer.c.id)
-        # the range is repeated on the stored standing: PostgreSQL does not carry it across the join and read all
+        # the range is repeated on the stored standing: PostgreSQL does not carry it across the join, and read all
         # of customer_standing for each range
         .outerjoin(seen, and_(seen.c.customer_id == customer.c.id, where(seen.c.customer_id)))
         .where(where(customer.c.id))
