@@ -4,7 +4,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from crmadmin.extensions import db
 from crmadmin.models import Customer, CustomerStanding, Interaction, StandingChange, Transaction
@@ -163,3 +163,30 @@ def test_the_refresh_writes_history_and_skips_rows_rewritten_meanwhile(app):
         history = db.session.execute(select(StandingChange.customer_id, StandingChange.kind, StandingChange.before,
                                             StandingChange.after).where(StandingChange.before == "low")).all()
         assert sorted(history) == [(high, "tier", "low", "high")]
+
+
+def test_on_sqlite_the_writes_read_the_computed_rows_and_look_up_each_stored_one_by_key(app):
+    """Does SQLite's UPDATE (and history INSERT) scan the few computed rows, never all of customer_standing?"""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL has statistics for the temporary table")
+        ids = build({k: CASES[k] for k in ("high exactly", "medium exactly")})
+        with db.engine.begin() as connection:
+            connection.execute(update(CustomerStanding.__table__).values(tier="low"))
+        plans = []
+
+        def explain(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().startswith(("UPDATE customer_standing", "INSERT INTO standing_change")):
+                plans.append(" | ".join(row[3] for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement, parameters)))
+
+        with db.engine.begin() as connection:
+            rules, day = load_rules(connection), today()
+            bulk.compute_into_fresh(connection, q.id_in(ids.values()), rules, day, zone().key, _midnight)
+            event.listen(connection, "before_cursor_execute", explain)
+            assert bulk.store_fresh(connection, day) == 2
+            event.remove(connection, "before_cursor_execute", explain)
+            bulk.drop_fresh(connection)
+        assert len(plans) == 3
+        for plan in plans:
+            assert "SCAN standing_refresh" in plan and "SEARCH customer_standing USING INTEGER PRIMARY KEY" in plan, plan
