@@ -52,4 +52,4 @@ def create(connection: Connection, kind: str, records: list[dict], ids) -> None:
     code = matching.region()
     matching.store(connection, [matching.keys_for(row["id"], row.get("name"), row.get("mobile"), row.get("email"),
                                                   row.get("company_name"), row.get("address"), code) for row in rows])
-    refresh_customers(connection, [row["id"] for row in rows])
+    refresh_customers(connection, [row["id"] for row in rows], created=True)
