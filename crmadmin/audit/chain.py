@@ -122,7 +122,7 @@ def sealed_digest(fields: dict) -> list:
         keys, erased = erasure.get("keys", {}), erasure.get("erased", {})
     except (ValueError, AttributeError):  # a forged erasure record: no value can be vouched for
         seal, keys, erased = None, {}, {}
-    seal_key = None  # read on its first use, as leaf_key did: a seal that is no hex fails only where it is used
+    sealed = None  # read on its first use, as leaf_key did: a seal that is no hex fails only where it is used
     digest = []
     for field in SEALED_FIELDS:
         text = fields.get(field)
@@ -134,8 +134,10 @@ def sealed_digest(fields: dict) -> list:
             elif path in keys:
                 commitments.append(commitment(keys[path], value))
             elif seal:
-                seal_key = seal_key or bytes.fromhex(seal)
-                commitments.append(_hmac(_hmac(seal_key, path), _dump(value)).hex())  # commitment(leaf_key(...))
+                sealed = sealed or hmac.new(bytes.fromhex(seal), digestmod=hashlib.sha256)
+                leaf = sealed.copy()  # leaf_key(seal, path), the seal's HMAC state computed once per entry
+                leaf.update(path.encode())
+                commitments.append(_hmac(leaf.digest(), _dump(value)).hex())  # commitment(leaf_key(...), value)
             else:
                 commitments.append("unsealed")
         digest.append([text is None, shape, commitments])
