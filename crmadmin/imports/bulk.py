@@ -1,10 +1,11 @@
 """An import's created customers written with Core inserts, beside the session's unit of work: the one, explicit
 exception to "every write goes through the session and its listeners" (crmadmin/audit/recorder.py).
 
-Why an exception: a 100,000-row file spent most of its time building ORM objects, flushing them row by row and
-running the flush listeners (operation log, match keys, standing) over each object. A created customer's log entry,
-match keys and standing depend only on its own values, so the import writes them itself, in the same transaction,
-by the functions those listeners call (one definition of each): recorder.created_entries and append for the log
+Why an exception: an import creates up to 100,000 customers in one transaction, and the ORM's per-object work
+(building objects, the unit of work, each listener walking the flush's objects and their attribute history) is
+bookkeeping a row that is only being created does not need. Its log entry, match keys and standing depend only on its
+own values, so the import writes them itself, in the same transaction, by the functions those listeners call (one
+definition of each): recorder.created_entries and append for the log
 (same entries, same chain, the run's batch), matching.keys_for and store, maintain.refresh_customers. The search
 index follows from the database itself (SQLite's FTS5 triggers, PostgreSQL's trigram indexes). Updates, the other
 kinds and every ordinary save still go through the session and its listeners.
