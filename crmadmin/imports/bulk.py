@@ -5,10 +5,10 @@ Why an exception: an import creates up to 100,000 customers in one transaction, 
 (building objects, the unit of work, each listener walking the flush's objects and their attribute history) is
 bookkeeping a row that is only being created does not need. Its log entry, match keys and standing depend only on its
 own values, so the import writes them itself, in the same transaction, by the functions those listeners call (one
-definition of each): recorder.created_entries and append for the log
-(same entries, same chain, the run's batch), matching.keys_for and store, maintain.refresh_customers. The search
-index follows from the database itself (SQLite's FTS5 triggers, PostgreSQL's trigram indexes). Updates, the other
-kinds and every ordinary save still go through the session and its listeners.
+definition of each): recorder.created_entries and append for the log (same entries, same chain, the run's batch),
+matching.keys_for and store, maintain.refresh_customers. The search index follows from the database itself (SQLite's
+FTS5 triggers, PostgreSQL's trigram indexes). Updates, the other kinds and every ordinary save still go through the
+session and its listeners; tests/test_import_bulk.py holds both paths to the same result.
 """
 from itertools import groupby
 
