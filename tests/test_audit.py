@@ -3,11 +3,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text, update
 
-from crmadmin.audit.chain import GENESIS, HASHED_FIELDS, chain_rows, verify
+from crmadmin.audit.chain import ERASED, GENESIS, HASHED_FIELDS, chain_rows, entry_hash, leaf_key, verify
 from crmadmin.audit.recorder import UnloggedWrite
 from crmadmin.extensions import db
 from crmadmin.models import AuditEntry, Customer, Role, User
@@ -145,6 +146,21 @@ def test_the_chain_verifies_and_the_head_is_the_newest_hash(app):
     result = runner.invoke(args=["crm", "audit", "verify", "--head", head])
     assert result.exit_code == 0 and f"OK: {len(log_entries(app))} entries" in result.output
     assert head == log_entries(app)[-1].hash and log_entries(app)[0].prev_hash == GENESIS
+
+
+def test_an_entrys_hash_is_what_it_was_when_written():
+    """Does the hash of a sealed entry, and of one with a value erased, come out as computed when such entries were
+    first written? (Every stored log must keep verifying whatever the implementation.)"""
+    changes = json.dumps({"name": [None, "张伟"], "birthday": [None, "1985-03-07"], "id": [None, 7]},
+                         ensure_ascii=False, sort_keys=True)
+    entry = {"occurred_at": datetime(2026, 12, 7, 20, 0, 0, 123456), "batch_id": "b", "actor_id": 3,
+             "actor": "wang.fang", "source": "job", "command": "job 1", "ip": None, "user_agent": None,
+             "request_id": None, "action": "create", "record_type": "customer", "record_id": "7",
+             "record_label": "张伟 (#7)", "changes": changes, "prev_hash": "1" * 64, "seal": "5a" * 16}
+    assert entry_hash(entry) == "f13787c9c4dcbfa0b191cadc884d2b20f4952302eaee52091b420b5f2eb4f4a6"
+    erased = dict(entry, seal=None, changes=changes.replace("张伟", ERASED), erasure=json.dumps(
+        {"keys": {'["label"]': leaf_key("5a" * 16, '["label"]')}, "erased": {'["changes", "name", 1]': "c" * 64}}))
+    assert entry_hash(erased) == "21e656bbdfc44395fbf3c621308e4900d98d60c8809c98267e11ad9f7de23f48"
 
 
 def _tamper(app, *statements):

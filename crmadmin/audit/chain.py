@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import select
 
@@ -30,43 +31,65 @@ def _canonical(value):
     return str(value)
 
 
+# The encoders json.dumps would build on each call with these options (the same output): entry_hash runs for every
+# log entry, a few dozen values each, and an import appends a hundred thousand entries.
+_DUMP = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
+_PATH = json.JSONEncoder(ensure_ascii=False).encode
+LABEL_PATH = json.dumps(["label"])
+TEXT_PATH = json.dumps(["changes", "text"])
+
+
 def _dump(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return _DUMP(value)
+
+
+@lru_cache(maxsize=4096)
+def _path(steps: tuple) -> str:
+    """A value's place as JSON text; the same few places recur in every entry."""
+    return _PATH(list(steps))
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.digest(key, text.encode(), "sha256")  # hmac.new(...).digest(), in one call
 
 
 def leaf_key(seal: str, path: str) -> str:
     """The key of one value of an entry: derived from the entry's seal and the value's place in it."""
-    return hmac.new(bytes.fromhex(seal), path.encode(), hashlib.sha256).hexdigest()
+    return _hmac(bytes.fromhex(seal), path).hex()
 
 
 def commitment(key: str, value) -> str:
-    return hmac.new(bytes.fromhex(key), _dump(value).encode(), hashlib.sha256).hexdigest()
+    return _hmac(bytes.fromhex(key), _dump(value)).hex()
 
 
 def leaves(field: str, text):
     """(path, value) of every value of a label or a changes document; a path names the value's place."""
     if text is None:
-        return
+        return ()
     if field == "record_label":
-        yield json.dumps(["label"]), text
-        return
+        return [(LABEL_PATH, text)]
     try:
         document = json.loads(text)
     except ValueError:  # not JSON (only a tampered entry has such changes): the whole text is one value
-        yield json.dumps(["changes", "text"]), text
-        return
-    yield from _walk(document, ["changes"])
+        return [(TEXT_PATH, text)]
+    return _leaves_of(document)
 
 
-def _walk(node, path):
+def _leaves_of(document) -> list:
+    found = []
+    _walk(document, ("changes",), found)
+    return [(_path(steps), value) for steps, value in found]
+
+
+def _walk(node, path: tuple, found: list) -> None:
     if isinstance(node, dict):
         for key in sorted(node):
-            yield from _walk(node[key], [*path, key])
+            _walk(node[key], (*path, key), found)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _walk(item, [*path, index])
+            _walk(item, (*path, index), found)
     else:
-        yield json.dumps(path, ensure_ascii=False), node
+        found.append((path, node))
 
 
 def _shape(node):
@@ -78,6 +101,19 @@ def _shape(node):
     return None
 
 
+def _parsed(field: str, text):
+    """(shape, leaves) of a label or a changes text, parsing the JSON once."""
+    if text is None:
+        return None, ()
+    if field == "record_label":
+        return None, [(LABEL_PATH, text)]
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "text", [(TEXT_PATH, text)]
+    return _shape(document), _leaves_of(document)
+
+
 def sealed_digest(fields: dict) -> list:
     """What the hash covers of the label and changes: their shape and the commitment to every value."""
     seal = fields.get("seal")
@@ -86,21 +122,22 @@ def sealed_digest(fields: dict) -> list:
         keys, erased = erasure.get("keys", {}), erasure.get("erased", {})
     except (ValueError, AttributeError):  # a forged erasure record: no value can be vouched for
         seal, keys, erased = None, {}, {}
+    sealed = None  # read on its first use, as leaf_key did: a seal that is no hex fails only where it is used
     digest = []
     for field in SEALED_FIELDS:
         text = fields.get(field)
-        try:
-            shape = _shape(json.loads(text)) if field == "changes" and text is not None else None
-        except ValueError:
-            shape = "text"
+        shape, found = _parsed(field, text)
         commitments = []
-        for path, value in leaves(field, text):
+        for path, value in found:
             if path in erased:
                 commitments.append(erased[path] if value == ERASED else "altered")
             elif path in keys:
                 commitments.append(commitment(keys[path], value))
             elif seal:
-                commitments.append(commitment(leaf_key(seal, path), value))
+                sealed = sealed or hmac.new(bytes.fromhex(seal), digestmod=hashlib.sha256)
+                leaf = sealed.copy()  # leaf_key(seal, path), the seal's HMAC state computed once per entry
+                leaf.update(path.encode())
+                commitments.append(_hmac(leaf.digest(), _dump(value)).hex())  # commitment(leaf_key(...), value)
             else:
                 commitments.append("unsealed")
         digest.append([text is None, shape, commitments])

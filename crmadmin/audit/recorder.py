@@ -3,6 +3,7 @@ import json
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import event, inspect, insert, select, text
 from sqlalchemy.orm import Session
@@ -32,29 +33,40 @@ def _plain(value):
     return value
 
 
-def _label(obj) -> str:
+def _label(obj, model=None) -> str:
+    """The record's __str__; `model` when obj is a row's values rather than a record (created_entries)."""
     try:
-        return str(obj)[:255]
+        return (model or type(obj)).__str__(obj)[:255]
     except Exception:  # a label must never stop a change from being recorded
-        return f"{type(obj).__name__} #{getattr(obj, 'id', '?')}"
+        return f"{(model or type(obj)).__name__} #{getattr(obj, 'id', '?')}"
 
 
-def _columns(obj):
+def _columns(mapper):
     """The columns an entry records: all but bookkeeping."""
-    return [attr for attr in inspect(obj).mapper.column_attrs if attr.key not in SKIPPED_FIELDS]
+    return [attr for attr in mapper.column_attrs if attr.key not in SKIPPED_FIELDS]
 
 
-def _snapshot(obj) -> dict:
-    state = inspect(obj)
-    loaded = state.dict  # what attrs[key].loaded_value reads, without building an AttributeState per column
+def _snapshot_of(mapper, loaded: dict, collections: dict) -> dict:
+    """What a 'create' or 'delete' entry holds of a record, from its loaded values (a session object's state.dict,
+    or a row inserted in bulk) and its logged collections: the non-empty values."""
     values = {}
-    for attr in _columns(obj):
+    for attr in _columns(mapper):
         value = loaded.get(attr.key, NO_VALUE)
         if value is NO_VALUE:  # never set on a new row (NULL), or not loaded on one being deleted
             continue
         values[attr.key] = SECRET if attr.key in SECRET_FIELDS and value is not None else _plain(value)
-    values.update(_collections(obj))
+    values.update(collections)
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _snapshot(obj) -> dict:
+    state = inspect(obj)
+    # state.dict is what attrs[key].loaded_value reads, without building an AttributeState per column
+    return _snapshot_of(state.mapper, state.dict, _collections(obj))
+
+
+def _created(snapshot: dict) -> dict:
+    return {k: [None, v] for k, v in snapshot.items()}
 
 
 def _collections(obj) -> dict:
@@ -69,7 +81,7 @@ def _collections(obj) -> dict:
 def _diff(obj) -> dict:
     state = inspect(obj)
     changes = {}
-    for attr in _columns(obj):
+    for attr in _columns(state.mapper):
         history = state.attrs[attr.key].history
         if not history.has_changes():
             continue
@@ -107,7 +119,7 @@ def _pending_entries(session: Session) -> list[dict]:
     entries = []
     for obj in session.new:
         if not isinstance(obj, NOT_AUDITED) and hasattr(obj, "__table__"):
-            entries.append(("create", obj, {k: [None, v] for k, v in _snapshot(obj).items()}))
+            entries.append(("create", obj, _created(_snapshot(obj))))
     for obj in session.dirty:
         if isinstance(obj, NOT_AUDITED) or not hasattr(obj, "__table__") or obj in session.deleted:
             continue
@@ -117,10 +129,28 @@ def _pending_entries(session: Session) -> list[dict]:
     for obj in session.deleted:
         if not isinstance(obj, NOT_AUDITED) and hasattr(obj, "__table__"):
             entries.append(("delete", obj, {k: [v, None] for k, v in _snapshot(obj).items()}))
-    return [{"action": action, "record_type": _record_type(obj), "record_id": str(inspect(obj).identity[0])
-             if inspect(obj).identity else str(getattr(obj, "id", "")), "record_label": _label(obj),
-             "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str)}
+    return [_entry(action, _record_type(obj), str(inspect(obj).identity[0]) if inspect(obj).identity
+                   else str(getattr(obj, "id", "")), _label(obj), changes)
             for action, obj, changes in entries]
+
+
+def _entry(action: str, record_type: str, record_id: str, label: str, changes: dict) -> dict:
+    return {"action": action, "record_type": record_type, "record_id": record_id, "record_label": label,
+            "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True, default=str)}
+
+
+def created_entries(model, rows: list[dict]) -> list[dict]:
+    """The 'create' entries of rows inserted without the session (the import's bulk path, crmadmin/imports/bulk.py):
+    what the flush would have logged for the same rows as new objects. Each row holds what such an object's
+    state.dict holds after its INSERT (its values, id and Python-side defaults); `model`'s __str__ must read only
+    its columns, and the model must have no logged collections (_collections)."""
+    mapper = model.__mapper__
+    record_type = model.__table__.name
+    entries = []
+    for row in rows:
+        entries.append(_entry("create", record_type, str(row["id"]), _label(SimpleNamespace(**row), model),
+                              _created(_snapshot_of(mapper, row, {}))))
+    return entries
 
 
 def append(connection, entries: list[dict]) -> None:

@@ -61,18 +61,21 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def compute(connection: Connection, where, rules: Rules, day: date) -> list[tuple[dict, dict | None]]:
-    """(new standing, stored standing or None) for every customer matched by `where`."""
+def compute(connection: Connection, where, rules: Rules, day: date, created: bool = False
+            ) -> list[tuple[dict, dict | None]]:
+    """(new standing, stored standing or None) for every customer matched by `where`; `created`: customers inserted
+    in this transaction, who have no purchases, contacts or standing to look up yet."""
     half = rules.half_start(day)
     window = rules.window_start(day)
     previous = window  # the half before the recent half starts where the window does
-    bought = {row[0]: row for row in connection.execute(
-        q.purchases(where, _midnight(window), _midnight(half), _midnight(previous)))}
-    contacts = {}
-    for customer_id, interaction_id, at, next_on in connection.execute(q.latest_contacts(where)):
-        if customer_id not in contacts or interaction_id > contacts[customer_id][0]:
-            contacts[customer_id] = (interaction_id, at, next_on)
-    stored = {row.customer_id: row._asdict() for row in connection.execute(q.standings(where))}
+    bought, contacts, stored = {}, {}, {}
+    if not created:
+        bought = {row[0]: row for row in connection.execute(
+            q.purchases(where, _midnight(window), _midnight(half), _midnight(previous)))}
+        for customer_id, interaction_id, at, next_on in connection.execute(q.latest_contacts(where)):
+            if customer_id not in contacts or interaction_id > contacts[customer_id][0]:
+                contacts[customer_id] = (interaction_id, at, next_on)
+        stored = {row.customer_id: row._asdict() for row in connection.execute(q.standings(where))}
     results = []
     for customer_id, owner_id, follow_up_days, created_at in connection.execute(q.customers(where)):
         row = {"customer_id": customer_id, "owner_id": owner_id, "first_purchase_at": None,
@@ -174,17 +177,19 @@ def _touched(session: Session) -> set[int]:
     return ids
 
 
-def refresh_customers(connection: Connection, ids) -> None:
-    """Recompute the standing of these customers inside the caller's transaction."""
+def refresh_customers(connection: Connection, ids, created: bool = False) -> None:
+    """Recompute the standing of these customers inside the caller's transaction (`created`: all of them inserted in
+    it, as by an import's bulk path, so nothing of theirs is there to look up or wait for)."""
     ids = sorted(ids)
     if not ids:
         return
     where = q.id_in(ids)
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and not created:
         # Wait for any other writer of these rows, so the figures below include what it committed.
         connection.execute(select(STANDING.c.customer_id).where(where(STANDING.c.customer_id))
                            .order_by(STANDING.c.customer_id).with_for_update())
-    write(connection, compute(connection, where, load_rules(connection), today()), today(), check_unchanged=False)
+    write(connection, compute(connection, where, load_rules(connection), today(), created), today(),
+          check_unchanged=False)
 
 
 def _after_flush(session: Session, flush_context) -> None:
