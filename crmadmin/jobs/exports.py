@@ -17,7 +17,7 @@ from huey import Huey, crontab
 from ..audit.context import Actor, bind, reset
 from ..extensions import db
 from ..models import User, utcnow
-from ..spreadsheet import CsvBatches, write_csv, write_csv_batches, write_xlsx
+from ..spreadsheet import CsvBatches, CsvLines, write_csv, write_csv_batches, write_csv_lines, write_xlsx
 from . import records
 from .refresh import _store
 
@@ -52,7 +52,9 @@ def run_export(app: Flask, job_id: int) -> str:
                 total, titles, rows, batch, sheet = produce(fmt)
                 records.set_total(engine, job_id, total)
                 with open(part, "wb") as out:
-                    if isinstance(rows, CsvBatches):  # batches of finished cells (admin/export_rows.py)
+                    if isinstance(rows, CsvLines):  # batches of finished lines (admin/export_rows.py)
+                        write_csv_lines(out, titles, records.tracked_batches(engine, job_id, rows))
+                    elif isinstance(rows, CsvBatches):  # batches of finished cells (admin/export_rows.py)
                         write_csv_batches(out, titles, records.tracked_batches(engine, job_id, rows))
                     elif fmt == "xlsx":
                         write_xlsx(out, titles, records.tracked(engine, job_id, rows, batch), sheet)
