@@ -40,7 +40,8 @@ def _data(app) -> dict:
         november = datetime(2026, 11, 1, 4, 50)  # 00:50 in New York, 70 minutes before they go back
         for i, person in enumerate(people):
             factories.transaction(person, product=TRICKY[i] or "产品", amount=(Decimal("0.07"), Decimal("1234.50"),
-                                  Decimal("0"), Decimal("100000.05"))[i % 4], occurred_at=(march, november)[i % 2] + timedelta(minutes=17 * i, seconds=i),
+                                  Decimal("0"), Decimal("100000.05"))[i % 4],
+                                  occurred_at=(march, november)[i % 2] + timedelta(minutes=17 * i, seconds=i),
                                   status=("paid", "pending", "refunded")[i % 3], currency="CNY",
                                   campaign=campaign if i % 2 else None, quantity=1 + i)
             factories.interaction(person, summary=TRICKY[i] or "回访", outcome=TRICKY[i],
@@ -171,3 +172,22 @@ def test_postgresqls_local_times_equal_format_local_in_every_kind_of_zone(app, z
         written = db.session.execute(select(table.c.moment, ready)).all()
         assert [(m, text) for m, text in written] == [(m, to_local(m, ZoneInfo(zone)).strftime(SECONDS))
                                                      for m in moments]
+
+
+def test_an_exports_filters_select_the_same_rows_through_copy(app):
+    """Does the export select the rows its query selects when the values are merged into the statement (PostgreSQL's
+    COPY takes no parameters): an IN list, money compared in cents (0.07 as 7, not as a Decimal), a text with a quote
+    and a percent sign?"""
+    from crmadmin.models import Transaction
+
+    made = _data(app)
+    view = app.extensions["crm_exporters"]["transaction"].__self__
+    with app.test_request_context("/admin/transaction/export/csv/"):
+        login_user(db.session.get(User, made["clerk"]))
+        query = db.session.query(Transaction).filter(
+            Transaction.amount < Decimal("1.00"), Transaction.status.in_(["paid", "pending"]),
+            Transaction.product.notin_(["x'); DROP TABLE job; --", "100%"])).order_by(Transaction.id)
+        expected = [str(t.id) for t in query]
+        lines = [line if isinstance(line, tuple) else bytes(line).decode().split(",")
+                 for batch in export_rows.csv_rows(view, query, 2) for line in batch]
+    assert len(expected) > 1 and [str(line[0]) for line in lines] == expected
