@@ -121,7 +121,9 @@ class _Column:
         """The function making a cell of a value (None: the csv module writes the value as it is)."""
         if self.kind == "choice":
             return _Labels(self.labels, self.choices_map).__getitem__
-        return {"money": _cents, "moment": seconds_writer(), "number": csv_cell}.get(self.kind)
+        if self.kind == "moment":
+            return seconds_writer()  # the viewer's zone, asked when the export starts
+        return {"money": _cents, "number": csv_cell}.get(self.kind)
 
     def ready(self, zone: str):
         """The cell as SQL, text as the csv module's path writes it; NULL for an empty cell."""
@@ -188,7 +190,7 @@ def _plan(view):
         elif isinstance(column_type, Money):
             columns.append(_Column(type_coerce(column, BigInteger), "money"))  # whole cents, no Decimal each
         elif isinstance(column_type, DateTime):
-            columns.append(_Column(column, "moment"))  # the viewer's zone, asked when the export starts
+            columns.append(_Column(column, "moment"))
         elif isinstance(column_type, Boolean):
             columns.append(_Column(column, "boolean"))  # the csv module writes str(value): "True"; None empty
         elif isinstance(column_type, Integer):
