@@ -104,6 +104,12 @@ class CsvBatches:
     def __iter__(self):
         return iter(self.batches)
 
+    def close(self) -> None:
+        """Ends the read (and its transaction) where the batches stop early: a cancelled job."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
+
 
 def write_csv_batches(out, titles: Iterable, batches: Iterable[list]) -> None:
     """The CSV file into `out` (a binary file) from `CsvBatches`: a long export's path."""
@@ -128,6 +134,12 @@ class CsvLines:
 
     def __iter__(self):
         return iter(self.batches)
+
+    def close(self) -> None:
+        """Ends the read (and its transaction) where the batches stop early: a cancelled job."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
 
 
 def write_csv_lines(out, titles: Iterable, batches: Iterable[list]) -> None:

@@ -9,6 +9,7 @@ worker died.
 import json
 import logging
 import os
+from contextlib import closing
 
 from flask import Flask, session
 from flask_login import login_user
@@ -52,10 +53,11 @@ def run_export(app: Flask, job_id: int) -> str:
                 total, titles, rows, batch, sheet = produce(fmt)
                 records.set_total(engine, job_id, total)
                 with open(part, "wb") as out:
-                    if isinstance(rows, CsvLines):  # batches of finished lines (admin/export_rows.py)
-                        write_csv_lines(out, titles, records.tracked_batches(engine, job_id, rows))
-                    elif isinstance(rows, CsvBatches):  # batches of finished cells (admin/export_rows.py)
-                        write_csv_batches(out, titles, records.tracked_batches(engine, job_id, rows))
+                    if isinstance(rows, (CsvLines, CsvBatches)):  # finished lines or cells (admin/export_rows.py)
+                        # the read ends here, before the session: a COPY holds its connection until it is closed
+                        with closing(rows):
+                            write = write_csv_lines if isinstance(rows, CsvLines) else write_csv_batches
+                            write(out, titles, records.tracked_batches(engine, job_id, rows))
                     elif fmt == "xlsx":
                         write_xlsx(out, titles, records.tracked(engine, job_id, rows, batch), sheet)
                     else:
