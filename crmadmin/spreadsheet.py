@@ -104,6 +104,12 @@ class CsvBatches:
     def __iter__(self):
         return iter(self.batches)
 
+    def close(self) -> None:
+        """Ends the read (and its transaction) where the batches stop early: a cancelled job."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
+
 
 def write_csv_batches(out, titles: Iterable, batches: Iterable[list]) -> None:
     """The CSV file into `out` (a binary file) from `CsvBatches`: a long export's path."""
@@ -117,6 +123,32 @@ def write_csv_batches(out, titles: Iterable, batches: Iterable[list]) -> None:
         text.flush()
     finally:
         text.detach()  # `out` stays open: its owner closes it
+
+
+class CsvLines:
+    """Batches (lists) of finished CSV lines, UTF-8 bytes each without its line end, as the csv module would have
+    written them (PostgreSQL's COPY, admin/export_rows.py): written as they are."""
+
+    def __init__(self, batches: Iterable[list]):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def close(self) -> None:
+        """Ends the read (and its transaction) where the batches stop early: a cancelled job."""
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
+
+
+def write_csv_lines(out, titles: Iterable, batches: Iterable[list]) -> None:
+    """The CSV file into `out` (a binary file) from `CsvLines`: the header, then each line ended by CRLF."""
+    out.write("".join(csv_lines(titles, ())).encode("utf-8"))
+    for batch in batches:
+        if batch:
+            out.write(b"\r\n".join(batch))
+            out.write(b"\r\n")
 
 
 def write_xlsx(out, titles: list, rows: Iterable[Iterable], sheet_name: str = "Export") -> None:

@@ -54,3 +54,18 @@ def job_row(app, job_id: int) -> Job:
         job = db.session.scalar(select(Job).where(Job.id == job_id))
         db.session.expunge_all()
         return job
+
+
+def seen_copies(monkeypatch) -> list:
+    """The statements of every COPY psycopg runs from now on (an export on PostgreSQL): they pass no SQLAlchemy
+    event, so count_queries does not see them."""
+    import psycopg
+
+    copies, copy = [], psycopg.Cursor.copy
+
+    def seen(cursor, statement, *args, **kwargs):
+        copies.append(statement.removeprefix("COPY (").strip())
+        return copy(cursor, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", seen)
+    return copies

@@ -11,12 +11,13 @@ from flask_login import login_user
 from crmadmin.admin import export_rows
 from crmadmin.extensions import db
 from crmadmin.models import User
-from crmadmin.spreadsheet import CsvBatches, write_csv, write_csv_batches
+from crmadmin.spreadsheet import CsvBatches, CsvLines, write_csv, write_csv_batches, write_csv_lines
 from crmadmin.standing.maintain import refresh_all
 from tests import factories
-from tests.exporting import download, start, wait
+from tests.exporting import download, seen_copies, start, wait
 
-TRICKY = ["=1+2", "+86 call me", "-5 discount", "@SUM(A1:A9)", "\tTAB", "逗号,引号\"和\n换行", "", None]
+TRICKY = ["=1+2", "+86 call me", "-5 discount", "@SUM(A1:A9)", "\tTAB", "逗号,引号\"和\n换行", "", None,
+          "回车\r\n结尾\r", "\\.", '"', " 前后空格 ", "NULL"]
 SCREENS = ("customer", "transaction", "interaction", "complaint", "overdue_complaints")
 
 
@@ -36,9 +37,11 @@ def _data(app) -> dict:
                 birthday=date(1980 + i, 1 + i, 2) if i % 2 else None, email=None if i % 2 else f"p{i}@example.com",
                 tags=text, credit_rating=(None, "A", "B")[i % 3], source=(None, "website")[i % 2]))
         march = datetime(2026, 3, 8, 6, 30)  # 01:30 in New York, half an hour before the clocks go forward
+        november = datetime(2026, 11, 1, 4, 50)  # 00:50 in New York, 70 minutes before they go back
         for i, person in enumerate(people):
             factories.transaction(person, product=TRICKY[i] or "产品", amount=(Decimal("0.07"), Decimal("1234.50"),
-                                  Decimal("0"))[i % 3], occurred_at=march + timedelta(minutes=17 * i, seconds=i),
+                                  Decimal("0"), Decimal("100000.05"))[i % 4],
+                                  occurred_at=(march, november)[i % 2] + timedelta(minutes=17 * i, seconds=i),
                                   status=("paid", "pending", "refunded")[i % 3], currency="CNY",
                                   campaign=campaign if i % 2 else None, quantity=1 + i)
             factories.interaction(person, summary=TRICKY[i] or "回访", outcome=TRICKY[i],
@@ -68,8 +71,10 @@ def _both(app, screen: str, user_id: int, query: str, language: str) -> tuple[by
             if fast:
                 assert export_rows.readable(view), screen
                 count, titles, rows = view._export_csv_text()
-                assert isinstance(rows, CsvBatches)
-                write_csv_batches(out, titles, rows)
+                # PostgreSQL writes the lines itself (COPY), SQLite gives the cells
+                copied = db.session.connection().dialect.name == "postgresql"
+                assert isinstance(rows, CsvLines if copied else CsvBatches)
+                (write_csv_lines if copied else write_csv_batches)(out, titles, rows)
             else:
                 count, titles, rows = view._export_rows()
                 write_csv(out, titles, rows)
@@ -106,16 +111,20 @@ def test_a_column_sql_cannot_give_keeps_the_record_path(app, monkeypatch):
 
 
 def test_an_export_job_of_purchases_reads_one_streamed_select_of_their_columns(app, job_worker, login_as,
-                                                                             count_queries):
+                                                                             count_queries, monkeypatch):
     """Does the purchases' export job read its rows with one select of the file's columns joined to the customer's
-    name (no records, no batch re-read), and write every row with the local time and the labels?"""
+    name (no records, no batch re-read; on PostgreSQL inside one COPY), and write every row with the local time and
+    the labels?"""
+    copies = seen_copies(monkeypatch)
     _data(app)
     client = login_as("administrator", timezone="Asia/Shanghai")
     with count_queries() as statements:
         status = wait(client, start(client, "/admin/transaction/export/csv/"))
     assert (status["state"], status["rows_done"]) == ("done", len(TRICKY))
-    reads = [s for s in statements if "occurred_at" in s and "customer_1.name" in s and "product" in s]
+    reads = [s for s in statements + copies if "occurred_at" in s and "customer_1.name" in s and "product" in s]
     assert len(reads) == 1 and "LIMIT" not in reads[0] and "version" not in reads[0], reads
+    with app.app_context():
+        assert (reads[0] in copies) == (db.engine.dialect.name == "postgresql")
     body = download(client, status["download"]).get_data().decode("utf-8-sig")
     assert "2026-03-08 14:30:00" in body and "'=1+2 (#" in body and "1234.50" in body and "0.07" in body
 
@@ -132,3 +141,44 @@ def test_an_exports_local_times_equal_format_local_in_every_kind_of_zone(zone):
     moments = [datetime(2026, 1, 1) + timedelta(minutes=7 * i, seconds=i % 60, microseconds=i) for i in range(76_000)]
     assert [write(m) for m in moments] == [to_local(m, ZoneInfo(zone)).strftime(SECONDS) for m in moments]
     assert write(None) == ""
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
+                                  "Asia/Kathmandu", "UTC"])
+def test_postgresqls_local_times_equal_format_local_in_every_kind_of_zone(app, zone):
+    """Does PostgreSQL's zone database, which writes an export's times there (COPY), read every minute of a year's
+    changes of the clocks, and a year before 1000, as format_local reads them?"""
+    from zoneinfo import ZoneInfo
+    from sqlalchemy import ARRAY, DateTime, bindparam, func, select
+    from crmadmin.localtime import SECONDS, to_local
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the database writes the times on PostgreSQL only")
+        moments = [datetime(2026, 1, 1) + timedelta(minutes=7 * i, seconds=i % 60, microseconds=i)
+                   for i in range(76_000)] + [datetime(999, 6, 1, 12, 0, 1), datetime(1000, 1, 1, 0, 0)]
+        table = func.unnest(bindparam("moments", moments, type_=ARRAY(DateTime))).table_valued("moment") \
+            .render_derived()
+        ready = export_rows._Column(table.c.moment, "moment").ready(zone)
+        written = db.session.execute(select(table.c.moment, ready)).all()
+        assert [(m, text) for m, text in written] == [(m, to_local(m, ZoneInfo(zone)).strftime(SECONDS))
+                                                     for m in moments]
+
+
+def test_an_exports_filters_select_the_same_rows_through_copy(app):
+    """Does the export select the rows its query selects when the values are merged into the statement (PostgreSQL's
+    COPY takes no parameters): an IN list, money compared in cents (0.07 as 7, not as a Decimal), a text with a quote
+    and a percent sign?"""
+    from crmadmin.models import Transaction
+
+    made = _data(app)
+    view = app.extensions["crm_exporters"]["transaction"].__self__
+    with app.test_request_context("/admin/transaction/export/csv/"):
+        login_user(db.session.get(User, made["clerk"]))
+        query = db.session.query(Transaction).filter(
+            Transaction.amount < Decimal("1.00"), Transaction.status.in_(["paid", "pending"]),
+            Transaction.product.notin_(["x'); DROP TABLE job; --", "100%"])).order_by(Transaction.id)
+        expected = [str(t.id) for t in query]
+        lines = [line if isinstance(line, tuple) else bytes(line).decode().split(",")
+                 for batch in export_rows.csv_rows(view, query, 2) for line in batch]
+    assert len(expected) > 1 and [str(line[0]) for line in lines] == expected

@@ -5,7 +5,7 @@ import io
 
 from crmadmin.admin.base import SecureModelView
 from tests import factories
-from tests.exporting import download, start, wait
+from tests.exporting import download, seen_copies, start, wait
 from tests.test_paging import page_ids
 
 
@@ -14,6 +14,7 @@ def test_an_export_larger_than_a_batch_carries_every_row_once_in_the_lists_order
     """Streamed 7 rows a batch by the export job as plain rows, does the CSV still hold all 47 customers, sorted like
     the list, region repeats and all?"""
     monkeypatch.setattr(SecureModelView, "export_batch_rows", 7)
+    copies = seen_copies(monkeypatch)
     with app.app_context():
         made = [factories.customer(name=f"Export {i:02d}", region=None if i % 3 == 0 else f"区{i % 4}").id
                 for i in range(47)]
@@ -27,7 +28,7 @@ def test_an_export_larger_than_a_batch_carries_every_row_once_in_the_lists_order
     assert [int(r["ID"]) for r in rows] == listed
     assert sorted(listed) == sorted(made)
     # one statement of the file's columns, streamed: no batch re-read past the last row, no record loaded
-    reads = [s for s in statements if s.lstrip().startswith("SELECT customer.id") and "customer.name" in s]
+    reads = [s for s in statements + copies if s.lstrip().startswith("SELECT customer.id") and "customer.name" in s]
     assert len(reads) == 1 and "LIMIT" not in reads[0] and "customer.version" not in reads[0], reads
 
 

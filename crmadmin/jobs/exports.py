@@ -9,6 +9,7 @@ worker died.
 import json
 import logging
 import os
+from contextlib import closing
 
 from flask import Flask, session
 from flask_login import login_user
@@ -17,7 +18,7 @@ from huey import Huey, crontab
 from ..audit.context import Actor, bind, reset
 from ..extensions import db
 from ..models import User, utcnow
-from ..spreadsheet import CsvBatches, write_csv, write_csv_batches, write_xlsx
+from ..spreadsheet import CsvBatches, CsvLines, write_csv, write_csv_batches, write_csv_lines, write_xlsx
 from . import records
 from .refresh import _store
 
@@ -52,8 +53,11 @@ def run_export(app: Flask, job_id: int) -> str:
                 total, titles, rows, batch, sheet = produce(fmt)
                 records.set_total(engine, job_id, total)
                 with open(part, "wb") as out:
-                    if isinstance(rows, CsvBatches):  # batches of finished cells (admin/export_rows.py)
-                        write_csv_batches(out, titles, records.tracked_batches(engine, job_id, rows))
+                    if isinstance(rows, (CsvLines, CsvBatches)):  # finished lines or cells (admin/export_rows.py)
+                        # the read ends here, before the session: a COPY holds its connection until it is closed
+                        with closing(rows):
+                            write = write_csv_lines if isinstance(rows, CsvLines) else write_csv_batches
+                            write(out, titles, records.tracked_batches(engine, job_id, rows))
                     elif fmt == "xlsx":
                         write_xlsx(out, titles, records.tracked(engine, job_id, rows, batch), sheet)
                     else:
