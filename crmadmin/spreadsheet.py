@@ -125,21 +125,9 @@ def write_csv_batches(out, titles: Iterable, batches: Iterable[list]) -> None:
         text.detach()  # `out` stays open: its owner closes it
 
 
-class CsvLines:
+class CsvLines(CsvBatches):
     """Batches (lists) of finished CSV lines, UTF-8 bytes each without its line end, as the csv module would have
     written them (PostgreSQL's COPY, admin/export_rows.py): written as they are."""
-
-    def __init__(self, batches: Iterable[list]):
-        self.batches = batches
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def close(self) -> None:
-        """Ends the read (and its transaction) where the batches stop early: a cancelled job."""
-        close = getattr(self.batches, "close", None)
-        if close is not None:
-            close()
 
 
 def write_csv_lines(out, titles: Iterable, batches: Iterable[list]) -> None:

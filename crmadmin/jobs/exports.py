@@ -53,7 +53,7 @@ def run_export(app: Flask, job_id: int) -> str:
                 total, titles, rows, batch, sheet = produce(fmt)
                 records.set_total(engine, job_id, total)
                 with open(part, "wb") as out:
-                    if isinstance(rows, (CsvLines, CsvBatches)):  # finished lines or cells (admin/export_rows.py)
+                    if isinstance(rows, CsvBatches):  # finished cells, or lines (CsvLines; admin/export_rows.py)
                         # the read ends here, before the session: a COPY holds its connection until it is closed
                         with closing(rows):
                             write = write_csv_lines if isinstance(rows, CsvLines) else write_csv_batches
