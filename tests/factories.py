@@ -54,8 +54,12 @@ def next_unused_code(username: str) -> str:
     while True:
         user = db.session.scalar(select(User).where(User.username == username))
         totp = pyotp.TOTP(user.totp_secret)
-        now = totp.timecode(time.time())
-        for step in (now - 1, now, now + 1):
+        moment = time.time()
+        now = totp.timecode(moment)
+        # the step before now goes out of the window at the next step's start: not when that is near, since the
+        # server checks the code a moment later (a loaded machine crossed it between the two and the sign-in failed)
+        ending = totp.interval - moment % totp.interval < 10
+        for step in (now, now + 1) if ending else (now - 1, now, now + 1):
             if user.totp_last_step is None or step > user.totp_last_step:
                 db.session.expunge_all()
                 return totp.generate_otp(step)
