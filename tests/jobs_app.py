@@ -3,7 +3,11 @@ database and queue, plus `hold`, a job that waits for the test's go-ahead, to st
 (CRM_TEST_UNDO_GATE) a batch undo that waits the same way in the middle of its transaction."""
 import itertools
 import os
+import signal
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from crmadmin import create_app
@@ -15,6 +19,25 @@ def wait_for(condition, seconds: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@contextmanager
+def worker_process(env: dict, cwd):
+    """A real `flask crm worker` process (no periodic tasks) for the block, killed at its end if still alive."""
+    process = subprocess.Popen([sys.executable, "-m", "flask", "crm", "worker", "--no-periodic"], cwd=cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def kill_hard(process) -> None:
+    """kill -9, as a crash or the OOM killer would: no clean-up of its own."""
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def register_hold(huey):

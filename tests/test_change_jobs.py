@@ -2,10 +2,7 @@
 transaction; a refusal changes nothing and says why in the owner's language; small ones stay in the request."""
 import os
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -24,7 +21,7 @@ from tests import factories
 from tests.conftest import log_entries
 from tests.exporting import JOB_ID, wait
 from tests.forms import csrf_token, read_form, submit
-from tests.jobs_app import gate, wait_for
+from tests.jobs_app import gate, kill_hard, wait_for, worker_process
 from tests.test_merge import family, post_merge, rows
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -292,21 +289,14 @@ def test_a_worker_killed_mid_undo_undoes_nothing_is_reaped_and_a_retry_undoes_on
     env = dict(os.environ, FLASK_APP="tests.jobs_app", CRM_TEST_WORKER_DB=database_url,
                CRM_TEST_WORKER_QUEUE=jobs_queue["CRM_JOBS_URL"], CRM_TEST_WORKER_NAME=jobs_queue["CRM_JOBS_NAME"],
                CRM_JOB_STALE_SECONDS=str(STALE), CRM_TEST_UNDO_GATE=str(tmp_path))
-    process = subprocess.Popen([sys.executable, "-m", "flask", "crm", "worker", "--no-periodic"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with worker_process(env, ROOT) as process:
         job_id = _job_id(_undo_batch(admin, first))
         wait_for(lambda: (tmp_path / "paused").exists(), 90)
         deadline = utcnow() + timedelta(seconds=3 * STALE)
         while utcnow() < deadline:
             status = _status(admin, job_id)
             assert status["state"] == "running" and status["rows_done"] == 5, status
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_hard(process)
     wait_for(lambda: _status(admin, job_id)["state"] != "running", 10 * STALE)
     status = _status(admin, job_id)
     assert status["state"] == "failed" and "worker running this job stopped" in status["error"]

@@ -2,9 +2,6 @@
 refusals in the reader's language, another owner kept out, cancel, a double click, and a worker killed mid-import
 (nothing stored, the job failed, a retry imports once)?"""
 import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +17,7 @@ from tests.conftest import log_entries
 from tests.exporting import job_row, wait
 from tests.forms import csrf_token
 from tests.imports import csv_bytes, finished, job_of, runs, stage, start_commit, start_undo, undo
+from tests.jobs_app import kill_hard, worker_process
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH = {"Accept-Language": "zh-CN"}
@@ -212,18 +210,11 @@ def test_a_worker_killed_mid_import_stores_nothing_and_a_retry_imports_once(
                CRM_TEST_WORKER_QUEUE=jobs_queue["CRM_JOBS_URL"], CRM_TEST_WORKER_NAME=jobs_queue["CRM_JOBS_NAME"],
                CRM_IMPORT_FLUSH_ROWS="100")
     queue(app).flush()
-    process = subprocess.Popen([sys.executable, "-m", "flask", "crm", "worker", "--no-periodic"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with worker_process(env, ROOT) as process:
         job_id = start_commit(client, run_id)
         status = _wait_until(client, job_id, lambda s: s["state"] == "running" and 0 < s["rows_done"], 90)
         assert status["rows_done"] < rows, status
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_hard(process)
     assert _count(app, Customer) == 0 and _count(app, AuditEntry) == entries
     assert [r.status for r in runs(app)] == ["staged"]
     with app.app_context():
