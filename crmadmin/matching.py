@@ -16,11 +16,12 @@ import unicodedata
 from functools import lru_cache
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import planner
+from .bulk_insert import insert_rows
 from .models import Customer, CustomerMatch
 from .models.matching import KEY_CHARS
 from .phones import e164
@@ -110,7 +111,7 @@ def store(connection: Connection, rows: list[dict]) -> None:
     if not rows:
         return
     connection.execute(delete(MATCH).where(MATCH.c.customer_id.in_([r["customer_id"] for r in rows])))
-    connection.execute(insert(MATCH), rows)
+    insert_rows(connection, MATCH, rows)
 
 
 def _after_flush(session: Session, flush_context) -> None:
@@ -139,7 +140,7 @@ def fill_missing(connection: Connection, progress=None) -> int:
         if not batch:
             planner.analyze_grown(connection, {MATCH: done})
             return done
-        connection.execute(insert(MATCH), [keys_for(*row, code) for row in batch])
+        insert_rows(connection, MATCH, [keys_for(*row, code) for row in batch])
         done += len(batch)
         after = batch[-1][0]
         if progress:

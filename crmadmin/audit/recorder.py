@@ -5,10 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import event, inspect, insert, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
+from ..bulk_insert import insert_rows
 from ..extensions import db
 from ..models import AuditEntry, RecoveryCode, Role, RolePermission, User, UserSession, utcnow
 from .chain import GENESIS, entry_hash
@@ -157,10 +158,22 @@ def append(connection, entries: list[dict]) -> None:
     """Add entries to the end of the chain; on PostgreSQL one writer at a time, until commit."""
     if not entries:
         return
+    rows, _last = chained(entries, chain_head(connection))
+    insert_rows(connection, AuditEntry.__table__, rows)  # a batch of thousands is one COPY or executemany
+
+
+def chain_head(connection) -> str:
+    """The last entry's hash, after which the next entries go; on PostgreSQL the chain is this transaction's alone
+    from here until it ends."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
     table = AuditEntry.__table__
-    previous = connection.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
+    return connection.execute(select(table.c.hash).order_by(table.c.id.desc()).limit(1)).scalar() or GENESIS
+
+
+def chained(entries: list[dict], previous: str) -> tuple[list[dict], str]:
+    """The entries as log rows of the current actor, each linked to the one before, the first to `previous`; and the
+    last one's hash (no database: an import computes a chunk's rows while the one before is written)."""
     actor = current_actor()
     now = utcnow()
     rows = []
@@ -171,7 +184,7 @@ def append(connection, entries: list[dict]) -> None:
                "changes": None, **entry, "prev_hash": previous, "seal": secrets.token_hex(16)}
         row["hash"] = previous = entry_hash(row)
         rows.append(row)
-    connection.execute(insert(table), rows)  # one executemany: a batch of thousands is one round trip
+    return rows, previous
 
 
 def _after_flush(session: Session, flush_context) -> None:

@@ -69,18 +69,23 @@ def _new_record(kind: str, values: dict, context) -> dict:
 def _create(session: Session, report: Report, chunk_rows: int, stored, use_bulk: bool) -> int:
     kind, model = report.context.kind, MODELS[report.context.kind]
     rows = [r for r in report.rows if r.valid and r.action == "create"]
-    use_bulk = use_bulk and kind in bulk.MODELS
-    if use_bulk:
+    if use_bulk and kind in bulk.MODELS:
         session.flush()  # anything pending goes first, as the ORM would order it
+        ids = _reserve_ids(session, model, len(rows))
+        records = [_new_record(kind, row.values, report.context) for row in rows]
+        with bulk.Creator(session.connection(), kind) as creator:
+            for start in range(0, len(rows), chunk_rows):
+                written = creator.add(records[start:start + chunk_rows], ids[start:start + chunk_rows])
+                if written:  # the chunk before this one (none before the first)
+                    stored(written)
+            stored(creator.finish())
+        return len(rows)
     for start in range(0, len(rows), chunk_rows):
         chunk = rows[start:start + chunk_rows]
         ids = _reserve_ids(session, model, len(chunk))
-        records = [_new_record(kind, row.values, report.context) for row in chunk]
-        if use_bulk:
-            bulk.create(session.connection(), kind, records, ids)
-        else:
-            session.add_all([model(id=record_id, **record) for record_id, record in zip(ids, records)])
-            session.flush()
+        session.add_all([model(id=record_id, **_new_record(kind, row.values, report.context))
+                         for record_id, row in zip(ids, chunk)])
+        session.flush()
         stored(len(chunk))
     return len(rows)
 

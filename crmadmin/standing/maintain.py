@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .. import planner
+from ..bulk_insert import insert_rows
 from ..models import Customer, CustomerStanding, Interaction, Setting, StandingChange, Transaction, utcnow
 from . import bulk, figures as q, revenue
 from .bulk import DERIVED
@@ -135,7 +136,7 @@ def write(connection: Connection, results, day: date, check_unchanged: bool) -> 
             row["seen"] = old["updated_at"]
             updates.append(row)
     if inserts:
-        connection.execute(insert(STANDING), inserts)
+        insert_rows(connection, STANDING, inserts)
     if updates:
         stmt = update(STANDING).where(STANDING.c.customer_id == bindparam("b_customer_id"))
         if check_unchanged:
@@ -145,7 +146,7 @@ def write(connection: Connection, results, day: date, check_unchanged: bool) -> 
                            [{**{f"v_{k}": r[k] for k in names}, "b_customer_id": r["customer_id"], "b_seen": r["seen"]}
                             for r in updates])
     if changes:
-        connection.execute(insert(CHANGE), changes)
+        insert_rows(connection, CHANGE, changes)
     return len(inserts) + len(updates)
 
 
