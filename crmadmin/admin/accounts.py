@@ -17,7 +17,7 @@ from ..choices import BUILTIN_ROLE, LANGUAGE
 from ..localtime import zone_choices
 from .base import SecureModelView
 from .fields import EmptyToNone
-from .labels import LABELS
+from ..labels import LABELS
 from .widgets import PermissionGrid
 
 

@@ -19,7 +19,7 @@ from .base import SecureModelView
 from .filter_links import filtered_url
 from .job_start import start_job
 from .history import actor_label, log_restriction, readable_changes, record_label, record_url
-from .labels import AUDIT_LABELS
+from ..labels import AUDIT_LABELS
 from .time_filters import LocalBetween
 
 # record type (table) -> the permission resource that governs it

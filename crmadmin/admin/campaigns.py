@@ -23,7 +23,7 @@ from .campaign_targets import OPEN_STATUSES, targets_page
 from .fields import (CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, choice_settings,
                      money_field)
 from .filter_links import filtered_url
-from .labels import LABELS
+from ..labels import LABELS
 
 RESPONSES = choices.PARTICIPANT_RESPONSE.values  # in the order a response moves: invited → … → converted
 HEADER_COLUMNS = ("id", "name", "type", "channel", "status", "starts_on", "ends_on", "owner")  # not again in Details

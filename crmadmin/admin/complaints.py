@@ -26,7 +26,7 @@ from ..localtime import format_local
 from ..models import Complaint, ComplaintStep, User, utcnow
 from .base import SecureModelView
 from .fields import CUSTOMER_LOOKUP, EmptyToNone, NotInFuture, choice_settings
-from .labels import LABELS
+from ..labels import LABELS
 
 MAX_BULK = 200  # complaints one bulk move may touch: a page of them, and a form that still lists each one
 BADGES = {"received": "badge-secondary", "assessed": "badge-info", "assigned": "badge-primary",

@@ -18,7 +18,7 @@ from ..queries import customer_dependents
 from . import customer_page, limits, taken
 from .base import SecureModelView, phone_cell
 from .fields import CUSTOMER_LOOKUP, USER_LOOKUP, EmptyToNone, NotInFuture, PhoneNumber, choice_settings
-from .labels import LABELS
+from ..labels import LABELS
 from .scope import restrict
 from .sections import ConfirmDuplicate, Hidden, Section
 from .standing_base import days_since_purchase, explain_stage, explain_tier

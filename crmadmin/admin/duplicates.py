@@ -17,7 +17,7 @@ from ..jobs import records
 from ..models import AuditEntry, Customer, User
 from .base import AccessMixin
 from .job_start import start_job
-from .labels import LABELS
+from ..labels import LABELS
 
 PAGE_GROUPS = 20
 MAX_CANDIDATES = 10

@@ -30,7 +30,7 @@ from ..standing import today
 from .base import phone_cell
 from .fields import EmptyToNone, LocalDateTimeField, NotInFuture, choice_settings, local_date_field
 from .filter_links import filtered_url
-from .labels import LABELS
+from ..labels import LABELS
 from .row_urls import list_url, row_url
 from .scope import restrict
 from .standing_base import StandingScreen, customer_link, request_rules

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..localtime import format_local
 from ..models import AuditEntry
 from ..queries import own_customer_entries, record_history
-from .labels import DETAIL_LABELS, LABELS
+from ..labels import DETAIL_LABELS, LABELS
 
 HISTORY_ROWS = 50
 LOG_ENDPOINT = "auditentry"

@@ -19,7 +19,7 @@ from ..search import escape_like
 from .base import SecureModelView
 from .fields import EmptyToNone, NotInFuture, PhoneNumber, choice_settings, local_date_field
 from .history import FieldNames
-from .labels import LABELS
+from ..labels import LABELS
 from .scope import restrict
 
 FORM_CHOICES, COLUMN_CHOICES, CHOICE_FORMATTERS = choice_settings(kind=choices.PERSONAL_DATA_REQUEST,

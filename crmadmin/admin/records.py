@@ -5,7 +5,7 @@ from .. import choices
 from .base import SecureModelView
 from .fields import (CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, USER_LOOKUP, CurrencyCode, EmptyToNone, NotInFuture,
                      choice_settings, money_field)
-from .labels import LABELS
+from ..labels import LABELS
 
 class TransactionView(SecureModelView):
     permission = "transactions"

@@ -21,7 +21,7 @@ from ..standing import today
 from .base import AccessMixin, SecureModelView
 from .fields import CAMPAIGN_LOOKUP, CUSTOMER_LOOKUP, EmptyToNone, choice_settings
 from .filter_links import filtered_url
-from .labels import LABELS
+from ..labels import LABELS
 from .scope import ScopedAjaxLoader, restrict
 
 COMMENT_CHARS = 80

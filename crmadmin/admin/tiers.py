@@ -10,7 +10,7 @@ from ..reports import cached
 from ..reports.tiers import tier_totals
 from .fields import choice_settings
 from .filter_links import filtered_url
-from .labels import LABELS
+from ..labels import LABELS
 from .standing_base import StandingScreen, customer_link, days_since_purchase, explain_stage, explain_tier, money
 
 _, CHOICES, FORMATTERS = choice_settings(tier=choices.VALUE_TIER, stage=choices.LIFECYCLE_STAGE)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask_babel import force_locale, lazy_gettext as _l
 
 from .. import choices as enums
-from ..admin.labels import LABELS
+from ..labels import LABELS
 
 
 @dataclass(frozen=True)
