@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from crmadmin import admin, search  # noqa: F401  admin first, as the app loads them
+from crmadmin import search
 from crmadmin.bulk_insert import BULK_FROM, insert_rows
 from crmadmin.extensions import db
 from crmadmin.models import Customer, CustomerStanding

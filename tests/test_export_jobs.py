@@ -14,6 +14,7 @@ from crmadmin.admin.base import SecureModelView
 from crmadmin.extensions import db
 from crmadmin.jobs import records
 from crmadmin.jobs.exports import clean_up
+from crmadmin.localtime import format_local
 from crmadmin.models import Customer, Job, User, utcnow
 from tests import factories
 from tests.conftest import log_entries
@@ -179,6 +180,23 @@ def test_a_queued_job_cancelled_never_runs(app, exporting_clerk, job_worker_late
     assert not any(name.startswith(f"job-{job_id}.") for name in _files(app))
     # a new click is new work: the cancelled job no longer holds the place
     assert start(exporting_clerk, "/admin/customer/export/csv/") != job_id
+
+
+def test_a_jobs_page_says_when_it_was_submitted_and_when_it_started_only_once_it_has(app, exporting_clerk,
+                                                                                      job_worker_later):
+    """A queued job has not started: its page and the list name the time it was submitted, and its page shows a
+    start time (the viewer's local time) once a worker took it."""
+    job_id = start(exporting_clerk, "/admin/customer/export/csv/")
+    page = exporting_clerk.get(f"/admin/jobs/job?id={job_id}", headers=ZH).get_data(as_text=True)
+    assert "提交时间" in page and "开始时间" not in page
+    listing = exporting_clerk.get("/admin/jobs/", headers=ZH).get_data(as_text=True)
+    assert "提交时间" in listing and "开始时间" not in listing
+    job_worker_later()
+    assert wait(exporting_clerk, job_id)["state"] == "done"
+    page = exporting_clerk.get(f"/admin/jobs/job?id={job_id}", headers=ZH).get_data(as_text=True)
+    with app.test_request_context(headers=ZH):
+        started = format_local(job_row(app, job_id).started_at)
+    assert "提交时间" in page and f'开始时间</dt><dd class="col-sm-9">{started}</dd>' in page
 
 
 def test_a_running_export_cancelled_stops_between_batches_and_leaves_no_file(app, job_worker, exporting_clerk,

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from crmadmin import admin, search  # noqa: F401  admin first, as the app loads them (imports and admin import each other)
+from crmadmin import search
 from crmadmin.audit.chain import chain_rows, verify
 from crmadmin.extensions import db
 from crmadmin.imports import apply, store

@@ -70,3 +70,16 @@ def test_is_a_long_name_whole_and_escaped_in_its_cells_title(app):
     assert names[name]["title"] == name
     assert "crm-cut" in names[name]["class"].split() and "crm-card-title" in names[name]["class"].split()
     assert customer_cells(app, username, "company_name")["短"]["title"] == "短"
+
+
+def test_does_the_search_box_name_its_fields_as_a_chinese_list(app):
+    """The search box says what it searches: 名称、手机号码… in Chinese (not Flask-Admin's English comma), in English
+    Name, Mobile phone…"""
+    with app.app_context():
+        username = factories.user("clerk").username
+    html = customer_list(app, username)
+    assert 'placeholder="名称、手机号码、电子邮箱' in html and "名称, " not in html
+    client = app.test_client()
+    assert sign_in(client, username).status_code == 302
+    english = client.get("/admin/customer/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'placeholder="Name, Mobile phone, Email address' in english

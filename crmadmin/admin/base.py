@@ -177,6 +177,14 @@ class SecureModelView(AccessMixin, list_tools.ListToolsMixin, KeysetPaging, Mode
     # a unique constraint's name -> what a clash with it means to the user (admin/uniqueness.py names the fields else)
     unique_messages: dict = {}
 
+    def search_placeholder(self) -> str | None:
+        """The searched fields as a list in the user's language (名称、手机号码 in Chinese; Flask-Admin joins them with
+        an English comma)."""
+        if not self.column_searchable_list:
+            return None
+        names = (getattr(field, "key", field) for field in self.column_searchable_list)
+        return _(", ").join(str(self.column_labels.get(name, name)) for name in names)
+
     # --- what the user may do, asked per request ---------------------------------------
     @property
     def can_create(self):

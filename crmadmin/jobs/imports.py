@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..audit.context import Actor, bind, reset
 from ..audit.undo import UndoRefused
 from ..extensions import db
+from ..imports.apply import ImportRefused
 from ..models import User
 from . import records
 from .heartbeat import beating
@@ -48,8 +49,6 @@ def signed_in(app: Flask, job, params: dict, path: str):
 def run_job(app: Flask, job_id: int) -> str:
     """Run an import or undo job once: 'done', 'cancelled', 'failed' or 'skipped' (cancelled before it started, or
     taken by another worker)."""
-    from ..imports.apply import ImportRefused  # here: crmadmin.imports reads labels from admin, which reads jobs
-
     engine, huey = db.engine, app.extensions["jobs"]
     if not records.claim(engine, job_id, huey):
         return "skipped"
