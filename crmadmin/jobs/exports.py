@@ -11,15 +11,14 @@ import logging
 import os
 from contextlib import closing
 
-from flask import Flask, session
-from flask_login import login_user
+from flask import Flask
 from huey import Huey, crontab
 
-from ..audit.context import Actor, bind, reset
 from ..extensions import db
-from ..models import User, utcnow
+from ..models import utcnow
 from ..spreadsheet import CsvBatches, CsvLines, write_csv, write_csv_batches, write_csv_lines, write_xlsx
 from . import records
+from .owner import signed_in
 from .refresh import _store
 
 log = logging.getLogger(__name__)
@@ -39,32 +38,22 @@ def run_export(app: Flask, job_id: int) -> str:
     os.makedirs(folder, exist_ok=True)
     part = os.path.join(folder, records.partial_name(job_id, fmt))
     try:
-        with app.test_request_context(params["path"], query_string=params["args"]):
-            user = db.session.get(User, job.owner_id)
-            if user is None or not user.is_active:
+        with signed_in(app, job, params, params["path"], "forbidden", query_string=params["args"]):
+            produce = app.extensions["crm_exporters"].get(params["screen"])
+            if produce is None:
                 raise records.Refused("forbidden")
-            session["language"] = params["locale"]
-            login_user(user)
-            token = bind(Actor(actor=user.username, actor_id=user.id, source="job", command=f"job {job_id}"))
-            try:
-                produce = app.extensions["crm_exporters"].get(params["screen"])
-                if produce is None:
-                    raise records.Refused("forbidden")
-                total, titles, rows, batch, sheet = produce(fmt)
-                records.set_total(engine, job_id, total)
-                with open(part, "wb") as out:
-                    if isinstance(rows, CsvBatches):  # finished cells, or lines (CsvLines; admin/export_rows.py)
-                        # the read ends here, before the session: a COPY holds its connection until it is closed
-                        with closing(rows):
-                            write = write_csv_lines if isinstance(rows, CsvLines) else write_csv_batches
-                            write(out, titles, records.tracked_batches(engine, job_id, rows))
-                    elif fmt == "xlsx":
-                        write_xlsx(out, titles, records.tracked(engine, job_id, rows, batch), sheet)
-                    else:
-                        write_csv(out, titles, records.tracked(engine, job_id, rows, batch))
-            finally:
-                reset(token)
-                db.session.remove()
+            total, titles, rows, batch, sheet = produce(fmt)
+            records.set_total(engine, job_id, total)
+            with open(part, "wb") as out:
+                if isinstance(rows, CsvBatches):  # finished cells, or lines (CsvLines; admin/export_rows.py)
+                    # the read ends here, before the session: a COPY holds its connection until it is closed
+                    with closing(rows):
+                        write = write_csv_lines if isinstance(rows, CsvLines) else write_csv_batches
+                        write(out, titles, records.tracked_batches(engine, job_id, rows))
+                elif fmt == "xlsx":
+                    write_xlsx(out, titles, records.tracked(engine, job_id, rows, batch), sheet)
+                else:
+                    write_csv(out, titles, records.tracked(engine, job_id, rows, batch))
         final = f"job-{job_id}.{fmt}"
         os.replace(part, os.path.join(folder, final))
         if not records.finish(engine, job_id, final, app.config["CRM_JOB_FILES_HOURS"]):

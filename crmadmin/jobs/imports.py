@@ -10,40 +10,20 @@ reaped as failed, and starting it again imports the still staged file once.
 """
 import json
 import logging
-from contextlib import contextmanager
 
-from flask import Flask, session
-from flask_login import login_user
+from flask import Flask
 from huey import Huey
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..audit.context import Actor, bind, reset
 from ..audit.undo import UndoRefused
 from ..extensions import db
 from ..imports.apply import ImportRefused
-from ..models import User
 from . import records
 from .heartbeat import beating
+from .owner import signed_in
 
 log = logging.getLogger(__name__)
 KINDS = records.IMPORT_KINDS
-
-
-@contextmanager
-def signed_in(app: Flask, job, params: dict, path: str):
-    """A request context as the job's owner, in their language, their changes logged as this job's."""
-    with app.test_request_context(path):
-        user = db.session.get(User, job.owner_id)
-        if user is None or not user.is_active:
-            raise records.Refused("import_forbidden")
-        session["language"] = params["locale"]
-        login_user(user)
-        token = bind(Actor(actor=user.username, actor_id=user.id, source="job", command=f"job {job.id}"))
-        try:
-            yield user
-        finally:
-            reset(token)
-            db.session.remove()
 
 
 def run_job(app: Flask, job_id: int) -> str:
@@ -57,7 +37,7 @@ def run_job(app: Flask, job_id: int) -> str:
 
     try:
         # the heartbeat also beats while the rows are checked and while the transaction commits, between flushes
-        with beating(app, job_id) as beat, signed_in(app, job, params, "/admin/imports/"):
+        with beating(app, job_id) as beat, signed_in(app, job, params, "/admin/imports/", "import_forbidden"):
             def progress(done: int, total: int) -> None:
                 """Between flushes: show how far, and stop (rolling everything back) if the owner cancelled."""
                 beat.note(done, total)

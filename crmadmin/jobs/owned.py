@@ -11,14 +11,12 @@ import json
 import logging
 from typing import Callable
 
-from flask import Flask, session
-from flask_login import login_user
+from flask import Flask
 
-from ..audit.context import Actor, bind, reset
 from ..extensions import db
-from ..models import User
 from . import records
 from .heartbeat import beating
+from .owner import signed_in
 
 log = logging.getLogger(__name__)
 
@@ -38,32 +36,23 @@ def run_owned(app: Flask, job_id: int, work: Callable[[object, dict, dict, objec
     job = records.get(engine, job_id)
     params = json.loads(job.params)
     try:
-        with beating(app, job_id) as beat, app.test_request_context(params.get("path", "/admin/jobs/")):
+        with beating(app, job_id) as beat, signed_in(app, job, params, params.get("path", "/admin/jobs/"),
+                                                     "not_permitted"):
             try:
-                user = db.session.get(User, job.owner_id)
-                if user is None or not user.is_active:
+                allowed = app.extensions["crm_job_checks"][job.kind](params)
+                if allowed is None:
                     raise records.Refused("not_permitted")
-                session["language"] = params.get("locale")
-                login_user(user)
-                token = bind(Actor(actor=user.username, actor_id=user.id, source="job", command=f"job {job_id}"))
-                try:
-                    allowed = app.extensions["crm_job_checks"][job.kind](params)
-                    if allowed is None:
-                        raise records.Refused("not_permitted")
-                    done, result = work(job, params, allowed, beat)
-                    if not records.conclude_in(db.session.connection(), job_id, done, result):
-                        log.warning("%s job %s was reaped while it ran: nothing committed", job.kind, job_id)
-                        return "lost"
-                    db.session.commit()
-                except WorkRefused as refusal:
-                    db.session.rollback()
-                    records.conclude(engine, job_id, 0, {"reason": str(refusal)}, state="failed", error="refused")
-                    return "failed"
-                finally:
-                    reset(token)
-            finally:
+                done, result = work(job, params, allowed, beat)
+                if not records.conclude_in(db.session.connection(), job_id, done, result):
+                    log.warning("%s job %s was reaped while it ran: nothing committed", job.kind, job_id)
+                    return "lost"
+                db.session.commit()
+            except WorkRefused as refusal:
                 db.session.rollback()
-                db.session.remove()
+                records.conclude(engine, job_id, 0, {"reason": str(refusal)}, state="failed", error="refused")
+                return "failed"
+            finally:
+                db.session.rollback()  # nothing of a failed or lost run stays in the session
     except records.Refused as refused:
         records.fail(engine, job_id, refused.key)
         return "failed"
