@@ -11,6 +11,7 @@ from crmadmin.models import Customer, User
 from tests.conftest import log_entries
 from tests.exporting import job_row, start
 from tests.imports import csv_bytes, stage, start_commit
+from tests.test_export_jobs import empty_job_files  # noqa: F401  (autouse: job ids start again in each test)
 
 
 def _deactivate(app, username: str) -> None:
